@@ -1,0 +1,273 @@
+//! Fleet inventory and restore-drill evidence.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Dev,
+    Staging,
+    Prod,
+    #[serde(other)]
+    Unknown,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Dev => "dev",
+            Environment::Staging => "staging",
+            Environment::Prod => "prod",
+            Environment::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbRole {
+    Primary,
+    Replica,
+    #[serde(other)]
+    Unknown,
+}
+
+impl DbRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbRole::Primary => "primary",
+            DbRole::Replica => "replica",
+            DbRole::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Healthy,
+    Degraded,
+    Down,
+    Unknown,
+    #[serde(other)]
+    Unrecognised,
+}
+
+impl HealthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::Degraded => "degraded",
+            HealthStatus::Down => "down",
+            HealthStatus::Unknown | HealthStatus::Unrecognised => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: HealthStatus,
+    /// Replication lag in seconds (replicas only).
+    pub replication_lag_s: Option<f64>,
+    pub connections: u32,
+    pub latency_ms: f64,
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            status: HealthStatus::Unknown,
+            replication_lag_s: None,
+            connections: 0,
+            latency_ms: 0.0,
+            checked_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupPolicy {
+    /// Human description of the schedule, e.g. `daily 02:00`.
+    pub schedule: String,
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Database {
+    pub id: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub environment: Environment,
+    /// Criticality: 1 is the most critical.
+    pub tier: u8,
+    pub region: String,
+    pub owner_team: String,
+    pub role: DbRole,
+    /// For a replica, the id of its primary.
+    pub primary_id: Option<String>,
+    /// Patch ring, 0 (lowest risk) upwards.
+    pub ring: u8,
+    pub host: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub health: Health,
+    pub last_patched_at: Option<DateTime<Utc>>,
+    pub backup_policy: BackupPolicy,
+    /// A restore drill is due this many days after the last good one.
+    pub drill_interval_days: u32,
+    /// Concurrency version, sent back in `If-Match`.
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrillState {
+    Running,
+    Succeeded,
+    Failed,
+    #[serde(other)]
+    Unknown,
+}
+
+/// One restore of a real backup into an isolated place, verified and timed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drill {
+    pub id: String,
+    pub database_id: String,
+    pub state: DrillState,
+    pub requested_by: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub backup_id: Option<String>,
+    /// The recovery point the restore reached.
+    pub recovery_point: Option<DateTime<Utc>>,
+    pub restore_seconds: Option<f64>,
+    pub checksum_ok: Option<bool>,
+    /// What the executor printed, sanitised.
+    #[serde(default)]
+    pub output: String,
+}
+
+/// How fresh a database's recovery evidence is. Ordered worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Freshness {
+    Failed,
+    Never,
+    Stale,
+    Aging,
+    Fresh,
+    #[serde(other)]
+    Unknown,
+}
+
+impl Freshness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Freshness::Failed => "failed",
+            Freshness::Never => "never",
+            Freshness::Stale => "stale",
+            Freshness::Aging => "aging",
+            Freshness::Fresh => "fresh",
+            Freshness::Unknown => "unknown",
+        }
+    }
+
+    /// Judges evidence: the latest finished drill decides `failed`; otherwise the age
+    /// of the last good drill against the policy (aging past 75 % of it, stale past it).
+    pub fn judge(
+        latest_finished: Option<&Drill>,
+        last_good_at: Option<DateTime<Utc>>,
+        interval_days: u32,
+        now: DateTime<Utc>,
+    ) -> Freshness {
+        if latest_finished.is_some_and(|d| d.state == DrillState::Failed) {
+            return Freshness::Failed;
+        }
+        let Some(good) = last_good_at else {
+            return Freshness::Never;
+        };
+        let limit = chrono::Duration::days(i64::from(interval_days.max(1)));
+        let age = now - good;
+        if age > limit {
+            Freshness::Stale
+        } else if age * 4 > limit * 3 {
+            Freshness::Aging
+        } else {
+            Freshness::Fresh
+        }
+    }
+
+    /// Patching on this evidence is a policy exception.
+    pub fn needs_exception(self) -> bool {
+        matches!(self, Freshness::Stale | Freshness::Never | Freshness::Failed)
+    }
+}
+
+/// Restore-drill evidence for one database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub database_id: String,
+    pub freshness: Freshness,
+    pub interval_days: u32,
+    pub last_good_at: Option<DateTime<Utc>>,
+    /// The most recent drill, running or finished.
+    pub latest: Option<Drill>,
+    /// The most recent successful drill.
+    pub last_good: Option<Drill>,
+    pub judged_at: DateTime<Utc>,
+}
+
+/// `GET /v1/databases/{id}`: one database with its evidence and drill history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseDetail {
+    pub database: Database,
+    pub evidence: Evidence,
+    /// Newest first.
+    pub drills: Vec<Drill>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn drill(state: DrillState) -> Drill {
+        Drill {
+            id: "d1".into(),
+            database_id: "db".into(),
+            state,
+            requested_by: "scheduler".into(),
+            started_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            finished_at: None,
+            backup_id: None,
+            recovery_point: None,
+            restore_seconds: None,
+            checksum_ok: None,
+            output: String::new(),
+        }
+    }
+
+    #[test]
+    fn freshness_is_judged_against_policy() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 31, 0, 0, 0).unwrap();
+        let days = |d| Some(now - chrono::Duration::days(d));
+        let ok = drill(DrillState::Succeeded);
+        assert_eq!(Freshness::judge(Some(&ok), days(1), 7, now), Freshness::Fresh);
+        assert_eq!(Freshness::judge(Some(&ok), days(6), 7, now), Freshness::Aging);
+        assert_eq!(Freshness::judge(Some(&ok), days(8), 7, now), Freshness::Stale);
+        assert_eq!(Freshness::judge(None, None, 7, now), Freshness::Never);
+        let bad = drill(DrillState::Failed);
+        assert_eq!(Freshness::judge(Some(&bad), days(1), 7, now), Freshness::Failed);
+    }
+
+    #[test]
+    fn unknown_enum_values_do_not_break_decoding() {
+        let e: Environment = serde_json::from_str("\"qa\"").unwrap();
+        assert_eq!(e, Environment::Unknown);
+        let f: Freshness = serde_json::from_str("\"rotten\"").unwrap();
+        assert_eq!(f, Freshness::Unknown);
+    }
+}

@@ -1,0 +1,2 @@
+//! placeholder; the app module is being built.
+pub struct App;

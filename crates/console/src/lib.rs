@@ -1,0 +1,12 @@
+//! The fleetdeck console: state, update, rendering, input, themes, keymaps and the HTTP
+//! client. It knows the control plane only through `fleetdeck_api`.
+//!
+//! Data flows one way: terminal input and server traffic become [`Msg`]s;
+//! [`App::update`] changes state and returns [`Effect`]s (HTTP calls) for the runtime to
+//! run; drawing is a pure function of state.
+
+pub mod app;
+pub mod message;
+
+pub use app::App;
+pub use message::{Action, ActionRequest, ConnState, Effect, Msg};
