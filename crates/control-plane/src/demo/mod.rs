@@ -1,0 +1,1 @@
+//! The demo: a generated fleet and the plans that keep a demo control plane busy.
