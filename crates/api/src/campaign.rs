@@ -41,7 +41,10 @@ impl CampaignState {
     }
 
     pub fn can_pause(self) -> bool {
-        matches!(self, CampaignState::Running | CampaignState::AwaitingApproval)
+        matches!(
+            self,
+            CampaignState::Running | CampaignState::AwaitingApproval
+        )
     }
 
     pub fn can_resume(self) -> bool {
@@ -137,7 +140,10 @@ impl TargetState {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            TargetState::Done | TargetState::Failed | TargetState::Skipped | TargetState::RolledBack
+            TargetState::Done
+                | TargetState::Failed
+                | TargetState::Skipped
+                | TargetState::RolledBack
         )
     }
 }

@@ -202,7 +202,10 @@ impl Freshness {
 
     /// Patching on this evidence is a policy exception.
     pub fn needs_exception(self) -> bool {
-        matches!(self, Freshness::Stale | Freshness::Never | Freshness::Failed)
+        matches!(
+            self,
+            Freshness::Stale | Freshness::Never | Freshness::Failed
+        )
     }
 }
 
@@ -255,12 +258,24 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 1, 31, 0, 0, 0).unwrap();
         let days = |d| Some(now - chrono::Duration::days(d));
         let ok = drill(DrillState::Succeeded);
-        assert_eq!(Freshness::judge(Some(&ok), days(1), 7, now), Freshness::Fresh);
-        assert_eq!(Freshness::judge(Some(&ok), days(6), 7, now), Freshness::Aging);
-        assert_eq!(Freshness::judge(Some(&ok), days(8), 7, now), Freshness::Stale);
+        assert_eq!(
+            Freshness::judge(Some(&ok), days(1), 7, now),
+            Freshness::Fresh
+        );
+        assert_eq!(
+            Freshness::judge(Some(&ok), days(6), 7, now),
+            Freshness::Aging
+        );
+        assert_eq!(
+            Freshness::judge(Some(&ok), days(8), 7, now),
+            Freshness::Stale
+        );
         assert_eq!(Freshness::judge(None, None, 7, now), Freshness::Never);
         let bad = drill(DrillState::Failed);
-        assert_eq!(Freshness::judge(Some(&bad), days(1), 7, now), Freshness::Failed);
+        assert_eq!(
+            Freshness::judge(Some(&bad), days(1), 7, now),
+            Freshness::Failed
+        );
     }
 
     #[test]

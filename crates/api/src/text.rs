@@ -81,7 +81,10 @@ fn skip_escape(chars: &mut Chars<'_>) {
         }
         // Intermediate bytes then one final byte (e.g. ESC ( B).
         Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
-            while chars.peek().is_some_and(|c| ('\u{20}'..='\u{2f}').contains(c)) {
+            while chars
+                .peek()
+                .is_some_and(|c| ('\u{20}'..='\u{2f}').contains(c))
+            {
                 chars.next();
             }
             chars.next();
@@ -137,7 +140,10 @@ mod tests {
         let cases = [
             ("a\u{1b}]52;c;aGk=\u{7}b", "a\u{FFFD}b"),
             ("a\u{1b}]0;evil title\u{1b}\\b", "a\u{FFFD}b"),
-            ("a\u{1b}]8;;http://x\u{7}link\u{1b}]8;;\u{7}b", "a\u{FFFD}link\u{FFFD}b"),
+            (
+                "a\u{1b}]8;;http://x\u{7}link\u{1b}]8;;\u{7}b",
+                "a\u{FFFD}link\u{FFFD}b",
+            ),
             ("\u{1b}[2J\u{1b}[H x", "\u{FFFD}\u{FFFD} x"),
             ("a\u{9b}31mb", "a\u{FFFD}b"),
             ("a\u{9d}0;t\u{9c}b", "a\u{FFFD}b"),
