@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use fleetdeck_api::{Database, Health, Level};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+pub mod template;
+
 pub use futures_util::future::BoxFuture;
 
 /// One line an executor printed.
