@@ -6,6 +6,7 @@
 //! run; drawing is a pure function of state.
 
 pub mod app;
+pub mod client;
 pub mod message;
 
 pub use app::App;

@@ -1,0 +1,353 @@
+//! The live event stream: `GET /v1/events/stream` consumed in its own task, turned into
+//! [`Msg`]s in sequence order with no gap and no duplicate, reconnected with backoff.
+//!
+//! Guarantees the app can build on:
+//! - every event after the starting sequence number arrives as one [`Msg::Server`],
+//!   in order, exactly once, across any number of reconnects (a gap the server leaves
+//!   is filled from `GET /v1/events?after=`);
+//! - any bytes from the server (keep-alive comments too) produce [`Msg::Alive`], at
+//!   most once per [`StreamOptions::alive_every`];
+//! - a lost connection is reported at once ([`ConnState::Disconnected`]) when the
+//!   socket closes, and after [`StreamOptions::idle_timeout`] of silence when the server
+//!   hangs; each retry reports its attempt and delay; [`ConnState::Connected`] says it
+//!   is back.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use eventsource_stream::{EventStreamError, Eventsource};
+use fleetdeck_api::text::sanitize_line;
+use fleetdeck_api::{Event, Seq, headers, limits};
+use futures_util::{Stream, StreamExt};
+use reqwest::header;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::{Backoff, Client, describe_transport, refusal};
+use crate::message::{ConnState, Msg};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamOptions {
+    /// Silence longer than this means the server is gone: a little above the server's
+    /// keep-alive interval.
+    pub idle_timeout: Duration,
+    /// At most one [`Msg::Alive`] per this interval.
+    pub alive_every: Duration,
+    /// Base delay of the first reconnect; doubles per failed attempt.
+    pub backoff_first: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            idle_timeout: Duration::from_secs(17),
+            alive_every: Duration::from_secs(1),
+            backoff_first: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Starts the stream task. It delivers events after `after` and ends when `tx` closes
+/// (or when the returned handle is aborted).
+pub fn spawn_event_stream(
+    client: Client,
+    after: Seq,
+    tx: mpsc::Sender<Msg>,
+    opts: StreamOptions,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut stream = EventStreamTask {
+            client,
+            tx,
+            opts,
+            last_seq: after,
+        };
+        stream.run().await;
+    })
+}
+
+/// How one connection ended.
+enum End {
+    /// The connection was lost or refused; the words say why.
+    Lost(String),
+    /// Nobody listens any more: stop.
+    ReceiverGone,
+}
+
+struct EventStreamTask {
+    client: Client,
+    tx: mpsc::Sender<Msg>,
+    opts: StreamOptions,
+    /// The newest sequence number delivered to the app.
+    last_seq: Seq,
+}
+
+impl EventStreamTask {
+    async fn run(&mut self) {
+        let mut backoff = Backoff::new(self.opts.backoff_first, self.opts.backoff_max);
+        let mut down_since = None;
+        if !self.emit(Msg::Connection(ConnState::Connecting)).await {
+            return;
+        }
+        loop {
+            let end = match self.connect().await {
+                Ok(response) => {
+                    backoff.reset();
+                    down_since = None;
+                    tracing::info!(after = self.last_seq, "event stream connected");
+                    let connected = ConnState::Connected { since: Utc::now() };
+                    if !self.emit(Msg::Connection(connected)).await {
+                        return;
+                    }
+                    self.consume(response).await
+                }
+                Err(end) => end,
+            };
+            let reason = match end {
+                End::ReceiverGone => return,
+                End::Lost(reason) => reason,
+            };
+            let since = *down_since.get_or_insert_with(Utc::now);
+            let retry_in = backoff.next_delay();
+            tracing::warn!(
+                reason = %sanitize_line(&reason),
+                attempt = backoff.attempt(),
+                retry_in_ms = retry_in.as_millis() as u64,
+                "event stream lost"
+            );
+            let state = ConnState::Disconnected {
+                since,
+                reason,
+                attempt: backoff.attempt(),
+                retry_in,
+            };
+            if !self.emit(Msg::Connection(state)).await {
+                return;
+            }
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    /// Sends one message; false when the app has gone.
+    async fn emit(&self, msg: Msg) -> bool {
+        self.tx.send(msg).await.is_ok()
+    }
+
+    async fn connect(&self) -> Result<reqwest::Response, End> {
+        let what = "event stream";
+        let request = self
+            .client
+            .stream_http
+            .get(self.client.url("/v1/events/stream"))
+            .bearer_auth(&self.client.token.0)
+            .header(header::ACCEPT, "text/event-stream")
+            .header(headers::LAST_EVENT_ID, self.last_seq.to_string())
+            .send();
+        // A server that accepts the connection but never answers is as gone as one
+        // that refuses it.
+        let response = match tokio::time::timeout(self.opts.idle_timeout, request).await {
+            Err(_) => {
+                return Err(End::Lost(format!(
+                    "{what}: no answer from {} within {} s",
+                    self.client.base_url(),
+                    self.opts.idle_timeout.as_secs_f32()
+                )));
+            }
+            Ok(Err(e)) => {
+                return Err(End::Lost(describe_transport(
+                    what,
+                    self.client.base_url(),
+                    &e,
+                    self.opts.idle_timeout,
+                )));
+            }
+            Ok(Ok(r)) => r,
+        };
+        if !response.status().is_success() {
+            return Err(End::Lost(refusal(what, response).await.to_string()));
+        }
+        Ok(response)
+    }
+
+    /// Reads one connection until it ends.
+    async fn consume(&mut self, response: reqwest::Response) -> End {
+        let bytes = watched_bytes(
+            Box::pin(response.bytes_stream()),
+            self.tx.clone(),
+            self.opts,
+        );
+        let mut events = Box::pin(bytes.eventsource());
+        while let Some(item) = events.next().await {
+            let sse = match item {
+                Ok(sse) => sse,
+                Err(EventStreamError::Transport(StreamFailure::ReceiverGone)) => {
+                    return End::ReceiverGone;
+                }
+                Err(EventStreamError::Transport(StreamFailure::Lost(reason))) => {
+                    return End::Lost(reason);
+                }
+                Err(e) => return End::Lost(format!("event stream: unreadable data: {e}")),
+            };
+            if sse.data.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Event>(&sse.data) {
+                Ok(event) => {
+                    if let Err(end) = self.deliver_in_order(event).await {
+                        return end;
+                    }
+                }
+                Err(e) => {
+                    // The contract has Unknown fallbacks, so this is a server bug; skip
+                    // the one event rather than reconnect into the same wall forever.
+                    tracing::warn!(id = %sanitize_line(&sse.id), error = %e, "undecodable event skipped");
+                    if let Ok(seq) = sse.id.trim().parse::<Seq>() {
+                        self.last_seq = self.last_seq.max(seq);
+                    }
+                }
+            }
+        }
+        End::Lost("event stream: the server closed the connection".into())
+    }
+
+    /// Delivers `event` after filling any gap before it; drops what was already seen.
+    async fn deliver_in_order(&mut self, event: Event) -> Result<(), End> {
+        if event.seq <= self.last_seq {
+            return Ok(());
+        }
+        if event.seq > self.last_seq + 1 {
+            self.fill_gap(event.seq - 1).await?;
+        }
+        self.deliver(event).await
+    }
+
+    async fn deliver(&mut self, event: Event) -> Result<(), End> {
+        if event.seq <= self.last_seq {
+            return Ok(());
+        }
+        self.last_seq = event.seq;
+        if self.emit(Msg::Server(Box::new(event))).await {
+            Ok(())
+        } else {
+            Err(End::ReceiverGone)
+        }
+    }
+
+    /// Fetches and delivers the events after `last_seq` up to and including `upto`.
+    async fn fill_gap(&mut self, upto: Seq) -> Result<(), End> {
+        tracing::info!(
+            from = self.last_seq + 1,
+            upto,
+            "filling a gap in the event stream"
+        );
+        while self.last_seq < upto {
+            let page = self
+                .client
+                .events_after(self.last_seq, limits::MAX_EVENTS_PAGE)
+                .await
+                .map_err(|e| End::Lost(format!("filling a gap in the events: {e}")))?;
+            let before = self.last_seq;
+            for event in page.events.into_iter().filter(|e| e.seq <= upto) {
+                self.deliver(event).await?;
+            }
+            if self.last_seq == before {
+                // The server has nothing for the hole: it cannot be filled. Say so in
+                // the log and go on rather than stall the live view.
+                tracing::warn!(
+                    from = before + 1,
+                    upto,
+                    "the server has no events for a gap"
+                );
+                self.last_seq = upto;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the byte stream stopped.
+#[derive(Debug)]
+enum StreamFailure {
+    Lost(String),
+    ReceiverGone,
+}
+
+impl std::fmt::Display for StreamFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamFailure::Lost(reason) => f.write_str(reason),
+            StreamFailure::ReceiverGone => f.write_str("the console has stopped listening"),
+        }
+    }
+}
+
+/// The response body with two watchers: silence past the idle timeout ends it, and
+/// any bytes at all prove the server alive.
+fn watched_bytes<S, B>(
+    inner: S,
+    tx: mpsc::Sender<Msg>,
+    opts: StreamOptions,
+) -> impl Stream<Item = Result<B, StreamFailure>>
+where
+    S: Stream<Item = reqwest::Result<B>> + Unpin,
+{
+    struct State<S> {
+        inner: S,
+        tx: mpsc::Sender<Msg>,
+        opts: StreamOptions,
+        last_alive: Option<Instant>,
+        done: bool,
+    }
+    let state = State {
+        inner,
+        tx,
+        opts,
+        last_alive: None,
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
+        if s.done {
+            return None;
+        }
+        let item = match tokio::time::timeout(s.opts.idle_timeout, s.inner.next()).await {
+            Err(_) => Err(StreamFailure::Lost(format!(
+                "event stream: the server has been silent for {} s",
+                s.opts.idle_timeout.as_secs_f32()
+            ))),
+            Ok(None) => return None,
+            Ok(Some(Err(e))) => Err(StreamFailure::Lost(format!(
+                "event stream: connection lost: {}",
+                innermost(&e)
+            ))),
+            Ok(Some(Ok(bytes))) => {
+                let now = Instant::now();
+                let due = s
+                    .last_alive
+                    .is_none_or(|t| now.duration_since(t) >= s.opts.alive_every);
+                if due {
+                    s.last_alive = Some(now);
+                    if s.tx.send(Msg::Alive(Utc::now())).await.is_err() {
+                        s.done = true;
+                        return Some((Err(StreamFailure::ReceiverGone), s));
+                    }
+                }
+                Ok(bytes)
+            }
+        };
+        s.done = item.is_err();
+        Some((item, s))
+    })
+}
+
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    cause
+}
