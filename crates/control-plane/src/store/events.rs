@@ -1,0 +1,176 @@
+//! The event log: the execution log and the audit trail in one append-only sequence.
+
+use chrono::Utc;
+use fleetdeck_api::{Change, Event, EventSubject, Level, Seq};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteExecutor};
+
+use super::{Tx, fmt_time, parse_time, to_i64, to_u64};
+use crate::DomainError;
+
+/// An event to append; `seq` and `at` are assigned by [`append`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub actor: String,
+    pub kind: String,
+    pub level: Level,
+    pub subject: EventSubject,
+    pub message: String,
+    pub correlation_id: Option<String>,
+    pub change: Option<Change>,
+}
+
+impl NewEvent {
+    pub fn new(
+        actor: impl Into<String>,
+        kind: &str,
+        level: Level,
+        message: impl Into<String>,
+    ) -> Self {
+        NewEvent {
+            actor: actor.into(),
+            kind: kind.to_string(),
+            level,
+            subject: EventSubject::default(),
+            message: message.into(),
+            correlation_id: None,
+            change: None,
+        }
+    }
+
+    pub fn subject(mut self, s: EventSubject) -> Self {
+        self.subject = s;
+        self
+    }
+
+    pub fn change(mut self, c: Change) -> Self {
+        self.change = Some(c);
+        self
+    }
+
+    pub fn correlation(mut self, id: Option<String>) -> Self {
+        self.correlation_id = id;
+        self
+    }
+}
+
+/// Appends `ev` inside `tx` with the next sequence number. The message is sanitised:
+/// it may carry executor output or user text and ends up on terminals and in logs.
+pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
+    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM events")
+        .fetch_one(&mut **tx)
+        .await?;
+    let event = Event {
+        seq: to_u64(seq, "event seq")?,
+        at: Utc::now(),
+        actor: fleetdeck_api::text::sanitize_line(&ev.actor).into_owned(),
+        kind: ev.kind,
+        level: ev.level,
+        subject: ev.subject,
+        message: fleetdeck_api::text::sanitize(&ev.message).into_owned(),
+        correlation_id: ev.correlation_id,
+        change: ev.change,
+    };
+    let change_json = event
+        .change
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    sqlx::query(
+        "INSERT INTO events (seq, at, actor, kind, level, campaign_id, database_id, \
+         approval_id, drill_id, ring, message, correlation_id, change_json) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(seq)
+    .bind(fmt_time(event.at))
+    .bind(&event.actor)
+    .bind(&event.kind)
+    .bind(event.level.as_str())
+    .bind(&event.subject.campaign_id)
+    .bind(&event.subject.database_id)
+    .bind(&event.subject.approval_id)
+    .bind(&event.subject.drill_id)
+    .bind(event.subject.ring.map(i64::from))
+    .bind(&event.message)
+    .bind(&event.correlation_id)
+    .bind(change_json)
+    .execute(&mut **tx)
+    .await?;
+    Ok(event)
+}
+
+const COLUMNS: &str = "seq, at, actor, kind, level, campaign_id, database_id, approval_id, \
+                       drill_id, ring, message, correlation_id, change_json";
+
+/// Events with a sequence number above `after`, oldest first, at most `limit`.
+pub async fn after<'e>(
+    db: impl SqliteExecutor<'e>,
+    after: Seq,
+    limit: usize,
+) -> Result<Vec<Event>, DomainError> {
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(to_i64(after))
+        .bind(to_i64(limit as u64))
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The newest `count` events, oldest first.
+pub async fn recent<'e>(
+    db: impl SqliteExecutor<'e>,
+    count: usize,
+) -> Result<Vec<Event>, DomainError> {
+    let sql = format!("SELECT {COLUMNS} FROM events ORDER BY seq DESC LIMIT ?");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(to_i64(count as u64))
+        .fetch_all(db)
+        .await?;
+    let mut events = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    events.reverse();
+    Ok(events)
+}
+
+/// The newest sequence number, 0 when the log is empty.
+pub async fn last_seq<'e>(db: impl SqliteExecutor<'e>) -> Result<Seq, DomainError> {
+    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+        .fetch_one(db)
+        .await?;
+    to_u64(seq, "event seq")
+}
+
+fn parse_level(s: &str) -> Level {
+    match s {
+        "debug" => Level::Debug,
+        "info" => Level::Info,
+        "warn" => Level::Warn,
+        "error" => Level::Error,
+        _ => Level::Unknown,
+    }
+}
+
+fn from_row(row: &SqliteRow) -> Result<Event, DomainError> {
+    let ring: Option<i64> = row.try_get("ring")?;
+    let change_json: Option<String> = row.try_get("change_json")?;
+    Ok(Event {
+        seq: to_u64(row.try_get("seq")?, "event seq")?,
+        at: parse_time(&row.try_get::<String, _>("at")?)?,
+        actor: row.try_get("actor")?,
+        kind: row.try_get("kind")?,
+        level: parse_level(&row.try_get::<String, _>("level")?),
+        subject: EventSubject {
+            campaign_id: row.try_get("campaign_id")?,
+            database_id: row.try_get("database_id")?,
+            approval_id: row.try_get("approval_id")?,
+            drill_id: row.try_get("drill_id")?,
+            ring: ring.and_then(|r| u8::try_from(r).ok()),
+        },
+        message: row.try_get("message")?,
+        correlation_id: row.try_get("correlation_id")?,
+        change: change_json
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?,
+    })
+}

@@ -1,0 +1,82 @@
+//! Idempotency records: each `Idempotency-Key` with the response it produced.
+//!
+//! A record is written in the same transaction as the effect and its audit event, so a
+//! retry after a crash either finds the record (and gets the first answer) or finds no
+//! effect at all (and does the work once).
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Tx, fmt_time};
+use crate::DomainError;
+
+/// A stored response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub user: String,
+    pub fingerprint: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// What identifies "the same request": who sent it, the method, the path and the body.
+/// A JSON body is compared by value, so a retry that re-serialises it still matches.
+pub fn fingerprint(user: &str, method: &str, path: &str, body: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| serde_json::to_vec(&v).ok());
+    let mut h = Sha256::new();
+    for part in [user.as_bytes(), method.as_bytes(), path.as_bytes()] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.update(canonical.as_deref().unwrap_or(body));
+    hex::encode(h.finalize())
+}
+
+/// The record for `key`, if any.
+pub async fn lookup(tx: &mut Tx, key: &str) -> Result<Option<Record>, DomainError> {
+    let row =
+        sqlx::query("SELECT user_name, fingerprint, status, body FROM idempotency WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.map(|r| {
+        let status: i64 = r.try_get("status")?;
+        Ok(Record {
+            user: r.try_get("user_name")?,
+            fingerprint: r.try_get("fingerprint")?,
+            status: u16::try_from(status)
+                .map_err(|_| DomainError::Internal(format!("stored status {status}")))?,
+            body: r.try_get("body")?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores the response for `key` inside the transaction that made the effect.
+pub async fn save(tx: &mut Tx, key: &str, record: &Record) -> Result<(), DomainError> {
+    sqlx::query(
+        "INSERT INTO idempotency (key, user_name, fingerprint, status, body, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(key)
+    .bind(&record.user)
+    .bind(&record.fingerprint)
+    .bind(i64::from(record.status))
+    .bind(&record.body)
+    .bind(fmt_time(Utc::now()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Forgets records created before `before`; returns how many.
+pub async fn prune(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64, DomainError> {
+    let done = sqlx::query("DELETE FROM idempotency WHERE created_at < ?")
+        .bind(fmt_time(before))
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,151 @@
+//! The durable store: one SQLite file in WAL mode.
+//!
+//! Every change is written in one write transaction together with the event that
+//! describes it ([`events::append`]), so the state tables, the execution log and the audit
+//! trail can never disagree. Writers are serialised (`BEGIN IMMEDIATE`); readers use the
+//! pool and see a consistent snapshot per transaction. After each commit the store wakes
+//! its subscribers (the SSE streams, the workflow engine) with the newest event sequence.
+
+pub mod approvals;
+pub mod campaigns;
+pub mod drills;
+pub mod events;
+pub mod fleet;
+pub mod idempotency;
+mod migrate;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use fleetdeck_api::Seq;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::watch;
+
+use crate::DomainError;
+
+/// A write transaction, begun with [`Store::begin`].
+pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+/// How long a writer waits for another writer's lock before the store reports busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_CONNECTIONS: u32 = 8;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    last_seq: Arc<watch::Sender<Seq>>,
+}
+
+impl Store {
+    /// Opens (creating if missing) the SQLite file at `path` and applies every migration.
+    ///
+    /// `synchronous=FULL` makes each commit durable before it returns, so an answered
+    /// 2xx survives the process being killed right after.
+    pub async fn open(path: &Path) -> Result<Store, DomainError> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            DomainError::Internal(format!("state file {}: {what}: {e}", path.display()))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(fail(
+                "cannot create it",
+                &format!("directory {} does not exist", dir.display()),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|e| fail("bad options", &e))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|e| fail("cannot open it", &e))?;
+        // A file that is not a database is only noticed on first read.
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| fail("cannot read it", &e))?;
+        migrate::run(&pool)
+            .await
+            .map_err(|e| fail("migration failed", &e))?;
+        let last = events::last_seq(&pool).await?;
+        let (tx, _) = watch::channel(last);
+        Ok(Store {
+            pool,
+            last_seq: Arc::new(tx),
+        })
+    }
+
+    /// The pool, for reads.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Begins a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so
+    /// two writers never both read the same "previous sequence number".
+    pub async fn begin(&self) -> Result<Tx, DomainError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Commits `tx`, then tells subscribers the newest event sequence number.
+    pub async fn commit(&self, tx: Tx) -> Result<(), DomainError> {
+        tx.commit().await?;
+        let last = events::last_seq(&self.pool).await?;
+        self.last_seq.send_if_modified(|seen| {
+            if last > *seen {
+                *seen = last;
+                true
+            } else {
+                false
+            }
+        });
+        Ok(())
+    }
+
+    /// Watches the newest committed event sequence number.
+    pub fn subscribe(&self) -> watch::Receiver<Seq> {
+        self.last_seq.subscribe()
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Formats a time for storage: fixed width, so text order is time order.
+pub fn fmt_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses a stored time.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, DomainError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| DomainError::Internal(format!("stored time '{s}': {e}")))
+}
+
+/// Parses an optional stored time.
+pub fn parse_opt_time(s: Option<String>) -> Result<Option<DateTime<Utc>>, DomainError> {
+    s.as_deref().map(parse_time).transpose()
+}
+
+/// Converts a stored integer that must not be negative (versions, sequence numbers).
+pub fn to_u64(v: i64, what: &str) -> Result<u64, DomainError> {
+    u64::try_from(v).map_err(|_| DomainError::Internal(format!("stored {what} is negative: {v}")))
+}
+
+/// Converts a count or version for storage; SQLite integers are signed.
+pub fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
