@@ -1,0 +1,184 @@
+//! The fleet inventory: one row per database, the wire type stored whole as JSON with
+//! the columns the workflows filter on beside it.
+
+use fleetdeck_api::{Change, Database, Drill, EventSubject, Level, kinds};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::events::{NewEvent, append};
+use super::{Tx, to_i64, to_u64};
+use crate::DomainError;
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Database, DomainError> {
+    let doc: String = row.try_get("doc")?;
+    let mut db: Database = serde_json::from_str(&doc)?;
+    db.version = to_u64(row.try_get("version")?, "database version")?;
+    Ok(db)
+}
+
+/// Every database, by ring then id.
+pub async fn list_databases(pool: &SqlitePool) -> Result<Vec<Database>, DomainError> {
+    let mut conn = pool.acquire().await?;
+    all(&mut conn).await
+}
+
+/// Every database, by ring then id, on a given connection (inside a transaction).
+pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<Database>, DomainError> {
+    let rows = sqlx::query("SELECT doc, version FROM databases ORDER BY ring, id")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn get_database(pool: &SqlitePool, id: &str) -> Result<Option<Database>, DomainError> {
+    let mut conn = pool.acquire().await?;
+    get(&mut conn, id).await
+}
+
+pub async fn get(conn: &mut SqliteConnection, id: &str) -> Result<Option<Database>, DomainError> {
+    let row = sqlx::query("SELECT doc, version FROM databases WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Writes `db` as given (its `version` included), without an event.
+async fn write(conn: &mut SqliteConnection, db: &Database) -> Result<(), DomainError> {
+    sqlx::query(
+        "INSERT INTO databases (id, doc, ring, environment, tier, version) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, ring = excluded.ring, \
+         environment = excluded.environment, tier = excluded.tier, version = excluded.version",
+    )
+    .bind(&db.id)
+    .bind(serde_json::to_string(db)?)
+    .bind(i64::from(db.ring))
+    .bind(db.environment.as_str())
+    .bind(i64::from(db.tier))
+    .bind(to_i64(db.version))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Saves a change to a known database: bumps its version and appends `event` carrying
+/// the new state. Returns the saved database.
+pub async fn save(tx: &mut Tx, mut db: Database, event: NewEvent) -> Result<Database, DomainError> {
+    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM databases WHERE id = ?")
+        .bind(&db.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    db.version = current.map_or(Ok(0), |v| to_u64(v, "database version"))? + 1;
+    write(tx, &db).await?;
+    append(
+        tx,
+        event
+            .subject(EventSubject {
+                database_id: Some(db.id.clone()),
+                ..EventSubject::default()
+            })
+            .change(Change::Database {
+                database: Box::new(db.clone()),
+            }),
+    )
+    .await?;
+    Ok(db)
+}
+
+/// Registers a database from the config, or updates it when the config changed. An
+/// unchanged database is left alone (no event, no version bump), so restarting a server
+/// does not flood the log.
+pub async fn upsert_database(tx: &mut Tx, db: &Database) -> Result<(), DomainError> {
+    let existing = get(tx, &db.id).await?;
+    match existing {
+        Some(old) if same_config(&old, db) => Ok(()),
+        Some(old) => {
+            // Observed state (health, version, last patch) stays as the control plane saw it.
+            let merged = Database {
+                health: old.health.clone(),
+                last_patched_at: old.last_patched_at,
+                ..db.clone()
+            };
+            let msg = format!("{} configuration updated", db.id);
+            save(
+                tx,
+                merged,
+                NewEvent::new("config", kinds::DATABASE_REGISTERED, Level::Info, msg),
+            )
+            .await
+            .map(drop)
+        }
+        None => {
+            let msg = format!(
+                "{} registered: {} {} {} tier {} ring {}",
+                db.id,
+                db.engine,
+                db.engine_version,
+                db.environment.as_str(),
+                db.tier,
+                db.ring
+            );
+            save(
+                tx,
+                db.clone(),
+                NewEvent::new("config", kinds::DATABASE_REGISTERED, Level::Info, msg),
+            )
+            .await
+            .map(drop)
+        }
+    }
+}
+
+fn same_config(old: &Database, new: &Database) -> bool {
+    let strip = |d: &Database| Database {
+        health: Default::default(),
+        last_patched_at: None,
+        version: 0,
+        ..d.clone()
+    };
+    strip(old) == strip(new)
+}
+
+/// Loads a generated fleet and its drill history into an empty store: one summary event,
+/// not one per database (a demo fleet is hundreds).
+pub async fn seed(tx: &mut Tx, dbs: &[Database], drills: &[Drill]) -> Result<(), DomainError> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM databases")
+        .fetch_one(&mut **tx)
+        .await?;
+    if count > 0 {
+        return Err(DomainError::Conflict(format!(
+            "the store already holds {count} databases; a fleet is seeded only into an empty store"
+        )));
+    }
+    for db in dbs {
+        write(
+            tx,
+            &Database {
+                version: 1,
+                ..db.clone()
+            },
+        )
+        .await?;
+    }
+    for drill in drills {
+        super::drills::insert(tx, drill).await?;
+    }
+    let prod = dbs
+        .iter()
+        .filter(|d| d.environment == fleetdeck_api::Environment::Prod)
+        .count();
+    append(
+        tx,
+        NewEvent::new(
+            "config",
+            kinds::DATABASE_REGISTERED,
+            Level::Info,
+            format!(
+                "fleet seeded: {} databases ({prod} in prod), {} past drills",
+                dbs.len(),
+                drills.len()
+            ),
+        ),
+    )
+    .await?;
+    Ok(())
+}
