@@ -7,7 +7,11 @@
 
 pub mod app;
 pub mod client;
+pub mod keymap;
+pub mod runtime;
 pub mod message;
+pub mod theme;
+pub mod ui;
 
-pub use app::App;
+pub use app::{App, AppConfig};
 pub use message::{Action, ActionRequest, ConnState, Effect, Msg};

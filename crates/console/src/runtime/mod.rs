@@ -1,0 +1,186 @@
+//! The terminal runtime: one loop owns the screen. Terminal input, the clock, the event
+//! stream and the answers to requests all arrive as [`Msg`]s on one channel; the loop
+//! hands every pending message to the app, then draws once if anything changed, at most
+//! once per frame interval. Effects run as tasks that answer with a message, so the
+//! loop never waits on the network. An idle console sleeps in `recv`.
+
+pub mod effects;
+pub mod sources;
+pub mod terminal;
+
+use std::time::Duration;
+
+use fleetdeck_api::{Snapshot, WhoAmI};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::app::App;
+use crate::client::{Client, StreamOptions, spawn_event_stream};
+use crate::message::{Effect, Msg};
+pub use effects::EffectRunner;
+pub use terminal::{TerminalGuard, install_hooks, restore};
+
+/// What the loop needs from the state machine. [`App`] is the real one; the trait keeps
+/// the loop testable on its own.
+pub trait Screen {
+    fn update(&mut self, msg: Msg) -> Vec<Effect>;
+    fn draw(&self, frame: &mut ratatui::Frame);
+    fn is_dirty(&self) -> bool;
+    fn mark_drawn(&mut self);
+}
+
+impl Screen for App {
+    fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        App::update(self, msg)
+    }
+    fn draw(&self, frame: &mut ratatui::Frame) {
+        App::draw(self, frame)
+    }
+    fn is_dirty(&self) -> bool {
+        App::is_dirty(self)
+    }
+    fn mark_drawn(&mut self) {
+        App::mark_drawn(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub stream: StreamOptions,
+    /// The shortest time between two frames (16 ms: at most about 60 a second).
+    pub frame_interval: Duration,
+    pub tick_every: Duration,
+    /// Messages that may queue before their senders wait.
+    pub channel_capacity: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            stream: StreamOptions::default(),
+            frame_interval: Duration::from_millis(16),
+            tick_every: Duration::from_secs(1),
+            channel_capacity: 4096,
+        }
+    }
+}
+
+/// Runs the console on the real terminal until the app quits. `whoami` and `snapshot`
+/// were fetched before (so a refused token or an unreachable server is reported on the
+/// normal screen, never in a half-drawn TUI). Call [`install_hooks`] first.
+pub async fn run(
+    mut app: App,
+    client: Client,
+    whoami: WhoAmI,
+    snapshot: Snapshot,
+    opts: RunOptions,
+) -> color_eyre::Result<()> {
+    let (tx, mut rx) = mpsc::channel(opts.channel_capacity.max(16));
+    let after = snapshot.last_seq;
+    app.update(Msg::Loaded {
+        whoami,
+        snapshot: Box::new(snapshot),
+    });
+
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal().size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let tasks = [
+        sources::spawn_input(tx.clone()),
+        sources::spawn_ticks(tx.clone(), opts.tick_every),
+        spawn_event_stream(client.clone(), after, tx.clone(), opts.stream),
+    ];
+    let runner = EffectRunner::new(client, tx);
+    let result = event_loop(
+        &mut app,
+        guard.terminal(),
+        &mut rx,
+        |e| runner.run(e),
+        opts.frame_interval,
+    )
+    .await;
+    drop(guard);
+    for task in tasks {
+        task.abort();
+    }
+    result
+}
+
+/// Most messages handled between two looks at the draw deadline, so a flood of events
+/// cannot starve the screen.
+const MAX_BATCH: usize = 1024;
+
+/// The loop itself: returns when the app asks to quit or every sender is gone.
+pub async fn event_loop<S, B, F>(
+    screen: &mut S,
+    terminal: &mut Terminal<B>,
+    rx: &mut mpsc::Receiver<Msg>,
+    mut run_effect: F,
+    frame_interval: Duration,
+) -> color_eyre::Result<()>
+where
+    S: Screen,
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    F: FnMut(Effect),
+{
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        let next_frame = if screen.is_dirty() {
+            let due = last_draw.map_or_else(Instant::now, |t| t + frame_interval);
+            if due <= Instant::now() {
+                terminal.draw(|f| screen.draw(f))?;
+                screen.mark_drawn();
+                last_draw = Some(Instant::now());
+                continue;
+            }
+            Some(due)
+        } else {
+            None
+        };
+        let first = tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(msg) => msg,
+                None => return Ok(()),
+            },
+            () = sleep_until_opt(next_frame) => continue,
+        };
+        if handle(screen, first, &mut run_effect) == Flow::Quit {
+            return Ok(());
+        }
+        for _ in 1..MAX_BATCH {
+            let Ok(msg) = rx.try_recv() else { break };
+            if handle(screen, msg, &mut run_effect) == Flow::Quit {
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Go,
+    Quit,
+}
+
+fn handle<S: Screen, F: FnMut(Effect)>(screen: &mut S, msg: Msg, run_effect: &mut F) -> Flow {
+    for effect in screen.update(msg) {
+        if effect == Effect::Quit {
+            return Flow::Quit;
+        }
+        run_effect(effect);
+    }
+    Flow::Go
+}
+
+#[cfg(test)]
+mod tests;

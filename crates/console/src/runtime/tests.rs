@@ -1,0 +1,166 @@
+//! The loop's promises, checked with a counting screen on ratatui's `TestBackend` and
+//! tokio's paused clock: coalesced frames, no frame when idle, quit, effects in order.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::widgets::Paragraph;
+use tokio::sync::mpsc;
+
+use super::{Screen, event_loop};
+use crate::message::{Action, ActionRequest, Effect, Msg};
+
+#[derive(Default)]
+struct CountingScreen {
+    dirty: bool,
+    updates: usize,
+    draws: usize,
+}
+
+fn request(id: u64) -> ActionRequest {
+    ActionRequest {
+        id,
+        action: Action::Drill {
+            database_id: format!("db-{id}"),
+        },
+        idempotency_key: uuid::Uuid::new_v4(),
+        if_match: None,
+    }
+}
+
+impl Screen for CountingScreen {
+    fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        self.updates += 1;
+        self.dirty = true;
+        match msg {
+            Msg::Key(k) if k.code == KeyCode::Char('q') => vec![Effect::Quit],
+            Msg::Key(k) if k.code == KeyCode::Char('s') => {
+                vec![Effect::Send(request(1)), Effect::Send(request(2))]
+            }
+            Msg::Alive(_) => {
+                // Proof of life that changes nothing on screen.
+                self.dirty = self.draws == 0;
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+    fn draw(&self, frame: &mut ratatui::Frame) {
+        frame.render_widget(
+            Paragraph::new(format!("updates {}", self.updates)),
+            frame.area(),
+        );
+    }
+    fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+    fn mark_drawn(&mut self) {
+        self.dirty = false;
+        self.draws += 1;
+    }
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+const FRAME: Duration = Duration::from_millis(16);
+
+#[tokio::test(start_paused = true)]
+async fn a_flood_of_messages_costs_one_frame() {
+    let mut screen = CountingScreen::default();
+    let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+    let (tx, mut rx) = mpsc::channel(4096);
+    for _ in 0..1000 {
+        tx.send(Msg::Tick(Utc::now())).await.unwrap();
+    }
+    tx.send(key('q')).await.unwrap();
+    event_loop(&mut screen, &mut terminal, &mut rx, |_| {}, FRAME)
+        .await
+        .unwrap();
+    assert_eq!(screen.updates, 1001);
+    assert!(screen.draws <= 2, "{} frames for one burst", screen.draws);
+}
+
+#[tokio::test(start_paused = true)]
+async fn frames_are_capped_at_sixty_a_second() {
+    let mut screen = CountingScreen::default();
+    let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let producer = tokio::spawn(async move {
+        // One message every 2 ms for one second.
+        for _ in 0..500 {
+            tx.send(Msg::Tick(Utc::now())).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tx.send(key('q')).await.unwrap();
+    });
+    event_loop(&mut screen, &mut terminal, &mut rx, |_| {}, FRAME)
+        .await
+        .unwrap();
+    producer.await.unwrap();
+    assert_eq!(screen.updates, 501);
+    assert!(
+        (30..=63).contains(&screen.draws),
+        "{} frames in one second of constant change",
+        screen.draws
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_changed_nothing_drawn() {
+    let mut screen = CountingScreen::default();
+    let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let producer = tokio::spawn(async move {
+        for _ in 0..10 {
+            tx.send(Msg::Alive(Utc::now())).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        // Dropping the sender ends the loop.
+    });
+    event_loop(&mut screen, &mut terminal, &mut rx, |_| {}, FRAME)
+        .await
+        .unwrap();
+    producer.await.unwrap();
+    assert_eq!(screen.updates, 10);
+    assert_eq!(screen.draws, 1, "idle messages must not redraw");
+    assert!(
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect::<String>()
+            .contains("updates 1")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn effects_run_in_order_and_quit_stops_the_loop() {
+    let mut screen = CountingScreen::default();
+    let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    tx.send(key('s')).await.unwrap();
+    tx.send(key('q')).await.unwrap();
+    tx.send(key('s')).await.unwrap();
+    let mut sent = Vec::new();
+    event_loop(
+        &mut screen,
+        &mut terminal,
+        &mut rx,
+        |e| match e {
+            Effect::Send(r) => sent.push(r.id),
+            other => panic!("unexpected effect {other:?}"),
+        },
+        FRAME,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, vec![1, 2], "nothing after quit runs");
+    assert_eq!(screen.updates, 2);
+}
