@@ -6,6 +6,8 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod executor;
+pub mod http;
+pub mod server;
 pub mod store;
 pub mod workflow;
 

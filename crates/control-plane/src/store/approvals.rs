@@ -180,6 +180,18 @@ pub async fn list_in(
     Ok(out)
 }
 
+/// Whether any pending approval is past its expiry (a cheap read before taking the
+/// write lock).
+pub async fn any_due(pool: &SqlitePool, now: DateTime<Utc>) -> Result<bool, DomainError> {
+    let due: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM approvals WHERE state = 'pending' AND expires_at <= ? LIMIT 1",
+    )
+    .bind(fmt_time(now))
+    .fetch_optional(pool)
+    .await?;
+    Ok(due.is_some())
+}
+
 /// Pending approvals past their expiry become expired, each with an event.
 pub async fn expire_due(tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Approval>, DomainError> {
     let ids: Vec<String> = sqlx::query_scalar(

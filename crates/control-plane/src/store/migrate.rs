@@ -8,11 +8,14 @@ use sqlx::SqlitePool;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// (version, description, sql), oldest first. A new file in `migrations/` gets a line here.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[
-        (1, "core", include_str!("../../migrations/0001_core.sql")),
-        (2, "workflows", include_str!("../../migrations/0002_workflows.sql")),
-    ];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "core", include_str!("../../migrations/0001_core.sql")),
+    (
+        2,
+        "workflows",
+        include_str!("../../migrations/0002_workflows.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS

@@ -1,0 +1,81 @@
+//! The exception queue: list, approve, reject.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use fleetdeck_api::{Approval, ApprovalState, CommentBody, Verdict};
+use serde::Deserialize;
+
+use super::AppState;
+use super::body;
+use super::caller::{Caller, Permission};
+use super::mutation::{Action, Begun};
+use super::problem::ApiError;
+use crate::store::approvals::{self, NewDecision};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: Option<String>,
+}
+
+/// `GET /v1/approvals?state=pending|approved|rejected|expired|all` (pending by default).
+pub async fn list(
+    State(state): State<AppState>,
+    _: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Vec<Approval>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let filter = match q.state.as_deref() {
+        None => Some(ApprovalState::Pending),
+        Some(s) => ApprovalState::parse_filter(s).map_err(ApiError::bad_request)?,
+    };
+    Ok(Json(approvals::list(state.store().pool(), filter).await?))
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    action: Action,
+) -> Result<Response, ApiError> {
+    decide(state, id, action, Verdict::Approve).await
+}
+
+pub async fn reject(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    action: Action,
+) -> Result<Response, ApiError> {
+    decide(state, id, action, Verdict::Reject).await
+}
+
+async fn decide(
+    state: AppState,
+    id: String,
+    action: Action,
+    verdict: Verdict,
+) -> Result<Response, ApiError> {
+    action.caller.require(Permission::Decide)?;
+    let parsed: CommentBody = body::json(&action.body, true)?;
+    let comment = body::text_field(
+        "comment",
+        parsed.comment.as_deref(),
+        verdict == Verdict::Reject,
+    )?;
+    let seen = action.if_match()?;
+    let (m, mut tx) = match action.begin(&state).await? {
+        Begun::Replay(resp) => return Ok(resp),
+        Begun::Fresh(m, tx) => (m, tx),
+    };
+    let decision = NewDecision {
+        approver: action.caller.user(),
+        verdict,
+        comment: comment.as_deref(),
+        if_match: seen,
+    };
+    let result = approvals::decide(&mut tx, &id, decision, Utc::now(), m.correlation_id()).await;
+    m.finish(&state, tx, StatusCode::OK, result).await
+}
