@@ -5,13 +5,36 @@
 //! Every operation streams what it prints to a [`LogSink`] as it happens, so the
 //! execution log shows progress live rather than after the fact.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use fleetdeck_api::{Database, Health, Level};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+pub mod command;
+mod process;
+mod sim_script;
+pub mod simulated;
 pub mod template;
 
 pub use futures_util::future::BoxFuture;
+
+use crate::config::ExecutorConfig;
+
+/// The executor the config asks for. A simulated one starts without scripted
+/// situations; the demo builds its own with `SimConfig::scripted`.
+pub fn build(config: &ExecutorConfig) -> Arc<dyn Executor> {
+    match config {
+        ExecutorConfig::Simulated(s) => {
+            Arc::new(simulated::SimulatedExecutor::new(simulated::SimConfig {
+                seed: s.seed,
+                time_scale: s.time_scale,
+                ..simulated::SimConfig::default()
+            }))
+        }
+        ExecutorConfig::Command(c) => Arc::new(command::CommandExecutor::new(c.clone())),
+    }
+}
 
 /// One line an executor printed.
 #[derive(Debug, Clone, PartialEq, Eq)]

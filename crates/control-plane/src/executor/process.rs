@@ -1,0 +1,235 @@
+//! Running one shell command: output streamed line by line as it arrives, a deadline
+//! that kills the whole process group, and nothing left behind if the caller gives up.
+
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use tokio::time::Instant;
+
+use super::{ExecError, LogSink};
+
+/// Longest line kept whole; a longer one is cut into pieces of this size.
+const MAX_LINE_BYTES: usize = 8 * 1024;
+/// Lines of output kept for the caller (the log saw them all).
+const KEPT_LINES: usize = 500;
+/// After the command exits, how long output is still read from a background process
+/// it left holding the pipes. Such a process is not killed: it may be the database
+/// the command just started.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
+/// One command to run.
+pub(crate) struct Run<'a> {
+    pub operation: &'a str,
+    pub shell: &'a Path,
+    pub working_dir: Option<&'a Path>,
+    pub command_line: String,
+    pub env: Vec<(&'static str, &'a str)>,
+    pub timeout: Duration,
+}
+
+/// What a command printed; `stdout` lines in order, `all` interleaved as they arrived.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub stdout: Vec<String>,
+    pub all: Vec<String>,
+    /// The last line printed on stderr, to explain a failure.
+    pub last_stderr: Option<String>,
+}
+
+impl Output {
+    fn keep(lines: &mut Vec<String>, line: String) {
+        if lines.len() == KEPT_LINES {
+            lines.remove(0);
+        }
+        lines.push(line);
+    }
+
+    /// The last line of stdout that is not blank.
+    pub fn last_stdout_line(&self) -> Option<&str> {
+        self.stdout
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty())
+    }
+}
+
+/// Kills the process group unless disarmed: the command's children die with it when
+/// it times out or when the caller drops the future (server shutdown).
+struct GroupKill {
+    pgid: Option<i32>,
+}
+
+impl GroupKill {
+    fn kill(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            // SAFETY: kill(2) with a negative pid signals the process group the command
+            // leads; it touches no memory of ours. The leader has not been reaped yet
+            // (we disarm right after `wait`), so the group id cannot have been reused.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `run`, sending each output line to `log` as it arrives (stderr as warnings).
+/// Success is exit code 0; the error says the code or the timeout and the last thing the
+/// command said.
+pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError> {
+    let mut cmd = Command::new(run.shell);
+    cmd.arg("-c")
+        .arg(&run.command_line)
+        .envs(run.env.iter().copied())
+        .env("FLEETDECK_OPERATION", run.operation)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(dir) = run.working_dir {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        ExecError::new(format!(
+            "{}: cannot start {}: {e}",
+            run.operation,
+            run.shell.display()
+        ))
+    })?;
+    let mut guard = GroupKill {
+        pgid: child.id().and_then(|id| i32::try_from(id).ok()),
+    };
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(ExecError::new(format!(
+            "{}: no output pipes",
+            run.operation
+        )));
+    };
+    let mut out = LineReader::new(stdout);
+    let mut err = LineReader::new(stderr);
+    let (mut out_done, mut err_done) = (false, false);
+    let mut output = Output::default();
+    let deadline = Instant::now() + run.timeout;
+    let mut exited: Option<(ExitStatus, Instant)> = None;
+    loop {
+        if out_done && err_done && exited.is_some() {
+            break;
+        }
+        let grace_end = exited.map(|(_, at)| at + EXIT_GRACE);
+        tokio::select! {
+            line = out.next_line(), if !out_done => match line {
+                Some(line) => {
+                    log.info(&line);
+                    Output::keep(&mut output.stdout, line.clone());
+                    Output::keep(&mut output.all, line);
+                }
+                None => out_done = true,
+            },
+            line = err.next_line(), if !err_done => match line {
+                Some(line) => {
+                    log.warn(&line);
+                    if !line.trim().is_empty() {
+                        output.last_stderr = Some(line.clone());
+                    }
+                    Output::keep(&mut output.all, line);
+                }
+                None => err_done = true,
+            },
+            status = child.wait(), if exited.is_none() => {
+                let status = status.map_err(|e| {
+                    ExecError::new(format!("{}: waiting for the command failed: {e}", run.operation))
+                })?;
+                // Reaped: from here the group may hold processes the command started on
+                // purpose, and the leader's pid may be reused; never signal it.
+                guard.pgid = None;
+                exited = Some((status, Instant::now()));
+            },
+            _ = tokio::time::sleep_until(grace_end.unwrap_or(deadline)), if grace_end.is_some() => break,
+            _ = tokio::time::sleep_until(deadline), if exited.is_none() => {
+                guard.kill();
+                let _ = child.wait().await;
+                let message = format!(
+                    "{} timed out after {} s; its process group was killed",
+                    run.operation,
+                    run.timeout.as_secs_f64()
+                );
+                log.error(&message);
+                return Err(ExecError::timeout(message));
+            },
+        }
+    }
+    let Some((status, _)) = exited else {
+        return Err(ExecError::new(format!(
+            "{}: the command vanished",
+            run.operation
+        )));
+    };
+    if status.success() {
+        return Ok(output);
+    }
+    let how = match status.code() {
+        Some(code) => format!("exited with code {code}"),
+        None => "was killed by a signal".to_string(),
+    };
+    let said = output
+        .last_stderr
+        .as_deref()
+        .or(output.last_stdout_line())
+        .map(|l| format!(": {}", fleetdeck_api::text::sanitize_line(l.trim())))
+        .unwrap_or_default();
+    Err(ExecError::new(format!("{} {how}{said}", run.operation)))
+}
+
+/// Reads lines from a pipe without trusting it: invalid UTF-8 is replaced, an endless
+/// line is cut into pieces. Cancel-safe: bytes read are kept in the buffer.
+struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    eof: bool,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(inner: R) -> Self {
+        LineReader {
+            inner,
+            buf: Vec::new(),
+            eof: false,
+        }
+    }
+
+    fn take(&mut self, n: usize, skip: usize) -> String {
+        let line: Vec<u8> = self.buf.drain(..n).collect();
+        self.buf.drain(..skip);
+        let line = String::from_utf8_lossy(&line);
+        line.strip_suffix('\r').unwrap_or(&line).to_string()
+    }
+
+    async fn next_line(&mut self) -> Option<String> {
+        loop {
+            if let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
+                return Some(self.take(i, 1));
+            }
+            if self.buf.len() >= MAX_LINE_BYTES {
+                return Some(self.take(MAX_LINE_BYTES, 0));
+            }
+            if self.eof {
+                return (!self.buf.is_empty()).then(|| self.take(self.buf.len(), 0));
+            }
+            let mut chunk = [0u8; 4096];
+            match self.inner.read(&mut chunk).await {
+                Ok(0) | Err(_) => self.eof = true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+}
