@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,10 +14,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::DomainError;
 use crate::auth::{TokenEntry, load_token_file};
-use crate::config::{self, ServerConfig};
+use crate::config::{self, ExecutorConfig, ServerConfig};
+use crate::executor::simulated::{SimConfig, SimulatedExecutor};
+use crate::executor::{self, Executor};
 use crate::http::{self, AppState, TokenTable};
 use crate::store::events::{NewEvent, append};
-use crate::store::{Store, approvals, fleet, idempotency};
+use crate::store::{Store, fleet, idempotency};
+use crate::workflow::{DemoSettings, Engine, EngineSettings};
 
 /// `--demo`: a generated, simulated fleet.
 #[derive(Debug, Clone)]
@@ -66,8 +70,8 @@ impl From<DomainError> for StartError {
     }
 }
 
-/// How often pending approvals are checked for expiry.
-const EXPIRY_TICK: Duration = Duration::from_secs(1);
+/// How often old idempotency records are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// How long a stored idempotent response is replayed.
 const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::hours(24);
 /// How long shutdown waits for open connections before dropping them.
@@ -80,6 +84,7 @@ pub struct RunningServer {
     shutdown: CancellationToken,
     http: JoinHandle<std::io::Result<()>>,
     housekeeping: JoinHandle<()>,
+    engine: Engine,
 }
 
 /// Starts the control plane and returns once it is ready (`/readyz` answers 200).
@@ -107,7 +112,11 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
 
     let store = Store::open(&opts.state).await?;
     register_fleet(&store, &config).await?;
-    announce(&store, addr).await?;
+    let (executor, settings) = match &opts.demo {
+        Some(demo) => demo_fleet(&store, &config, demo).await?,
+        None => (executor::build(&config.executor), engine_settings(&config)),
+    };
+    announce(&store, addr, executor.name()).await?;
 
     let shutdown = CancellationToken::new();
     let state = AppState::new(store.clone(), TokenTable::new(entries), shutdown.clone());
@@ -117,7 +126,8 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future(),
     );
-    let housekeeping = tokio::spawn(housekeeping(store, shutdown.clone()));
+    let housekeeping = tokio::spawn(housekeeping(store.clone(), shutdown.clone()));
+    let engine = Engine::start(store, executor, settings);
     state.set_ready(true);
     tracing::info!(%addr, "control plane ready");
     Ok(RunningServer {
@@ -126,6 +136,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
         shutdown,
         http,
         housekeeping,
+        engine,
     })
 }
 
@@ -139,8 +150,9 @@ impl RunningServer {
         self.state.store()
     }
 
-    /// Stops accepting requests, lets answered ones finish, closes event streams, then
-    /// closes the store. Nothing is half-written: every change is one transaction.
+    /// Stops accepting requests, lets answered ones finish, closes event streams, brings
+    /// the engine to a safe point, then closes the store. Every change is one
+    /// transaction, so nothing is half-written.
     pub async fn shutdown(self) {
         self.state.set_ready(false);
         self.shutdown.cancel();
@@ -152,6 +164,8 @@ impl RunningServer {
                 tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing anyway")
             }
         }
+        // In-flight executor work reaches its next commit; nothing is half-written.
+        self.engine.shutdown().await;
         if let Err(e) = self.housekeeping.await {
             tracing::warn!(error = %e, "housekeeping task failed");
         }
@@ -202,9 +216,48 @@ async fn register_fleet(store: &Store, config: &ServerConfig) -> Result<(), Doma
     store.commit(tx).await
 }
 
-async fn announce(store: &Store, addr: SocketAddr) -> Result<(), DomainError> {
+/// The engine's settings from the config file.
+fn engine_settings(config: &ServerConfig) -> EngineSettings {
+    let time_scale = match &config.executor {
+        ExecutorConfig::Simulated(s) => s.time_scale,
+        ExecutorConfig::Command(_) => 1.0,
+    };
+    let d = &config.drills;
+    EngineSettings {
+        time_scale,
+        drill_policy_days: [d.tier1_days, d.tier2_days, d.tier3_days],
+        max_concurrent_drills: usize::try_from(d.max_concurrent).unwrap_or(usize::MAX),
+        approval_ttl: config.approvals.ttl,
+        demo: None,
+    }
+}
+
+/// `--demo`: seeds a generated fleet into an empty store (a restarted demo keeps its
+/// fleet and history) and scripts the simulated executor's situations over it.
+async fn demo_fleet(
+    store: &Store,
+    config: &ServerConfig,
+    demo: &DemoOptions,
+) -> Result<(Arc<dyn Executor>, EngineSettings), DomainError> {
+    if fleet::list_databases(store.pool()).await?.is_empty() {
+        let generated = crate::demo::generate(demo.fleet_size, demo.seed, Utc::now());
+        let mut tx = store.begin().await?;
+        fleet::seed(&mut tx, &generated.databases, &generated.drills).await?;
+        store.commit(tx).await?;
+    }
+    let databases = fleet::list_databases(store.pool()).await?;
+    let sim = SimConfig::scripted(demo.seed, demo.time_scale, &databases);
+    let settings = EngineSettings {
+        time_scale: demo.time_scale,
+        demo: Some(DemoSettings::default()),
+        ..engine_settings(config)
+    };
+    Ok((Arc::new(SimulatedExecutor::new(sim)), settings))
+}
+
+async fn announce(store: &Store, addr: SocketAddr, executor: &str) -> Result<(), DomainError> {
     let mut tx = store.begin().await?;
-    let message = format!("control plane started on {addr}");
+    let message = format!("control plane started on {addr} (executor: {executor})");
     append(
         &mut tx,
         NewEvent::new("server", kinds::SERVER_STARTED, Level::Info, message),
@@ -213,43 +266,26 @@ async fn announce(store: &Store, addr: SocketAddr) -> Result<(), DomainError> {
     store.commit(tx).await
 }
 
-/// Expires overdue approvals and forgets old idempotency records.
+/// Forgets old idempotency records, hourly. (The engine expires approvals: it also
+/// has to react to them.)
 async fn housekeeping(store: Store, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(EXPIRY_TICK);
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_prune = None::<chrono::DateTime<Utc>>;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
         }
-        let now = Utc::now();
-        let prune = last_prune.is_none_or(|t| now - t > chrono::Duration::hours(1));
-        if let Err(e) = housekeeping_step(&store, now, prune).await {
-            tracing::warn!(error = %e, "housekeeping failed; retrying");
-        } else if prune {
-            last_prune = Some(now);
+        if let Err(e) = prune_idempotency(&store).await {
+            tracing::warn!(error = %e, "pruning idempotency records failed; will retry");
         }
     }
 }
 
-async fn housekeeping_step(
-    store: &Store,
-    now: chrono::DateTime<Utc>,
-    prune: bool,
-) -> Result<(), DomainError> {
-    if !prune && !approvals::any_due(store.pool(), now).await? {
-        return Ok(());
-    }
+async fn prune_idempotency(store: &Store) -> Result<(), DomainError> {
     let mut tx = store.begin().await?;
-    let expired = approvals::expire_due(&mut tx, now).await?;
-    let pruned = if prune {
-        idempotency::prune(&mut tx, now - IDEMPOTENCY_RETENTION).await?
-    } else {
-        0
-    };
-    if expired.is_empty() && pruned == 0 {
-        // Nothing changed: do not hold the write lock for a commit.
+    let pruned = idempotency::prune(&mut tx, Utc::now() - IDEMPOTENCY_RETENTION).await?;
+    if pruned == 0 {
         tx.rollback().await?;
         return Ok(());
     }

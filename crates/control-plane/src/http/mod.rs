@@ -1,6 +1,7 @@
 //! The v1 HTTP API (see `shared/design/API.md`): routes, authentication, idempotency and
 //! problem-detail errors.
 
+mod actions;
 mod approvals;
 mod body;
 mod caller;
@@ -78,8 +79,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/snapshot", get(reads::snapshot))
         .route("/v1/databases", get(reads::databases))
         .route("/v1/databases/{id}", get(reads::database))
-        .route("/v1/campaigns", get(reads::campaigns))
+        .route("/v1/databases/{id}/drills", post(actions::start_drill))
+        .route(
+            "/v1/campaigns",
+            get(reads::campaigns).post(actions::create_campaign),
+        )
         .route("/v1/campaigns/{id}", get(reads::campaign))
+        .route("/v1/campaigns/{id}/pause", post(actions::pause))
+        .route("/v1/campaigns/{id}/resume", post(actions::resume))
+        .route("/v1/campaigns/{id}/rollback", post(actions::rollback))
         .route("/v1/evidence", get(reads::evidence))
         .route("/v1/approvals", get(approvals::list))
         .route("/v1/approvals/{id}/approve", post(approvals::approve))

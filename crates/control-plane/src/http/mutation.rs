@@ -238,7 +238,10 @@ impl axum::extract::FromRequest<AppState> for Action {
         let headers = req.headers().clone();
         let body = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
+            .map_err(|r| match r.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
+                status => ApiError::new(status, r.body_text()),
+            })?;
         Ok(Action {
             caller,
             method,

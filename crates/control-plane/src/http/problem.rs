@@ -34,6 +34,16 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, detail)
     }
 
+    pub fn too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than the limit of {} bytes",
+                fleetdeck_api::limits::MAX_BODY_BYTES
+            ),
+        )
+    }
+
     pub fn conflict(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, detail)
     }
@@ -88,10 +98,9 @@ pub async fn problemify(resp: Response) -> Response {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let detail = match text.trim() {
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => format!(
-            "the request body is larger than the limit of {} bytes",
-            fleetdeck_api::limits::MAX_BODY_BYTES
-        ),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            return ApiError::too_large().into_response();
+        }
         "" => default_detail(status).to_string(),
         t => fleetdeck_api::text::sanitize_line(t).into_owned(),
     };
