@@ -1,1 +1,40 @@
-fn main() {}
+//! The `fleetdeck` binary: command-line wiring only. The console, the control plane and
+//! their contract live in the workspace crates.
+
+mod cli;
+mod console;
+mod embedded;
+mod failure;
+mod logging;
+mod paths;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, TokenCommand};
+
+fn main() -> ExitCode {
+    // A bad flag exits here with clap's message and code 2.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Token(TokenCommand::New(args))) => serve::token_new(args),
+        Some(Command::Serve(args)) => runtime().and_then(|rt| rt.block_on(serve::serve(args))),
+        None => runtime().and_then(|rt| rt.block_on(console::run(cli.console))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("fleetdeck: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, failure::Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failure::Failure::runtime(format!("cannot start the async runtime: {e}")))
+}

@@ -30,7 +30,8 @@ use crate::message::{ConnState, Msg};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StreamOptions {
     /// Silence longer than this means the server is gone: a little above the server's
-    /// keep-alive interval.
+    /// keep-alive interval (5 s in fleetdeck's control plane), so a hung server shows as
+    /// disconnected within about two seconds of the keep-alive it failed to send.
     pub idle_timeout: Duration,
     /// At most one [`Msg::Alive`] per this interval.
     pub alive_every: Duration,
@@ -42,7 +43,7 @@ pub struct StreamOptions {
 impl Default for StreamOptions {
     fn default() -> Self {
         StreamOptions {
-            idle_timeout: Duration::from_secs(17),
+            idle_timeout: Duration::from_secs(7),
             alive_every: Duration::from_secs(1),
             backoff_first: Duration::from_millis(250),
             backoff_max: Duration::from_secs(10),

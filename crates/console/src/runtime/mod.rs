@@ -10,6 +10,7 @@ pub mod terminal;
 
 use std::time::Duration;
 
+use color_eyre::eyre::WrapErr;
 use fleetdeck_api::{Snapshot, WhoAmI};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -84,8 +85,11 @@ pub async fn run(
         snapshot: Box::new(snapshot),
     });
 
-    let mut guard = TerminalGuard::enter()?;
-    let size = guard.terminal().size()?;
+    let mut guard = TerminalGuard::enter().wrap_err("cannot take over the terminal")?;
+    let size = guard
+        .terminal()
+        .size()
+        .wrap_err("cannot read the terminal's size")?;
     app.update(Msg::Resize(size.width, size.height));
     let tasks = [
         sources::spawn_input(tx.clone()),

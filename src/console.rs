@@ -1,0 +1,185 @@
+//! `fleetdeck` itself: find the control plane (a remote one, or the embedded demo),
+//! sign in and load the first frame's data on the normal screen, then hand the terminal
+//! to the console.
+
+use std::path::Path;
+use std::time::Duration;
+
+use fleetdeck_api::text::sanitize_line;
+use fleetdeck_api::{Snapshot, WhoAmI};
+use fleetdeck_console::app::{App, AppConfig};
+use fleetdeck_console::client::Client;
+use fleetdeck_console::keymap::Keymap;
+use fleetdeck_console::message::ActionError;
+use fleetdeck_console::runtime::{self, RunOptions};
+use fleetdeck_console::theme::Theme;
+
+use crate::cli::ConsoleArgs;
+use crate::embedded;
+use crate::failure::Failure;
+use crate::{logging, paths};
+
+/// Log lines the console keeps in memory.
+const LOG_CAP: usize = 10_000;
+const TOKEN_VAR: &str = "FLEETDECK_TOKEN";
+
+pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
+    let log_dir = paths::log_dir().map_err(Failure::usage)?;
+    let (_log_guard, _) = logging::to_file(&log_dir).map_err(Failure::usage)?;
+
+    let (client, context, embedded) = match &args.server {
+        Some(url) => {
+            let token = read_token(url, args.token_file.as_deref())?;
+            let client = Client::new(url, &token)
+                .map_err(|e| Failure::usage(format!("--server {}: {e}", sanitize_line(url))))?;
+            (client, client_context(url), None)
+        }
+        None => {
+            let state = paths::demo_state().map_err(Failure::usage)?;
+            if args.demo_reset {
+                embedded::reset(&state).map_err(Failure::runtime)?;
+                tracing::info!(state = %state.display(), "demo state removed");
+            }
+            let demo = embedded::start(&state, args.demo_fleet as usize)
+                .await
+                .map_err(Failure::runtime)?;
+            tracing::info!(url = %demo.base_url, state = %state.display(), "embedded control plane started");
+            let client = Client::new(&demo.base_url, &demo.token)
+                .map_err(|e| Failure::runtime(format!("embedded control plane: {e}")))?;
+            (client, embedded::CONTEXT.to_string(), Some(demo.server))
+        }
+    };
+
+    let outcome = match preflight(&client).await {
+        Ok((whoami, snapshot)) => console(client, context, whoami, snapshot, &args).await,
+        Err(failure) => Err(failure),
+    };
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    outcome
+}
+
+/// The header's context for a remote server: its URL without credentials.
+fn client_context(url: &str) -> String {
+    sanitize_line(url.trim().trim_end_matches('/')).into_owned()
+}
+
+async fn console(
+    client: Client,
+    context: String,
+    whoami: WhoAmI,
+    snapshot: Snapshot,
+    args: &ConsoleArgs,
+) -> Result<(), Failure> {
+    runtime::install_hooks().map_err(|e| Failure::runtime(format!("{e}")))?;
+    let app = App::new(AppConfig {
+        context,
+        keymap: Keymap::default(),
+        theme: Theme::default(),
+        stale_after: Duration::from_secs(args.stale_after),
+        log_cap: LOG_CAP,
+    });
+    // The terminal is restored before this returns, so the error prints on the normal
+    // screen.
+    runtime::run(app, client, whoami, snapshot, RunOptions::default())
+        .await
+        .map_err(|e| Failure::runtime(format!("{e:#}")))
+}
+
+/// Signs in and loads the first frame, so a refused token or an unreachable server is a
+/// one-line message instead of a half-drawn screen.
+async fn preflight(client: &Client) -> Result<(WhoAmI, Snapshot), Failure> {
+    let server = client.base_url().to_string();
+    let whoami = client
+        .whoami()
+        .await
+        .map_err(|e| connect_failure(&server, &e))?;
+    let snapshot = client
+        .snapshot()
+        .await
+        .map_err(|e| connect_failure(&server, &e))?;
+    tracing::info!(
+        user = %sanitize_line(&whoami.user),
+        last_seq = snapshot.last_seq,
+        databases = snapshot.databases.len(),
+        "signed in and loaded"
+    );
+    Ok((whoami, snapshot))
+}
+
+fn connect_failure(server: &str, e: &ActionError) -> Failure {
+    let message = match e {
+        ActionError::Refused(p) if p.status == 401 => {
+            format!("the server at {server} refused the token: {p}")
+        }
+        ActionError::Refused(p) if p.status == 403 => {
+            format!("the server at {server} does not let this token read: {p}")
+        }
+        ActionError::Refused(p) => format!("the server at {server} refused: {p}"),
+        ActionError::Transport(t) => t.clone(),
+    };
+    Failure::runtime(sanitize_line(&message).into_owned())
+}
+
+/// The token from `--token-file`, else `FLEETDECK_TOKEN`.
+fn read_token(server: &str, file: Option<&Path>) -> Result<String, Failure> {
+    let token = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                Failure::usage(format!(
+                    "token file {}: cannot read it: {e}",
+                    path.display()
+                ))
+            })?
+            .trim()
+            .to_string(),
+        None => std::env::var(TOKEN_VAR)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    if token.is_empty() {
+        return Err(Failure::usage(match file {
+            Some(path) => format!("token file {}: it is empty", path.display()),
+            None => format!(
+                "no token for {}: pass --token-file FILE or set {TOKEN_VAR}",
+                sanitize_line(server)
+            ),
+        }));
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_empty_token_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n  \n").unwrap();
+        let f = read_token("http://x", Some(&empty)).unwrap_err();
+        assert_eq!(f.code, crate::failure::USAGE);
+        assert!(f.message.ends_with("it is empty"), "{}", f.message);
+        let missing = dir.path().join("missing");
+        let f = read_token("http://x", Some(&missing)).unwrap_err();
+        assert!(f.message.starts_with("token file ") && f.message.contains("cannot read"));
+        let good = dir.path().join("good");
+        std::fs::write(&good, "fdk_abc\n").unwrap();
+        assert_eq!(read_token("http://x", Some(&good)).unwrap(), "fdk_abc");
+    }
+
+    #[test]
+    fn refusals_are_one_inert_line() {
+        let p = fleetdeck_api::Problem::new(401, "Unauthorized", "unknown \u{1b}[31mtoken");
+        let f = connect_failure("http://x", &ActionError::Refused(p));
+        assert_eq!(f.code, crate::failure::RUNTIME);
+        assert!(
+            f.message
+                .starts_with("the server at http://x refused the token")
+        );
+        assert!(!f.message.contains('\u{1b}') && !f.message.contains('\n'));
+    }
+}

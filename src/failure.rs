@@ -1,0 +1,30 @@
+//! How a command fails: one line for the user and an exit code.
+
+/// Exit code of a usage or configuration problem (bad flag, unreadable or malformed
+/// file): the same code clap uses for a bad flag.
+pub const USAGE: u8 = 2;
+/// Exit code of a problem outside fleetdeck's inputs: an unreachable server, a refused
+/// token, a terminal that failed.
+pub const RUNTIME: u8 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: USAGE,
+            message: message.into(),
+        }
+    }
+
+    pub fn runtime(message: impl Into<String>) -> Failure {
+        Failure {
+            code: RUNTIME,
+            message: message.into(),
+        }
+    }
+}
