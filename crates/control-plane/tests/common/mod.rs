@@ -270,3 +270,38 @@ impl Req<'_> {
         }
     }
 }
+
+/// A small declared fleet on the simulated executor, fast enough that engine steps take
+/// milliseconds: two dev databases (ring 0), a staging one (ring 1), a tier-1 prod
+/// primary with its replica (ring 2).
+pub fn fleet_config() -> String {
+    let mut text =
+        String::from("[executor]\nkind = \"simulated\"\nseed = 7\ntime_scale = 1000.0\n");
+    let dbs = [
+        ("pg-dev-01", "dev", 3, 0, "primary", None),
+        ("pg-dev-02", "dev", 3, 0, "primary", None),
+        ("pg-stg-01", "staging", 2, 1, "primary", None),
+        ("pg-prod-01", "prod", 1, 2, "primary", None),
+        ("pg-prod-01-r1", "prod", 1, 2, "replica", Some("pg-prod-01")),
+    ];
+    for (id, env, tier, ring, role, primary) in dbs {
+        text.push_str(&format!(
+            "\n[[database]]\nid = \"{id}\"\nengine = \"postgres\"\nengine_version = \"16.3\"\n\
+             environment = \"{env}\"\ntier = {tier}\nregion = \"eu-west-1\"\nowner_team = \"payments\"\n\
+             role = \"{role}\"\nring = {ring}\nhost = \"{id}.db.internal\"\n\
+             backup = {{ schedule = \"daily 02:00\", retention_days = 14 }}\n"
+        ));
+        if let Some(p) = primary {
+            text.push_str(&format!("primary_id = \"{p}\"\n"));
+        }
+    }
+    text
+}
+
+/// A server with [`fleet_config`].
+pub async fn start_with_fleet() -> TestServer {
+    start_with(Setup {
+        config: Some(fleet_config()),
+    })
+    .await
+}

@@ -1,0 +1,254 @@
+//! Fleet, campaign, drill, evidence, snapshot and event endpoints over a declared fleet
+//! (`--config`) on the simulated executor.
+
+mod common;
+
+use fleetdeck_api::{
+    Campaign, CampaignState, Database, DatabaseDetail, Drill, DrillState, EventsPage, Evidence,
+    Snapshot, kinds,
+};
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn events(ts: &common::TestServer) -> EventsPage {
+    ts.get("/v1/events?after=0")
+        .as_user("vic")
+        .send()
+        .await
+        .json()
+}
+
+async fn count_kind(ts: &common::TestServer, kind: &str) -> usize {
+    events(ts)
+        .await
+        .events
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count()
+}
+
+async fn create(ts: &common::TestServer, key: &str) -> common::Answer {
+    ts.post("/v1/campaigns")
+        .key(key)
+        .as_user("olga")
+        .json(&json!({"title": "postgres 16.4", "target_version": "16.4"}))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn fleet_inventory_and_evidence() {
+    let ts = common::start_with_fleet().await;
+    let dbs: Vec<Database> = ts.get("/v1/databases").as_user("vic").send().await.json();
+    assert_eq!(dbs.len(), 5);
+    let one = ts
+        .get("/v1/databases/pg-prod-01-r1")
+        .as_user("vic")
+        .send()
+        .await;
+    assert_eq!(one.status, StatusCode::OK);
+    let detail: DatabaseDetail = one.json();
+    assert_eq!(detail.database.primary_id.as_deref(), Some("pg-prod-01"));
+    assert_eq!(
+        one.etag(),
+        Some(fleetdeck_api::etag(detail.database.version))
+    );
+    let missing = ts.get("/v1/databases/pg-nope").as_user("vic").send().await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    missing.problem();
+    let evidence: Vec<Evidence> = ts.get("/v1/evidence").as_user("vic").send().await.json();
+    assert_eq!(evidence.len(), 5);
+}
+
+#[tokio::test]
+async fn drills_start_now() {
+    let ts = common::start_with_fleet().await;
+    let started = ts
+        .post("/v1/databases/pg-dev-01/drills")
+        .as_user("olga")
+        .send()
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    let drill: Drill = started.json();
+    assert_eq!(drill.database_id, "pg-dev-01");
+    assert_eq!(drill.state, DrillState::Running);
+    assert_eq!(drill.requested_by, "olga");
+    assert_eq!(count_kind(&ts, kinds::DRILL_STARTED).await, 1);
+    let unknown = ts
+        .post("/v1/databases/pg-nope/drills")
+        .as_user("olga")
+        .send()
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let extra = ts
+        .post("/v1/databases/pg-dev-02/drills")
+        .as_user("olga")
+        .json(&json!({"now": true}))
+        .send()
+        .await;
+    assert_eq!(extra.status, StatusCode::BAD_REQUEST);
+    assert!(extra.problem().detail.contains("unknown field `now`"));
+}
+
+#[tokio::test]
+async fn create_is_idempotent_and_campaigns_carry_etags() {
+    let ts = common::start_with_fleet().await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let first = create(&ts, &key).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = create(&ts, &key).await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.body, first.body);
+    let all: Vec<Campaign> = ts.get("/v1/campaigns").as_user("vic").send().await.json();
+    assert_eq!(all.len(), 1, "one effect for two deliveries");
+    assert_eq!(count_kind(&ts, kinds::CAMPAIGN_CREATED).await, 1);
+
+    let c: Campaign = first.json();
+    assert_eq!(c.created_by, "olga");
+    assert_eq!(c.target_count(), 5);
+    let got = ts
+        .get(&format!("/v1/campaigns/{}", c.id))
+        .as_user("vic")
+        .send()
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    let now: Campaign = got.json();
+    assert_eq!(got.etag(), Some(fleetdeck_api::etag(now.version)));
+
+    let missing = ts.get("/v1/campaigns/cmp-999").as_user("vic").send().await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let long_title = ts
+        .post("/v1/campaigns")
+        .as_user("olga")
+        .json(&json!({"title": "t".repeat(500), "target_version": "16.4"}))
+        .send()
+        .await;
+    assert_eq!(long_title.status, StatusCode::BAD_REQUEST);
+    let no_body = ts.post("/v1/campaigns").as_user("olga").send().await;
+    assert_eq!(no_body.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn pause_resume_rollback_with_reasons_and_if_match() {
+    let ts = common::start_with_fleet().await;
+    let c: Campaign = create(&ts, &uuid::Uuid::new_v4().to_string()).await.json();
+    let path = |verb: &str| format!("/v1/campaigns/{}/{verb}", c.id);
+
+    // A version the client never saw: refused, and nothing changes.
+    let stale = ts
+        .post(&path("pause"))
+        .as_user("olga")
+        .if_match(&fleetdeck_api::etag(c.version + 1000))
+        .json(&json!({"reason": "checking"}))
+        .send()
+        .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert!(
+        stale
+            .problem()
+            .detail
+            .contains("has changed since you saw it")
+    );
+    assert_eq!(count_kind(&ts, kinds::CAMPAIGN_PAUSED).await, 0);
+
+    let no_reason = ts
+        .post(&path("pause"))
+        .as_user("olga")
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    assert!(no_reason.problem().detail.contains("'reason' is required"));
+
+    let paused = ts
+        .post(&path("pause"))
+        .as_user("olga")
+        .json(&json!({"reason": "dashboard looks odd"}))
+        .send()
+        .await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.body);
+    let p: Campaign = paused.json();
+    assert_eq!(p.state, CampaignState::Paused);
+    assert!(p.paused_reason.unwrap().contains("dashboard looks odd"));
+    assert_eq!(count_kind(&ts, kinds::CAMPAIGN_PAUSED).await, 1);
+
+    let resumed = ts.post(&path("resume")).as_user("ada").send().await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+    assert_ne!(resumed.json::<Campaign>().state, CampaignState::Paused);
+    let twice = ts.post(&path("resume")).as_user("ada").send().await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+    twice.problem();
+
+    let no_reason = ts.post(&path("rollback")).as_user("olga").send().await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    let rolled = ts
+        .post(&path("rollback"))
+        .as_user("olga")
+        .json(&json!({"reason": "error rate up"}))
+        .send()
+        .await;
+    assert_eq!(rolled.status, StatusCode::OK, "{}", rolled.body);
+    let r: Campaign = rolled.json();
+    assert!(matches!(
+        r.state,
+        CampaignState::RollingBack | CampaignState::RolledBack
+    ));
+    assert_eq!(r.rollback.unwrap().reason, "error rate up");
+    let late = ts
+        .post(&path("pause"))
+        .as_user("olga")
+        .json(&json!({"reason": "x"}))
+        .send()
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+
+    // Every answered action is in the audit trail with its actor and correlation id.
+    let log = events(&ts).await;
+    let rb = log
+        .events
+        .iter()
+        .find(|e| e.kind == kinds::CAMPAIGN_ROLLBACK_REQUESTED)
+        .expect("rollback event");
+    assert_eq!(rb.actor, "olga");
+    assert!(
+        rb.correlation_id
+            .as_deref()
+            .is_some_and(|c| c.starts_with("req-"))
+    );
+}
+
+#[tokio::test]
+async fn snapshot_and_event_pages_agree() {
+    let ts = common::start_with_fleet().await;
+    create(&ts, &uuid::Uuid::new_v4().to_string()).await;
+    let snap: Snapshot = ts.get("/v1/snapshot").as_user("vic").send().await.json();
+    assert_eq!(snap.databases.len(), 5);
+    assert_eq!(snap.campaigns.len(), 1);
+    assert_eq!(snap.evidence.len(), 5);
+    assert_eq!(snap.events.last().map(|e| e.seq), Some(snap.last_seq));
+    let seqs: Vec<u64> = snap.events.iter().map(|e| e.seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "contiguous: {seqs:?}"
+    );
+
+    let page: EventsPage = ts
+        .get("/v1/events?after=0&limit=2")
+        .as_user("vic")
+        .send()
+        .await
+        .json();
+    assert_eq!(
+        page.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert!(page.last_seq >= snap.last_seq);
+    let next: EventsPage = ts
+        .get("/v1/events?after=2&limit=1")
+        .as_user("vic")
+        .send()
+        .await
+        .json();
+    assert_eq!(next.events[0].seq, 3);
+}
