@@ -46,7 +46,7 @@ pub enum ExecutorConfig {
     /// The simulated fleet (the demo, tests).
     Simulated(SimSettings),
     /// A team's own shell commands.
-    Command(CommandConfig),
+    Command(Box<CommandConfig>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -405,7 +405,7 @@ impl RawExecutor {
                         )),
                     }
                 };
-                Ok(ExecutorConfig::Command(CommandConfig {
+                Ok(ExecutorConfig::Command(Box::new(CommandConfig {
                     shell: self
                         .shell
                         .clone()
@@ -420,7 +420,7 @@ impl RawExecutor {
                     health: required(&self.health, "health", default_timeouts::HEALTH)?,
                     version: required(&self.version, "version", default_timeouts::VERSION)?,
                     drill: required(&self.drill, "drill", default_timeouts::DRILL)?,
-                }))
+                })))
             }
             other => Err(at(
                 &self.kind,

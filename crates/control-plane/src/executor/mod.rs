@@ -32,7 +32,7 @@ pub fn build(config: &ExecutorConfig) -> Arc<dyn Executor> {
                 ..simulated::SimConfig::default()
             }))
         }
-        ExecutorConfig::Command(c) => Arc::new(command::CommandExecutor::new(c.clone())),
+        ExecutorConfig::Command(c) => Arc::new(command::CommandExecutor::new((**c).clone())),
     }
 }
 
