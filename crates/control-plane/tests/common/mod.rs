@@ -130,6 +130,7 @@ pub struct Req<'a> {
     raw_token: Option<String>,
     key: Option<String>,
     if_match: Option<String>,
+    headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
 }
 
@@ -157,6 +158,7 @@ impl TestServer {
             raw_token: None,
             key: None,
             if_match: None,
+            headers: Vec::new(),
             body: None,
         }
     }
@@ -230,6 +232,11 @@ impl Req<'_> {
         self
     }
 
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
     pub fn json(mut self, v: &Value) -> Self {
         self.body = Some(serde_json::to_vec(v).unwrap());
         self
@@ -253,6 +260,9 @@ impl Req<'_> {
         }
         if let Some(m) = &self.if_match {
             rb = rb.header(reqwest::header::IF_MATCH, m);
+        }
+        for (name, value) in &self.headers {
+            rb = rb.header(name.as_str(), value.as_str());
         }
         if let Some(b) = self.body {
             rb = rb
