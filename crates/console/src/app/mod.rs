@@ -1,2 +1,272 @@
-//! placeholder; the app module is being built.
-pub struct App;
+//! The console's state machine. [`App::update`] is the only place state changes; it
+//! never blocks and does no I/O, returning [`Effect`]s for the runtime instead.
+//! [`App::draw`] is a pure function of state (see `crate::ui`).
+//!
+//! Rooms: `state` (the fleet copy), `indexes`/`order` (sorted panes), `log` (the
+//! execution log), `view` (focus, selections, details), `dialogs` and `actions` (what
+//! can be done and how it is asked), `input` (key routing), `send` (requests and their
+//! answers).
+
+mod actions;
+pub mod dialogs;
+pub mod indexes;
+mod input;
+pub mod log;
+pub mod order;
+mod send;
+pub mod state;
+pub mod view;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use fleetdeck_api::{Change, Event, WhoAmI};
+
+use crate::keymap::Keymap;
+use crate::message::{ActionRequest, ConnState, Effect, Msg};
+use crate::theme::Theme;
+use dialogs::Dialog;
+use log::LogBuffer;
+use state::FleetState;
+use view::{Detail, DetailKind, Loading, Notice, Pane, Selection};
+
+/// How the console is set up; built by the runtime from the command line.
+pub struct AppConfig {
+    /// `embedded demo` or the server URL.
+    pub context: String,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// Data older than this: actions are refused.
+    pub stale_after: Duration,
+    /// Most log lines kept.
+    pub log_cap: usize,
+}
+
+pub struct App {
+    pub(crate) config: AppConfig,
+    pub(crate) whoami: Option<WhoAmI>,
+    pub(crate) data: FleetState,
+    pub(crate) loaded: bool,
+    pub(crate) log: LogBuffer,
+    pub(crate) conn: ConnState,
+    /// When the server last proved the data current.
+    pub(crate) last_alive: Option<DateTime<Utc>>,
+    /// The time of the last tick: drawing never reads the clock itself.
+    pub(crate) clock: Option<DateTime<Utc>>,
+    /// Terminal size from the last resize, for page sizes.
+    pub(crate) size: (u16, u16),
+    pub(crate) focus: Pane,
+    pub(crate) zoom: bool,
+    pub(crate) selections: [Selection; 4],
+    pub(crate) detail: Option<Detail>,
+    pub(crate) dialog: Option<Dialog>,
+    /// The help overlay's scroll, while it is open.
+    pub(crate) help: Option<u16>,
+    pub(crate) notice: Option<Notice>,
+    pub(crate) in_flight: BTreeMap<u64, ActionRequest>,
+    pub(crate) next_request: u64,
+    dirty: bool,
+}
+
+impl App {
+    pub fn new(config: AppConfig) -> App {
+        App {
+            log: LogBuffer::new(config.log_cap),
+            config,
+            whoami: None,
+            data: FleetState::default(),
+            loaded: false,
+            conn: ConnState::Connecting,
+            last_alive: None,
+            clock: None,
+            size: (0, 0),
+            focus: Pane::Fleet,
+            zoom: false,
+            selections: Default::default(),
+            detail: None,
+            dialog: None,
+            help: None,
+            notice: None,
+            in_flight: BTreeMap::new(),
+            next_request: 1,
+            dirty: true,
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match msg {
+            Msg::Key(key) => effects = self.on_key(key),
+            Msg::Paste(text) => self.on_paste(&text),
+            Msg::Mouse(_) => return effects,
+            Msg::Resize(w, h) => self.size = (w, h),
+            Msg::Tick(now) => self.advance_clock(now),
+            Msg::Alive(at) => {
+                self.last_alive = Some(self.last_alive.map_or(at, |t| t.max(at)));
+                self.advance_clock(at);
+            }
+            Msg::Loaded { whoami, snapshot } => {
+                self.whoami = Some(whoami);
+                self.data.load(&snapshot);
+                self.log.clear();
+                for e in snapshot.events {
+                    self.log.push(e);
+                }
+                self.loaded = true;
+                self.last_alive = Some(snapshot.server_time);
+                if self.clock.is_none() {
+                    self.clock = Some(snapshot.server_time);
+                }
+            }
+            Msg::Server(event) => {
+                if !self.apply_event(*event) {
+                    return effects;
+                }
+            }
+            Msg::Connection(state) => {
+                if let ConnState::Connected { since } = &state {
+                    self.last_alive = Some(self.last_alive.map_or(*since, |t| t.max(*since)));
+                }
+                self.conn = state;
+            }
+            Msg::ActionDone { request_id, result } => self.action_done(request_id, result),
+            Msg::DatabaseLoaded(result) => self.database_loaded(result),
+        }
+        self.dirty = true;
+        effects
+    }
+
+    pub fn draw(&self, frame: &mut ratatui::Frame) {
+        crate::ui::draw(self, frame);
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn mark_drawn(&mut self) {
+        self.dirty = false;
+    }
+
+    pub fn requests_in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// "Now" for ages and countdowns: the last tick, never the wall clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock
+            .or(self.last_alive)
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    }
+
+    /// How old the data is: time since the server last proved it current.
+    pub(crate) fn data_age(&self) -> chrono::Duration {
+        match self.last_alive {
+            Some(t) => (self.now() - t).max(chrono::Duration::zero()),
+            None => chrono::Duration::MAX,
+        }
+    }
+
+    fn advance_clock(&mut self, now: DateTime<Utc>) {
+        self.clock = Some(self.clock.map_or(now, |t| t.max(now)));
+        if let Some(n) = &self.notice
+            && n.at
+                .is_some_and(|at| now - at > chrono::Duration::seconds(view::NOTICE_SECONDS))
+        {
+            self.notice = None;
+        }
+    }
+
+    /// Applies one event; false when it was a duplicate (nothing changed).
+    fn apply_event(&mut self, event: Event) -> bool {
+        if event.seq <= self.data.last_seq {
+            return false;
+        }
+        self.data.last_seq = event.seq;
+        if let Some(change) = &event.change {
+            self.data.apply(change);
+            self.refresh_detail(change);
+        }
+        self.log.push(event);
+        true
+    }
+
+    /// An open approval detail keeps its own copy (it may leave the queue): refresh it.
+    fn refresh_detail(&mut self, change: &Change) {
+        if let (Some(detail), Change::Approval { approval }) = (&mut self.detail, change)
+            && let DetailKind::Approval(shown) = &mut detail.kind
+            && shown.id == approval.id
+        {
+            *shown = approval.clone();
+        }
+    }
+
+    fn database_loaded(
+        &mut self,
+        result: Result<Box<fleetdeck_api::DatabaseDetail>, crate::message::ActionError>,
+    ) {
+        let Some(Detail {
+            kind: DetailKind::Database { id, detail },
+            ..
+        }) = &mut self.detail
+        else {
+            return;
+        };
+        match result {
+            Ok(d) if d.database.id == *id => *detail = Loading::Ready(d),
+            Ok(_) => {}
+            Err(e) => *detail = Loading::Failed(e.to_string()),
+        }
+    }
+
+    /// The selected item's id in a table pane (not the log).
+    pub(crate) fn selected_id(&self, pane: Pane) -> Option<String> {
+        let pos = self.selected_index(pane)?;
+        match pane {
+            Pane::Fleet => self.data.databases.at(pos).map(|r| r.db.id.clone()),
+            Pane::Rings => self.data.campaigns.at(pos).map(|c| c.id.clone()),
+            Pane::Evidence => self.data.evidence.at(pos).map(|e| e.database_id.clone()),
+            Pane::Approvals => self.data.approvals.at(pos).map(|a| a.id.clone()),
+            Pane::Log => None,
+        }
+    }
+
+    /// Where the selection of a table pane is now: its item's position, or the old
+    /// index when the item has left.
+    pub(crate) fn selected_index(&self, pane: Pane) -> Option<usize> {
+        let len = self.pane_len(pane);
+        if len == 0 {
+            return None;
+        }
+        let sel = self.selection(pane)?;
+        let by_id = sel.id.as_deref().and_then(|id| match pane {
+            Pane::Fleet => self.data.databases.position(id),
+            Pane::Rings => self.data.campaigns.position(id),
+            Pane::Evidence => self.data.evidence.position(id),
+            Pane::Approvals => self.data.approvals.position(id),
+            Pane::Log => None,
+        });
+        Some(by_id.unwrap_or(sel.index).min(len - 1))
+    }
+
+    pub(crate) fn pane_len(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Fleet => self.data.databases.len(),
+            Pane::Rings => self.data.campaigns.len(),
+            Pane::Evidence => self.data.evidence.len(),
+            Pane::Approvals => self.data.approvals.len(),
+            Pane::Log => self.log.len(),
+        }
+    }
+
+    pub(crate) fn selection(&self, pane: Pane) -> Option<&Selection> {
+        let i = Pane::ALL.iter().position(|p| *p == pane)?;
+        self.selections.get(i)
+    }
+
+    pub(crate) fn selection_mut(&mut self, pane: Pane) -> Option<&mut Selection> {
+        let i = Pane::ALL.iter().position(|p| *p == pane)?;
+        self.selections.get_mut(i)
+    }
+}

@@ -1,0 +1,223 @@
+//! A keyed collection with one display order kept sorted incrementally.
+//!
+//! Items live in a slab (stable slots, reused after removal) with an id → slot map;
+//! `order` holds the slots sorted by the pane's comparator. Applying one change removes
+//! the item's slot from `order` by binary search under its old value and inserts it
+//! under the new one: O(log n) comparisons plus one `Vec` shift of plain integers, never
+//! a re-sort of the world. Drawing reads only the visible window of `order`.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// Something with a stable id.
+pub trait Keyed {
+    fn key(&self) -> &str;
+}
+
+/// Compares two items under a sort specification; must be a total order (end on the id).
+pub type Compare<T, S> = fn(&S, &T, &T) -> Ordering;
+
+pub struct Collection<T, S = ()> {
+    slots: Vec<Option<T>>,
+    free: Vec<usize>,
+    by_id: HashMap<String, usize>,
+    order: Vec<usize>,
+    cmp: Compare<T, S>,
+    spec: S,
+}
+
+impl<T: Keyed, S> Collection<T, S> {
+    pub fn new(cmp: Compare<T, S>, spec: S) -> Self {
+        Collection {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            order: Vec::new(),
+            cmp,
+            spec,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    pub fn spec(&self) -> &S {
+        &self.spec
+    }
+
+    /// Replaces everything and sorts once (a snapshot).
+    pub fn replace_all(&mut self, items: impl IntoIterator<Item = T>) {
+        self.slots.clear();
+        self.free.clear();
+        self.by_id.clear();
+        for item in items {
+            match self.by_id.get(item.key()) {
+                // A duplicate id in one snapshot: the later one wins.
+                Some(&slot) => self.slots[slot] = Some(item),
+                None => {
+                    self.by_id.insert(item.key().to_string(), self.slots.len());
+                    self.slots.push(Some(item));
+                }
+            }
+        }
+        self.resort();
+    }
+
+    /// Changes the sort specification and sorts once (a user's choice, not an event).
+    pub fn set_spec(&mut self, spec: S) {
+        self.spec = spec;
+        self.resort();
+    }
+
+    fn resort(&mut self) {
+        let (slots, cmp, spec) = (&self.slots, self.cmp, &self.spec);
+        self.order = (0..slots.len()).filter(|&s| slots[s].is_some()).collect();
+        self.order
+            .sort_by(|&a, &b| cmp(spec, item(slots, a), item(slots, b)));
+    }
+
+    fn locate(&self, slot: usize) -> Result<usize, usize> {
+        let (slots, cmp, spec) = (&self.slots, self.cmp, &self.spec);
+        let target = item(slots, slot);
+        self.order
+            .binary_search_by(|&probe| cmp(spec, item(slots, probe), target))
+    }
+
+    fn unlink(&mut self, slot: usize) {
+        match self.locate(slot) {
+            Ok(pos) => {
+                self.order.remove(pos);
+            }
+            // Unreachable while the comparator is total; recover rather than corrupt.
+            Err(_) => self.order.retain(|&s| s != slot),
+        }
+    }
+
+    fn link(&mut self, slot: usize) {
+        let pos = self.locate(slot).unwrap_or_else(|p| p);
+        self.order.insert(pos, slot);
+    }
+
+    /// Inserts or replaces by id; returns the previous value.
+    pub fn upsert(&mut self, value: T) -> Option<T> {
+        if let Some(&slot) = self.by_id.get(value.key()) {
+            self.unlink(slot);
+            let old = self.slots[slot].replace(value);
+            self.link(slot);
+            return old;
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(value);
+                slot
+            }
+            None => {
+                self.slots.push(Some(value));
+                self.slots.len() - 1
+            }
+        };
+        self.by_id
+            .insert(item(&self.slots, slot).key().to_string(), slot);
+        self.link(slot);
+        None
+    }
+
+    /// Changes an item in place and moves it to its new position.
+    pub fn modify<R>(&mut self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let slot = *self.by_id.get(id)?;
+        self.unlink(slot);
+        let out = self.slots[slot].as_mut().map(f);
+        self.link(slot);
+        out
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<T> {
+        let slot = *self.by_id.get(id)?;
+        self.unlink(slot);
+        self.by_id.remove(id);
+        self.free.push(slot);
+        self.slots[slot].take()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&T> {
+        self.by_id.get(id).and_then(|&s| self.slots[s].as_ref())
+    }
+
+    /// The item at display position `pos`.
+    pub fn at(&self, pos: usize) -> Option<&T> {
+        self.order.get(pos).and_then(|&s| self.slots[s].as_ref())
+    }
+
+    /// Display position of `id`, by binary search.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        let slot = *self.by_id.get(id)?;
+        self.locate(slot).ok()
+    }
+
+    /// Items in display order from `start`, for drawing a window.
+    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &T> {
+        self.order
+            .iter()
+            .skip(start)
+            .filter_map(|&s| self.slots[s].as_ref())
+    }
+
+    /// Every item, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter().flatten()
+    }
+}
+
+fn item<T>(slots: &[Option<T>], slot: usize) -> &T {
+    slots[slot]
+        .as_ref()
+        .expect("order and by_id only hold occupied slots")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Row(String, i32);
+
+    impl Keyed for Row {
+        fn key(&self) -> &str {
+            &self.0
+        }
+    }
+
+    fn by_value(desc: &bool, a: &Row, b: &Row) -> Ordering {
+        let o = a.1.cmp(&b.1);
+        (if *desc { o.reverse() } else { o }).then_with(|| a.0.cmp(&b.0))
+    }
+
+    fn ids<S>(c: &Collection<Row, S>) -> Vec<String> {
+        c.iter_from(0).map(|r| r.0.clone()).collect()
+    }
+
+    #[test]
+    fn stays_sorted_through_upserts_moves_and_removals() {
+        let mut c = Collection::new(by_value, false);
+        c.replace_all([Row("a".into(), 3), Row("b".into(), 1), Row("c".into(), 2)]);
+        assert_eq!(ids(&c), ["b", "c", "a"]);
+        assert_eq!(c.upsert(Row("b".into(), 9)), Some(Row("b".into(), 1)));
+        assert_eq!(ids(&c), ["c", "a", "b"]);
+        c.upsert(Row("d".into(), 0));
+        assert_eq!(ids(&c), ["d", "c", "a", "b"]);
+        assert_eq!(c.remove("c"), Some(Row("c".into(), 2)));
+        c.upsert(Row("e".into(), 3));
+        assert_eq!(ids(&c), ["d", "a", "e", "b"]);
+        c.modify("d", |r| r.1 = 5);
+        assert_eq!(ids(&c), ["a", "e", "d", "b"]);
+        assert_eq!(c.position("d"), Some(2));
+        c.set_spec(true);
+        assert_eq!(ids(&c), ["b", "d", "a", "e"]);
+        assert_eq!(c.len(), 4);
+    }
+}

@@ -1,0 +1,320 @@
+//! Key routing: the top-most layer takes a key first (help, dialog, text field, detail
+//! or focused pane, then global). No widget matches key codes itself.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::App;
+use super::dialogs::{self, ActionKind, Dialog, Focus};
+use super::order::FleetSort;
+use super::view::{Detail, DetailKind, Loading, Notice, NoticeKind, Pane};
+use crate::keymap::{Layer, NamedAction as A};
+use crate::message::Effect;
+use crate::ui::layout;
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let km = &self.config.keymap;
+        if let Some(scroll) = self.help {
+            self.help = match km.lookup(Layer::Global, &key) {
+                Some(A::Help | A::Quit) => None,
+                Some(A::Up) => Some(scroll.saturating_sub(1)),
+                Some(A::Down) => Some(scroll.saturating_add(1)),
+                Some(A::PageUp) => Some(scroll.saturating_sub(10)),
+                Some(A::PageDown) => Some(scroll.saturating_add(10)),
+                Some(A::Top) => Some(0),
+                _ if km.lookup(Layer::Dialog, &key) == Some(A::Cancel) => None,
+                _ => Some(scroll),
+            };
+            return Vec::new();
+        }
+        if self.dialog.is_some() {
+            return self.dialog_key(&key);
+        }
+        if self.detail.is_some() {
+            if let Some(action) = km.lookup(Layer::Detail, &key) {
+                return self.detail_action(action);
+            }
+            return match km.lookup(Layer::Global, &key) {
+                Some(A::Quit) => self.quit(),
+                Some(A::Help) => {
+                    self.help = Some(0);
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            };
+        }
+        if let Some(action) = km.lookup(self.focus.layer(), &key) {
+            return self.pane_action(action);
+        }
+        match km.lookup(Layer::Global, &key) {
+            Some(action) => self.global_action(action),
+            None => Vec::new(),
+        }
+    }
+
+    pub(super) fn on_paste(&mut self, text: &str) {
+        if let Some(Dialog::Action(d)) = &mut self.dialog
+            && d.in_flight.is_none()
+            && let Some(field) = d.focused_field()
+        {
+            dialogs::type_text(&mut field.area, text);
+        }
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        if self.in_flight.is_empty() {
+            vec![Effect::Quit]
+        } else {
+            self.dialog = Some(Dialog::Quit {
+                focus: Focus::Cancel,
+            });
+            Vec::new()
+        }
+    }
+
+    fn global_action(&mut self, action: A) -> Vec<Effect> {
+        match action {
+            A::Quit => return self.quit(),
+            A::Help => self.help = Some(0),
+            A::NextPane => self.focus = self.focus.cycle(true),
+            A::PrevPane => self.focus = self.focus.cycle(false),
+            A::FocusFleet => self.focus = Pane::Fleet,
+            A::FocusRings => self.focus = Pane::Rings,
+            A::FocusEvidence => self.focus = Pane::Evidence,
+            A::FocusApprovals => self.focus = Pane::Approvals,
+            A::FocusLog => self.focus = Pane::Log,
+            A::Zoom => self.zoom = !self.zoom,
+            A::Up => self.move_selection(-1),
+            A::Down => self.move_selection(1),
+            A::PageUp => self.move_selection(-(self.page() as i64)),
+            A::PageDown => self.move_selection(self.page() as i64),
+            A::Top => self.move_selection(i64::MIN / 2),
+            A::Bottom => self.move_selection(i64::MAX / 2),
+            A::Open => return self.open_detail(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn pane_action(&mut self, action: A) -> Vec<Effect> {
+        let page = self.page();
+        match action {
+            A::Sort | A::ReverseSort => {
+                let old = *self.data.databases.spec();
+                self.data.set_fleet_sort(if action == A::Sort {
+                    FleetSort {
+                        column: old.column.next(),
+                        descending: false,
+                    }
+                } else {
+                    FleetSort {
+                        descending: !old.descending,
+                        ..old
+                    }
+                });
+                // Keep the same database selected and in view.
+                let pos = self.selected_index(Pane::Fleet).unwrap_or(0);
+                let id = self.selected_id(Pane::Fleet);
+                if let Some(sel) = self.selection_mut(Pane::Fleet) {
+                    sel.set(pos, id, page);
+                }
+            }
+            A::Follow => self.log.toggle_follow(page),
+            A::Wrap => self.log.toggle_wrap(),
+            other => {
+                if let Some(kind) = action_kind(other) {
+                    self.open_action(kind);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn detail_action(&mut self, action: A) -> Vec<Effect> {
+        let Some(detail) = &mut self.detail else {
+            return Vec::new();
+        };
+        let page = self.size.1.saturating_sub(8).max(1);
+        match action {
+            A::Close => self.detail = None,
+            A::Up => detail.scroll = detail.scroll.saturating_sub(1),
+            A::Down => detail.scroll = detail.scroll.saturating_add(1),
+            A::PageUp => detail.scroll = detail.scroll.saturating_sub(page),
+            A::PageDown => detail.scroll = detail.scroll.saturating_add(page),
+            A::Top => detail.scroll = 0,
+            // Drawing clamps the scroll to the content.
+            A::Bottom => detail.scroll = u16::MAX,
+            other => {
+                if let Some(kind) = action_kind(other) {
+                    self.open_action(kind);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn open_action(&mut self, kind: ActionKind) {
+        match self.prepare(kind) {
+            Ok(dialog) => self.dialog = Some(Dialog::Action(Box::new(dialog))),
+            Err(why) => self.notify(NoticeKind::Refused, why),
+        }
+    }
+
+    pub(super) fn notify(&mut self, kind: NoticeKind, text: String) {
+        self.notice = Some(Notice {
+            kind,
+            text,
+            at: self.clock,
+        });
+    }
+
+    /// Rows a page moves in the focused pane.
+    fn page(&self) -> usize {
+        layout::page_rows(self.size, self.focus, self.zoom)
+    }
+
+    fn move_selection(&mut self, delta: i64) {
+        let page = self.page();
+        if self.focus == Pane::Log {
+            if delta < -1_000_000 {
+                self.log.to_top(page);
+            } else {
+                self.log.move_by(delta, page);
+            }
+            return;
+        }
+        let pane = self.focus;
+        let len = self.pane_len(pane);
+        if len == 0 {
+            return;
+        }
+        let from = self.selected_index(pane).unwrap_or(0) as i64;
+        let to = from.saturating_add(delta).clamp(0, len as i64 - 1) as usize;
+        let id = match pane {
+            Pane::Fleet => self.data.databases.at(to).map(|r| r.db.id.clone()),
+            Pane::Rings => self.data.campaigns.at(to).map(|c| c.id.clone()),
+            Pane::Evidence => self.data.evidence.at(to).map(|e| e.database_id.clone()),
+            Pane::Approvals => self.data.approvals.at(to).map(|a| a.id.clone()),
+            Pane::Log => None,
+        };
+        let page = if pane == Pane::Rings { 1 } else { page };
+        if let Some(sel) = self.selection_mut(pane) {
+            sel.set(to, id, page);
+        }
+    }
+
+    fn open_detail(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let kind = match self.focus {
+            Pane::Fleet | Pane::Evidence => self.selected_id(self.focus).map(|id| {
+                effects.push(Effect::LoadDatabase(id.clone()));
+                DetailKind::Database {
+                    id,
+                    detail: Loading::Waiting,
+                }
+            }),
+            Pane::Rings => self
+                .selected_id(Pane::Rings)
+                .map(|id| DetailKind::Campaign { id }),
+            Pane::Approvals => self
+                .selected_id(Pane::Approvals)
+                .and_then(|id| self.data.approvals.get(&id))
+                .map(|a| DetailKind::Approval(Box::new(a.clone()))),
+            Pane::Log => self
+                .log
+                .selected_event()
+                .map(|e| DetailKind::Event(Box::new(e.clone()))),
+        };
+        match kind {
+            Some(kind) => self.detail = Some(Detail { kind, scroll: 0 }),
+            None => self.notify(
+                NoticeKind::Info,
+                format!("{} is empty: nothing to open", self.focus.title()),
+            ),
+        }
+        effects
+    }
+
+    fn dialog_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let km = &self.config.keymap;
+        let action = km.lookup(Layer::Dialog, key);
+        let Some(dialog) = &mut self.dialog else {
+            return Vec::new();
+        };
+        let d = match dialog {
+            Dialog::Quit { focus } => {
+                match action {
+                    Some(A::Cancel) => self.dialog = None,
+                    Some(A::NextField | A::PrevField) => {
+                        *focus = if *focus == Focus::Cancel {
+                            Focus::Confirm
+                        } else {
+                            Focus::Cancel
+                        };
+                    }
+                    Some(A::Activate) if *focus == Focus::Confirm => return vec![Effect::Quit],
+                    Some(A::Activate) => self.dialog = None,
+                    _ => {}
+                }
+                return Vec::new();
+            }
+            Dialog::Action(d) => d,
+        };
+        match action {
+            Some(A::Cancel) => {
+                let waiting = d.in_flight.is_some();
+                self.dialog = None;
+                if waiting {
+                    self.notify(
+                        NoticeKind::Info,
+                        "still waiting for the server: its answer will show here".into(),
+                    );
+                }
+            }
+            Some(A::NextField) => d.cycle_focus(true),
+            Some(A::PrevField) => d.cycle_focus(false),
+            Some(A::Activate) => match d.focus {
+                Focus::Cancel if d.in_flight.is_none() => self.dialog = None,
+                Focus::Confirm => return self.confirm(),
+                Focus::Text | Focus::ConfirmId => d.cycle_focus(true),
+                Focus::Cancel => {}
+            },
+            _ if d.in_flight.is_none() => {
+                let text_action = km.lookup(Layer::TextInput, key);
+                if let Some(field) = d.focused_field() {
+                    match (text_action, key.code) {
+                        (Some(a), _) => {
+                            dialogs::edit(&mut field.area, a);
+                        }
+                        (None, KeyCode::Char(c))
+                            if !key
+                                .modifiers
+                                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                        {
+                            dialogs::type_text(&mut field.area, c.encode_utf8(&mut [0; 4]));
+                        }
+                        _ => {}
+                    }
+                    d.error = None;
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+fn action_kind(action: A) -> Option<ActionKind> {
+    Some(match action {
+        A::Approve => ActionKind::Approve,
+        A::Reject => ActionKind::Reject,
+        A::Pause => ActionKind::Pause,
+        A::Resume => ActionKind::Resume,
+        A::Rollback => ActionKind::Rollback,
+        A::Drill => ActionKind::Drill,
+        _ => return None,
+    })
+}

@@ -1,0 +1,118 @@
+//! Sending a confirmed action exactly once, and turning its answer into a notice.
+
+use uuid::Uuid;
+
+use super::App;
+use super::dialogs::{ActionKind, Dialog};
+use super::view::NoticeKind;
+use crate::message::{Action, ActionError, ActionRequest, Effect};
+use fleetdeck_api::text::sanitize_line;
+
+impl App {
+    /// Confirm in an action dialog: checks again, then emits one request. While that
+    /// request is in flight, pressing Confirm again sends nothing.
+    pub(super) fn confirm(&mut self) -> Vec<Effect> {
+        let gate = self.connection_gate();
+        let Some(Dialog::Action(d)) = &mut self.dialog else {
+            return Vec::new();
+        };
+        if d.in_flight.is_some() {
+            return Vec::new();
+        }
+        if let Err(why) = gate {
+            d.error = Some(why);
+            return Vec::new();
+        }
+        let action = match d.action() {
+            Ok(action) => action,
+            Err(why) => {
+                d.error = Some(why);
+                return Vec::new();
+            }
+        };
+        let idempotency_key = match &d.retry {
+            Some((previous, key)) if *previous == action => *key,
+            _ => Uuid::new_v4(),
+        };
+        let id = self.next_request;
+        self.next_request += 1;
+        let request = ActionRequest {
+            id,
+            action,
+            idempotency_key,
+            if_match: Some(d.version),
+        };
+        d.in_flight = Some(id);
+        d.error = None;
+        self.in_flight.insert(id, request.clone());
+        vec![Effect::Send(request)]
+    }
+
+    pub(super) fn action_done(&mut self, id: u64, result: Result<(), ActionError>) {
+        let Some(request) = self.in_flight.remove(&id) else {
+            return;
+        };
+        let kind = kind_of(&request.action);
+        let target = target_of(&request.action).to_string();
+        let dialog = match &mut self.dialog {
+            Some(Dialog::Action(d)) if d.in_flight == Some(id) => Some(d),
+            _ => None,
+        };
+        match result {
+            Ok(()) => {
+                if dialog.is_some() {
+                    self.dialog = None;
+                }
+                self.notify(NoticeKind::Ok, format!("✓ {} {target}", kind.done()));
+            }
+            Err(err) => {
+                let (text, retry) = match &err {
+                    ActionError::Refused(p) => (
+                        format!(
+                            "✗ {} {target} refused: {}",
+                            kind.label().to_lowercase(),
+                            sanitize_line(&p.to_string())
+                        ),
+                        None,
+                    ),
+                    ActionError::Transport(why) => (
+                        format!(
+                            "✗ {} {target}: no answer ({}); Confirm retries it with the same \
+                             Idempotency-Key",
+                            kind.label().to_lowercase(),
+                            sanitize_line(why)
+                        ),
+                        Some((request.action.clone(), request.idempotency_key)),
+                    ),
+                };
+                if let Some(d) = dialog {
+                    d.in_flight = None;
+                    d.error = Some(text.clone());
+                    d.retry = retry;
+                }
+                self.notify(NoticeKind::Refused, text);
+            }
+        }
+    }
+}
+
+pub(crate) fn kind_of(action: &Action) -> ActionKind {
+    match action {
+        Action::Approve { .. } => ActionKind::Approve,
+        Action::Reject { .. } => ActionKind::Reject,
+        Action::Pause { .. } => ActionKind::Pause,
+        Action::Resume { .. } => ActionKind::Resume,
+        Action::Rollback { .. } => ActionKind::Rollback,
+        Action::Drill { .. } => ActionKind::Drill,
+    }
+}
+
+pub(crate) fn target_of(action: &Action) -> &str {
+    match action {
+        Action::Approve { approval_id, .. } | Action::Reject { approval_id, .. } => approval_id,
+        Action::Pause { campaign_id, .. }
+        | Action::Resume { campaign_id, .. }
+        | Action::Rollback { campaign_id, .. } => campaign_id,
+        Action::Drill { database_id } => database_id,
+    }
+}

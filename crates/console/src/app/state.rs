@@ -1,0 +1,178 @@
+//! The console's copy of the control plane's state: loaded from a snapshot, then kept
+//! current one event at a time without refetching or re-sorting.
+
+use fleetdeck_api::{
+    Approval, ApprovalState, Campaign, CampaignState, Change, Evidence, Freshness, RingState, Seq,
+    Snapshot,
+};
+
+use super::indexes::Collection;
+use super::order::{self, DbRow, FleetSort};
+
+/// The numbers the header shows, kept by adding and subtracting per change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub pending_approvals: usize,
+    pub evidence_failed: usize,
+    /// Stale, or never drilled.
+    pub evidence_stale: usize,
+    pub campaigns_paused: usize,
+    /// A ring's gate failed, or the campaign is being or was rolled back.
+    pub campaigns_failed: usize,
+}
+
+impl Counts {
+    fn evidence(&mut self, e: &Evidence, sign: isize) {
+        match e.freshness {
+            Freshness::Failed => bump(&mut self.evidence_failed, sign),
+            Freshness::Stale | Freshness::Never => bump(&mut self.evidence_stale, sign),
+            _ => {}
+        }
+    }
+
+    fn campaign(&mut self, c: &Campaign, sign: isize) {
+        if c.state == CampaignState::Paused {
+            bump(&mut self.campaigns_paused, sign);
+        }
+        if campaign_failed(c) {
+            bump(&mut self.campaigns_failed, sign);
+        }
+    }
+}
+
+fn bump(n: &mut usize, sign: isize) {
+    *n = n.saturating_add_signed(sign);
+}
+
+pub fn campaign_failed(c: &Campaign) -> bool {
+    matches!(
+        c.state,
+        CampaignState::RollingBack | CampaignState::RolledBack
+    ) || (!c.state.is_finished() && c.rings.iter().any(|r| r.state == RingState::Failed))
+}
+
+pub struct FleetState {
+    pub databases: Collection<DbRow, FleetSort>,
+    pub campaigns: Collection<Campaign>,
+    pub evidence: Collection<Evidence>,
+    /// Pending approvals only: one that is decided or expires leaves the queue.
+    pub approvals: Collection<Approval>,
+    pub counts: Counts,
+    /// The newest event reflected here; older or equal sequence numbers are duplicates.
+    pub last_seq: Seq,
+}
+
+impl Default for FleetState {
+    fn default() -> Self {
+        FleetState {
+            databases: Collection::new(order::fleet, FleetSort::default()),
+            campaigns: Collection::new(order::campaigns, ()),
+            evidence: Collection::new(order::evidence, ()),
+            approvals: Collection::new(order::approvals, ()),
+            counts: Counts::default(),
+            last_seq: 0,
+        }
+    }
+}
+
+impl FleetState {
+    /// Replaces everything with a snapshot.
+    pub fn load(&mut self, snap: &Snapshot) {
+        // Index evidence by id once so loading a large fleet stays O(n log n).
+        let by_db: std::collections::HashMap<&str, Freshness> = snap
+            .evidence
+            .iter()
+            .map(|e| (e.database_id.as_str(), e.freshness))
+            .collect();
+        self.databases
+            .replace_all(snap.databases.iter().map(|d| DbRow {
+                freshness: by_db.get(d.id.as_str()).copied(),
+                db: d.clone(),
+            }));
+        self.campaigns.replace_all(snap.campaigns.iter().cloned());
+        self.evidence.replace_all(snap.evidence.iter().cloned());
+        self.approvals.replace_all(
+            snap.approvals
+                .iter()
+                .filter(|a| a.state == ApprovalState::Pending)
+                .cloned(),
+        );
+        let mut counts = Counts::default();
+        self.evidence.values().for_each(|e| counts.evidence(e, 1));
+        self.campaigns.values().for_each(|c| counts.campaign(c, 1));
+        counts.pending_approvals = self.approvals.len();
+        self.counts = counts;
+        self.last_seq = snap.last_seq;
+    }
+
+    /// Applies one change; O(log n) in the size of the affected pane.
+    pub fn apply(&mut self, change: &Change) {
+        match change {
+            Change::Database { database } => {
+                let freshness = self.evidence.get(&database.id).map(|e| e.freshness);
+                self.databases.upsert(DbRow {
+                    db: (**database).clone(),
+                    freshness,
+                });
+            }
+            Change::Campaign { campaign } => self.upsert_campaign((**campaign).clone()),
+            Change::Target {
+                campaign_id,
+                ring,
+                target,
+                campaign_version,
+            } => {
+                // In place: a campaign may hold many targets; never clone it per event.
+                let Some(c) = self.campaigns.get(campaign_id) else {
+                    return;
+                };
+                self.counts.campaign(c, -1);
+                self.campaigns.modify(campaign_id, |c| {
+                    if let Some(r) = c.rings.iter_mut().find(|r| r.index == *ring) {
+                        match r
+                            .targets
+                            .iter_mut()
+                            .find(|t| t.database_id == target.database_id)
+                        {
+                            Some(t) => *t = (**target).clone(),
+                            None => r.targets.push((**target).clone()),
+                        }
+                    }
+                    c.version = c.version.max(*campaign_version);
+                });
+                if let Some(c) = self.campaigns.get(campaign_id) {
+                    self.counts.campaign(c, 1);
+                }
+            }
+            Change::Evidence { evidence } => {
+                if let Some(old) = self.evidence.upsert((**evidence).clone()) {
+                    self.counts.evidence(&old, -1);
+                }
+                self.counts.evidence(evidence, 1);
+                let freshness = Some(evidence.freshness);
+                self.databases
+                    .modify(&evidence.database_id, |row| row.freshness = freshness);
+            }
+            Change::Approval { approval } => {
+                if approval.state == ApprovalState::Pending {
+                    self.approvals.upsert((**approval).clone());
+                } else {
+                    self.approvals.remove(&approval.id);
+                }
+                self.counts.pending_approvals = self.approvals.len();
+            }
+            Change::Unknown => {}
+        }
+    }
+
+    fn upsert_campaign(&mut self, c: Campaign) {
+        self.counts.campaign(&c, 1);
+        if let Some(old) = self.campaigns.upsert(c) {
+            self.counts.campaign(&old, -1);
+        }
+    }
+
+    pub fn set_fleet_sort(&mut self, sort: FleetSort) {
+        self.databases.set_spec(sort);
+    }
+}

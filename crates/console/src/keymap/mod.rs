@@ -1,0 +1,230 @@
+//! Keys map to named actions, per layer; the keymap is data (`keymaps/default.toml`).
+//!
+//! File form: one table per layer, `action = "key"` or `action = ["key", "key"]`.
+//! Unknown layers, actions and key names are errors with their line; a key bound to
+//! two actions of one layer is reported as a conflict.
+
+mod actions;
+mod keys;
+
+use std::collections::BTreeMap;
+
+use crossterm::event::KeyEvent;
+use toml::Spanned;
+
+pub use actions::{Layer, NamedAction};
+pub use keys::KeyBinding;
+
+const DEFAULT_KEYMAP: &str = include_str!("../../../../keymaps/default.toml");
+
+/// Why a keymap file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("keymap line {line}: {message}")]
+pub struct KeymapError {
+    /// 1-based line of the offending entry (0 when the file as a whole is wrong).
+    pub line: usize,
+    pub message: String,
+}
+
+/// The active bindings: for each layer, keys in file order with their action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keymap {
+    layers: BTreeMap<Layer, Vec<(KeyBinding, NamedAction)>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+type FileForm = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<KeyList>>>;
+
+impl Default for Keymap {
+    fn default() -> Keymap {
+        Keymap::from_toml(DEFAULT_KEYMAP).expect("the embedded default keymap is valid")
+    }
+}
+
+impl Keymap {
+    pub fn from_toml(text: &str) -> Result<Keymap, KeymapError> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let file: FileForm = toml::from_str(text).map_err(|e| KeymapError {
+            line: e.span().map_or(0, |s| line_of(s.start)),
+            message: e.message().to_string(),
+        })?;
+        let mut errors: Vec<KeymapError> = Vec::new();
+        let mut entries: Vec<(usize, Layer, String, KeyBinding, NamedAction)> = Vec::new();
+        for (layer_name, table) in &file {
+            let Some(layer) = Layer::parse(layer_name.get_ref()) else {
+                errors.push(KeymapError {
+                    line: line_of(layer_name.span().start),
+                    message: format!(
+                        "unknown layer [{}]: use one of {}",
+                        layer_name.get_ref(),
+                        Layer::ALL.map(Layer::name).join(", ")
+                    ),
+                });
+                continue;
+            };
+            for (action_name, keys) in table {
+                let line = line_of(action_name.span().start);
+                let Some(action) =
+                    NamedAction::parse(action_name.get_ref()).filter(|a| layer.allows(*a))
+                else {
+                    errors.push(KeymapError {
+                        line,
+                        message: format!(
+                            "unknown action '{}' in [{}]",
+                            action_name.get_ref(),
+                            layer.name()
+                        ),
+                    });
+                    continue;
+                };
+                let list = match keys.get_ref() {
+                    KeyList::One(k) => vec![k.clone()],
+                    KeyList::Many(ks) => ks.clone(),
+                };
+                for key_text in list {
+                    match KeyBinding::parse(&key_text) {
+                        Ok(key) => entries.push((line, layer, key_text, key, action)),
+                        Err(message) => errors.push(KeymapError { line, message }),
+                    }
+                }
+            }
+        }
+        // File order, so a conflict names the earlier line and errors come first-first.
+        entries.sort_by_key(|e| e.0);
+        let mut seen: BTreeMap<(Layer, String), (NamedAction, usize)> = BTreeMap::new();
+        for (line, layer, key_text, key, action) in &entries {
+            if let Some(&(other, other_line)) = seen.get(&(*layer, key.label()))
+                && other != *action
+            {
+                errors.push(KeymapError {
+                    line: *line,
+                    message: format!(
+                        "key '{key_text}' in [{}] is bound to both {} (line {other_line}) and {}",
+                        layer.name(),
+                        other.name(),
+                        action.name()
+                    ),
+                });
+            }
+            seen.entry((*layer, key.label()))
+                .or_insert((*action, *line));
+        }
+        if let Some(first) = errors.into_iter().min_by_key(|e| e.line) {
+            return Err(first);
+        }
+        let mut layers: BTreeMap<Layer, Vec<(KeyBinding, NamedAction)>> = BTreeMap::new();
+        for (_, layer, _, key, action) in entries {
+            layers.entry(layer).or_default().push((key, action));
+        }
+        Ok(Keymap { layers })
+    }
+
+    /// The action `key` has in `layer`, if any.
+    pub fn lookup(&self, layer: Layer, key: &KeyEvent) -> Option<NamedAction> {
+        let key = KeyBinding::from_event(key);
+        self.layers
+            .get(&layer)?
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, a)| *a)
+    }
+
+    /// The keys bound to `action` in `layer`, in file order.
+    pub fn keys(&self, layer: Layer, action: NamedAction) -> Vec<KeyBinding> {
+        self.layers
+            .get(&layer)
+            .map(|b| {
+                b.iter()
+                    .filter(|(_, a)| *a == action)
+                    .map(|(k, _)| *k)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Short label of the first key for `action`, for hints ("a", "Enter").
+    pub fn hint(&self, layer: Layer, action: NamedAction) -> Option<String> {
+        self.keys(layer, action).first().map(KeyBinding::label)
+    }
+
+    /// Every action of `layer` with all its keys, in file order (help overlay).
+    pub fn describe_layer(&self, layer: Layer) -> Vec<(NamedAction, Vec<KeyBinding>)> {
+        let mut out: Vec<(NamedAction, Vec<KeyBinding>)> = Vec::new();
+        for (key, action) in self.layers.get(&layer).into_iter().flatten() {
+            match out.iter_mut().find(|(a, _)| a == action) {
+                Some((_, keys)) => keys.push(*key),
+                None => out.push((*action, vec![*key])),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    #[test]
+    fn default_keymap_loads_and_binds_the_basics() {
+        let km = Keymap::default();
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(km.lookup(Layer::Global, &q), Some(NamedAction::Quit));
+        let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(km.lookup(Layer::Dialog, &esc), Some(NamedAction::Cancel));
+        assert_eq!(
+            km.hint(Layer::Approvals, NamedAction::Approve).as_deref(),
+            Some("a")
+        );
+    }
+
+    #[test]
+    fn unknown_action_is_an_error_with_its_line() {
+        let err = Keymap::from_toml("[global]\nquit = \"q\"\nexplode = \"x\"\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("explode"), "{err}");
+    }
+
+    #[test]
+    fn action_from_another_layer_is_refused() {
+        let err = Keymap::from_toml("[fleet]\napprove = \"a\"\n").unwrap_err();
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn unknown_key_name_is_an_error_with_its_line() {
+        let err = Keymap::from_toml("[global]\n\nquit = [\"q\", \"hyper+q\"]\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("hyper+q"), "{err}");
+    }
+
+    #[test]
+    fn unknown_layer_is_an_error() {
+        let err = Keymap::from_toml("[global]\nquit = \"q\"\n[bogus]\nx = \"y\"\n").unwrap_err();
+        assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn conflicting_bindings_in_a_layer_are_reported() {
+        let err = Keymap::from_toml("[global]\nquit = \"q\"\nhelp = [\"?\", \"q\"]\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("quit (line 2)"), "{err}");
+    }
+
+    #[test]
+    fn same_key_in_different_layers_is_fine() {
+        Keymap::from_toml("[fleet]\ndrill = \"d\"\n[evidence]\ndrill = \"d\"\n").unwrap();
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_line() {
+        let err = Keymap::from_toml("[global]\nquit = \n").unwrap_err();
+        assert_eq!(err.line, 2);
+    }
+}

@@ -1,0 +1,147 @@
+//! A campaign with every ring and every target, drawn live from state.
+
+use fleetdeck_api::Target;
+use ratatui::text::{Line, Span};
+
+use super::{blank, clean, heading, kv, spans};
+use crate::app::App;
+use crate::theme::Theme;
+use crate::ui::format::{ago, duration};
+use crate::ui::panes::ring_line;
+use crate::ui::status;
+
+pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
+    let t = &app.config.theme;
+    let now = app.now();
+    let Some(c) = app.data.campaigns.get(id) else {
+        return vec![heading(t, &format!("{} is not known here", clean(id)))];
+    };
+    let mut out = Vec::new();
+    let s = status::campaign(t, c.state);
+    out.extend(kv(
+        t,
+        "Change",
+        &format!("{} → {}", clean(&c.title), clean(&c.target_version)),
+        t.text,
+        w,
+    ));
+    let at = c.current_ring.map_or(String::new(), |r| {
+        format!(" at ring {r} of {}", c.rings.len())
+    });
+    out.extend(kv(t, "State", &format!("{}{at}", s.text()), s.style, w));
+    out.extend(kv(
+        t,
+        "Started",
+        &format!(
+            "by {} {} · updated {} · version {}",
+            clean(&c.created_by),
+            ago(now, c.created_at),
+            ago(now, c.updated_at),
+            c.version
+        ),
+        t.text,
+        w,
+    ));
+    let g = &c.gate;
+    out.extend(kv(
+        t,
+        "Gate",
+        &format!(
+            "pauses at {} failed targets in a ring · bake {} · replica lag over {}s fails \
+             · {} at once",
+            g.failure_budget,
+            duration(chrono::Duration::seconds(g.bake_seconds as i64)),
+            g.max_replication_lag_s,
+            g.concurrency
+        ),
+        t.text,
+        w,
+    ));
+    if let Some(r) = &c.paused_reason {
+        out.extend(kv(t, "Paused", &clean(r), t.warning, w));
+    }
+    if let Some(r) = &c.waiting_for {
+        out.extend(kv(t, "Waits for", &clean(r), t.warning, w));
+    }
+    if let Some(rb) = &c.rollback {
+        out.extend(kv(
+            t,
+            "Rollback",
+            &format!(
+                "{} stage · by {} {} · {}",
+                rb.stage.as_str(),
+                clean(&rb.requested_by),
+                ago(now, rb.started_at),
+                clean(&rb.reason)
+            ),
+            t.critical,
+            w,
+        ));
+        for m in &rb.mismatches {
+            out.extend(kv(
+                t,
+                "  ✗ mismatch",
+                &format!(
+                    "{}: declared {}, actual {}",
+                    clean(&m.database_id),
+                    clean(&m.declared_version),
+                    clean(&m.actual_version)
+                ),
+                t.critical,
+                w,
+            ));
+        }
+    }
+    for r in &c.rings {
+        out.push(blank());
+        out.push(spans(ring_line(t, c, r), w));
+        if let Some(a) = &r.approval_id {
+            out.push(spans(
+                vec![Span::styled(
+                    format!("     promotion approval {}", clean(a)),
+                    t.muted,
+                )],
+                w,
+            ));
+        }
+        for target in &r.targets {
+            out.push(target_line(t, app, target, w));
+        }
+    }
+    out
+}
+
+fn target_line(t: &Theme, app: &App, target: &Target, w: usize) -> Line<'static> {
+    let s = status::target(t, target.state);
+    let mut v = vec![
+        Span::styled(format!("     {:<16}", s.text()), s.style),
+        Span::styled(format!("{:<20}", clean(&target.database_id)), t.text),
+        Span::styled(
+            format!(
+                " {} → {}",
+                clean(&target.from_version),
+                clean(&target.to_version)
+            ),
+            t.muted,
+        ),
+    ];
+    if target.attempts > 1 {
+        v.push(Span::styled(
+            format!(" · attempt {}", target.attempts),
+            t.warning,
+        ));
+    }
+    if let Some(at) = target.finished_at.or(target.started_at) {
+        v.push(Span::styled(format!(" · {}", ago(app.now(), at)), t.muted));
+    }
+    if let Some(a) = &target.approval_id {
+        v.push(Span::styled(
+            format!(" · waits for {}", clean(a)),
+            t.warning,
+        ));
+    }
+    if let Some(m) = &target.message {
+        v.push(Span::styled(format!(" · {}", clean(m)), t.text));
+    }
+    spans(v, w)
+}

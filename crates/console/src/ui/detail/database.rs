@@ -1,0 +1,174 @@
+//! A database: inventory, health, evidence and its drill history (fetched on open).
+
+use fleetdeck_api::{DatabaseDetail, Drill};
+use ratatui::text::{Line, Span};
+
+use super::{blank, clean, heading, kv, paragraph, spans};
+use crate::app::App;
+use crate::app::view::Loading;
+use crate::ui::format::{ago, seconds};
+use crate::ui::status;
+
+pub fn lines(
+    app: &App,
+    id: &str,
+    loaded: &Loading<Box<DatabaseDetail>>,
+    w: usize,
+) -> Vec<Line<'static>> {
+    let t = &app.config.theme;
+    let now = app.now();
+    let mut out = Vec::new();
+    // The live row wins over the fetched copy: events keep it current.
+    let live = app.data.databases.get(id).map(|r| &r.db);
+    let fetched = match loaded {
+        Loading::Ready(d) => Some(&**d),
+        _ => None,
+    };
+    let Some(db) = live.or(fetched.map(|d| &d.database)) else {
+        out.push(heading(t, &format!("{} is not known here", clean(id))));
+        return out;
+    };
+    out.extend(kv(
+        t,
+        "Engine",
+        &format!(
+            "{} {} · {} · tier {} · ring {}",
+            clean(&db.engine),
+            clean(&db.engine_version),
+            db.environment.as_str(),
+            db.tier,
+            db.ring
+        ),
+        t.text,
+        w,
+    ));
+    let role = match &db.primary_id {
+        Some(p) => format!("{} of {}", db.role.as_str(), clean(p)),
+        None => db.role.as_str().to_string(),
+    };
+    out.extend(kv(t, "Role", &role, t.text, w));
+    out.extend(kv(
+        t,
+        "Where",
+        &format!(
+            "{} · host {} · team {}",
+            clean(&db.region),
+            clean(&db.host),
+            clean(&db.owner_team)
+        ),
+        t.text,
+        w,
+    ));
+    let h = &db.health;
+    let hs = status::health(t, h.status);
+    let mut health = format!(
+        "{} · {} connections · {:.1} ms",
+        hs.text(),
+        h.connections,
+        h.latency_ms
+    );
+    if let Some(lag) = h.replication_lag_s {
+        health.push_str(&format!(" · replication lag {}", seconds(lag)));
+    }
+    if let Some(at) = h.checked_at {
+        health.push_str(&format!(" · checked {}", ago(now, at)));
+    }
+    out.extend(kv(t, "Health", &health, hs.style, w));
+    out.extend(kv(
+        t,
+        "Patched",
+        &db.last_patched_at.map_or("never".into(), |at| ago(now, at)),
+        t.text,
+        w,
+    ));
+    out.extend(kv(
+        t,
+        "Backups",
+        &format!(
+            "{}, kept {} days · drill every {} days",
+            clean(&db.backup_policy.schedule),
+            db.backup_policy.retention_days,
+            db.drill_interval_days
+        ),
+        t.text,
+        w,
+    ));
+    if !db.tags.is_empty() {
+        let tags: Vec<String> = db.tags.iter().map(|s| clean(s)).collect();
+        out.extend(kv(t, "Tags", &tags.join(", "), t.muted, w));
+    }
+    if let Some(e) = app.data.evidence.get(id) {
+        let f = status::freshness(t, Some(e.freshness));
+        let last = e.last_good_at.map_or("never".into(), |at| ago(now, at));
+        out.extend(kv(
+            t,
+            "Evidence",
+            &format!(
+                "{} · last good drill {last} · policy {} days",
+                f.text(),
+                e.interval_days
+            ),
+            f.style,
+            w,
+        ));
+    }
+    out.push(blank());
+    out.push(heading(t, "Drill history, newest first"));
+    match loaded {
+        Loading::Waiting => out.push(spans(
+            vec![Span::styled("   … loading from the server", t.muted)],
+            w,
+        )),
+        Loading::Failed(why) => out.extend(paragraph(
+            &format!("✗ could not load the history: {why}"),
+            t.critical,
+            3,
+            w,
+        )),
+        Loading::Ready(d) if d.drills.is_empty() => out.push(spans(
+            vec![Span::styled("   ∅ no drill has ever run", t.critical)],
+            w,
+        )),
+        Loading::Ready(d) => {
+            for drill in &d.drills {
+                out.push(drill_line(app, drill, w));
+            }
+            if let Some(latest) = d.drills.first().filter(|d| !d.output.is_empty()) {
+                out.push(blank());
+                out.push(heading(t, "Output of the latest drill"));
+                out.extend(paragraph(&latest.output, t.text, 3, w));
+            }
+        }
+    }
+    out
+}
+
+fn drill_line(app: &App, d: &Drill, w: usize) -> Line<'static> {
+    let t = &app.config.theme;
+    let s = status::drill(t, d.state);
+    let restore = d.restore_seconds.map_or("–".into(), seconds);
+    let rp = d
+        .recovery_point
+        .map_or("–".into(), |at| at.format("%Y-%m-%d %H:%M").to_string());
+    spans(
+        vec![
+            Span::styled(
+                format!("   {} ", d.started_at.format("%Y-%m-%d %H:%M")),
+                t.muted,
+            ),
+            Span::styled(format!("{:<12}", s.text()), s.style),
+            Span::styled(format!(" restore {restore:<7}"), t.text),
+            status::checksum(t, d.checksum_ok).span(),
+            Span::styled(format!("  point {rp}"), t.muted),
+            Span::styled(
+                format!(
+                    "  by {} · {}",
+                    clean(&d.requested_by),
+                    d.backup_id.as_deref().map_or("–".into(), clean)
+                ),
+                t.muted,
+            ),
+        ],
+        w,
+    )
+}

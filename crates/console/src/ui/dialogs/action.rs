@@ -1,0 +1,207 @@
+//! An action dialog: exactly what will be sent and what it touches, the text field(s),
+//! then Cancel (focused first) and the action's button.
+
+use fleetdeck_api::{etag, text::sanitize_line};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use super::{buttons, centered};
+use crate::app::App;
+use crate::app::dialogs::{ActionDialog, ActionKind, Focus, TextField};
+use crate::theme::Theme;
+use crate::ui::format::wrap;
+use crate::ui::widgets::{fit_spans, frame_block};
+
+const LABEL: usize = 14;
+
+pub fn draw(frame: &mut Frame, app: &App, d: &ActionDialog, area: Rect) {
+    let t = &app.config.theme;
+    let width = area.width.saturating_sub(2).min(84);
+    let inner_w = usize::from(width.saturating_sub(2));
+    let facts = fact_lines(app, d, inner_w);
+    let status = status_lines(app, d, inner_w);
+    let fields: Vec<&TextField> = d.text.iter().chain(d.confirm_id.iter()).collect();
+    let fixed = fields.len() as u16 * 4 + status.len() as u16 + 2;
+    let want = facts.len() as u16 + fixed + 2;
+    let rect = centered(area, width, want);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(t, vec![Span::styled(d.title(), t.title_focused)], true);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+
+    let mut constraints = vec![Constraint::Fill(1)];
+    constraints.extend(fields.iter().map(|_| Constraint::Length(4)));
+    constraints.push(Constraint::Length(status.len() as u16));
+    constraints.push(Constraint::Length(1));
+    constraints.push(Constraint::Length(1));
+    let parts = Layout::vertical(constraints).split(inner);
+    frame.render_widget(Paragraph::new(facts), parts[0]);
+    let mut i = 1;
+    if let Some(f) = &d.text {
+        draw_field(frame, t, f, d.focus == Focus::Text, parts[i]);
+        i += 1;
+    }
+    if let Some(f) = &d.confirm_id {
+        draw_field(frame, t, f, d.focus == Focus::ConfirmId, parts[i]);
+        i += 1;
+    }
+    frame.render_widget(Paragraph::new(status), parts[i]);
+    let enabled = d.in_flight.is_none() && d.action().is_ok();
+    frame.render_widget(buttons(t, d.focus, d.kind.label(), enabled), parts[i + 2]);
+}
+
+fn kv(
+    t: &Theme,
+    label: &str,
+    value: &str,
+    style: ratatui::style::Style,
+    w: usize,
+) -> Vec<Line<'static>> {
+    wrap(value, w.saturating_sub(LABEL).max(10))
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let head = if i == 0 {
+                format!("{label:<LABEL$}")
+            } else {
+                " ".repeat(LABEL)
+            };
+            Line::from(vec![
+                Span::styled(head, t.muted),
+                Span::styled(piece, style),
+            ])
+        })
+        .collect()
+}
+
+/// The request line first, then the blast radius, then the rest of the facts.
+fn fact_lines(app: &App, d: &ActionDialog, w: usize) -> Vec<Line<'static>> {
+    let t = &app.config.theme;
+    let mut out = Vec::new();
+    let path = d.action().map_or_else(|_| preview_path(d), |a| a.path());
+    out.extend(kv(
+        t,
+        "Sends",
+        &format!("POST {}", sanitize_line(&path)),
+        t.accent,
+        w,
+    ));
+    out.extend(kv(
+        t,
+        "",
+        &format!(
+            "If-Match {} (the version you see) · a new Idempotency-Key",
+            etag(d.version)
+        ),
+        t.muted,
+        w,
+    ));
+    let body = match d.action() {
+        Ok(a) => serde_json::to_string(&a.body()).unwrap_or_default(),
+        Err(_) => "— not ready yet (see below)".into(),
+    };
+    out.extend(kv(t, "Body", &sanitize_line(&body), t.text, w));
+    let (blast, rest): (Vec<_>, Vec<_>) = d.facts.iter().partition(|f| f.label == "Blast radius");
+    for f in blast.into_iter().chain(rest) {
+        let style = if f.severe { t.warning } else { t.text };
+        let value = if f.severe {
+            format!("▲ {}", f.value)
+        } else {
+            f.value.clone()
+        };
+        out.extend(kv(t, f.label, &sanitize_line(&value), style, w));
+    }
+    if let Some(changed) = changed_since_open(app, d) {
+        out.extend(kv(t, "▲ Changed", &changed, t.critical, w));
+    }
+    out
+}
+
+fn preview_path(d: &ActionDialog) -> String {
+    let id = &d.target;
+    match d.kind {
+        ActionKind::Approve => format!("/v1/approvals/{id}/approve"),
+        ActionKind::Reject => format!("/v1/approvals/{id}/reject"),
+        ActionKind::Pause => format!("/v1/campaigns/{id}/pause"),
+        ActionKind::Resume => format!("/v1/campaigns/{id}/resume"),
+        ActionKind::Rollback => format!("/v1/campaigns/{id}/rollback"),
+        ActionKind::Drill => format!("/v1/databases/{id}/drills"),
+    }
+}
+
+/// Says so when the item moved on while the dialog was open: the server will refuse
+/// the stale If-Match, and the user should look again first.
+fn changed_since_open(app: &App, d: &ActionDialog) -> Option<String> {
+    let now = match d.kind {
+        ActionKind::Approve | ActionKind::Reject => match app.data.approvals.get(&d.target) {
+            Some(a) => a.version,
+            None => return Some("it left the queue (decided or expired)".into()),
+        },
+        ActionKind::Pause | ActionKind::Resume | ActionKind::Rollback => {
+            app.data.campaigns.get(&d.target)?.version
+        }
+        ActionKind::Drill => app.data.databases.get(&d.target)?.db.version,
+    };
+    (now != d.version).then(|| {
+        format!(
+            "version {} → {} since this opened: the server will refuse; Esc and look again",
+            d.version, now
+        )
+    })
+}
+
+fn status_lines(app: &App, d: &ActionDialog, w: usize) -> Vec<Line<'static>> {
+    let t = &app.config.theme;
+    let (text, style) = if d.in_flight.is_some() {
+        (
+            "⧗ Sending… waiting for the server; Enter sends nothing more".to_string(),
+            t.warning,
+        )
+    } else if let Some(e) = &d.error {
+        (format!("✗ {}", sanitize_line(e)), t.critical)
+    } else {
+        match d.action() {
+            Err(why) => (format!("○ {why}"), t.muted),
+            Ok(_) => (
+                format!("● ready: Tab to {} and press Enter to send", d.kind.label()),
+                t.ok,
+            ),
+        }
+    };
+    wrap(&text, w)
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect()
+}
+
+fn draw_field(frame: &mut Frame, t: &Theme, f: &TextField, focused: bool, area: Rect) {
+    let [label, field] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(3)]).areas(area);
+    let marker = if focused { "▸ " } else { "  " };
+    frame.render_widget(
+        Paragraph::new(fit_spans(
+            vec![Span::styled(
+                format!("{marker}{}", f.label),
+                if focused { t.title_focused } else { t.muted },
+            )],
+            usize::from(label.width),
+        )),
+        label,
+    );
+    let block = Block::bordered().border_style(t.border_for(focused));
+    let inner = block.inner(field);
+    frame.render_widget(block, field);
+    if focused {
+        frame.render_widget(Paragraph::default().style(t.input_focused), inner);
+        frame.render_widget(&f.area, inner);
+    } else {
+        let text = f.area.lines().join(" ");
+        frame.render_widget(
+            Paragraph::new(fit_spans(vec![Span::raw(text)], usize::from(inner.width)))
+                .style(t.input),
+            inner,
+        );
+    }
+}

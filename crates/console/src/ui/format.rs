@@ -1,0 +1,135 @@
+//! Words and numbers as the user reads them: ages, durations, clipped text.
+
+use chrono::{DateTime, Duration, Utc};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// `45s`, `3m12s`, `2h05m`, `9d4h`; negative durations read as their size.
+pub fn duration(d: Duration) -> String {
+    let s = d.num_seconds().unsigned_abs();
+    let (days, hours, mins, secs) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (days, hours, mins) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) if secs == 0 => format!("{m}m"),
+        (0, 0, m) => format!("{m}m{secs:02}s"),
+        (0, h, m) => format!("{h}h{m:02}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d{h}h"),
+    }
+}
+
+/// Seconds as a duration (`restore 4m12s`).
+pub fn seconds(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.1}s")
+    } else {
+        duration(Duration::seconds(s.round() as i64))
+    }
+}
+
+/// `3m ago`, or `now` for times not in the past.
+pub fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let d = now - t;
+    if d <= Duration::zero() {
+        "now".into()
+    } else {
+        format!("{} ago", duration(d))
+    }
+}
+
+pub fn clock(t: DateTime<Utc>) -> String {
+    t.format("%H:%M:%SZ").to_string()
+}
+
+pub fn width(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// Fits `s` into `max` columns, ending in `…` when something was cut.
+pub fn ellipsize(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Greedy word wrap to `max` columns; a word longer than a line is split.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = width(word);
+        if used > 0 && used + 1 + w <= max {
+            line.push(' ');
+            line.push_str(word);
+            used += 1 + w;
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > max {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += cw;
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`.
+pub fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(Duration::seconds(45)), "45s");
+        assert_eq!(duration(Duration::seconds(192)), "3m12s");
+        assert_eq!(duration(Duration::seconds(180)), "3m");
+        assert_eq!(duration(Duration::seconds(7500)), "2h05m");
+        assert_eq!(duration(Duration::days(9) + Duration::hours(4)), "9d4h");
+        assert_eq!(ordinal(3), "3rd");
+        assert_eq!(ordinal(12), "12th");
+    }
+
+    #[test]
+    fn ellipsis_marks_a_cut() {
+        assert_eq!(ellipsize("pg-eu-west-01", 8), "pg-eu-w…");
+        assert_eq!(ellipsize("short", 8), "short");
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefg", 3), ["abc", "def", "g"]);
+    }
+}

@@ -1,0 +1,130 @@
+//! The top two rows: connection and data age, context, user and clock; then the
+//! counts that matter. Disconnected is said in words across the whole row.
+
+use fleetdeck_api::text::sanitize_line;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::format::{clock, duration, width};
+use super::widgets::fit_spans;
+use crate::app::App;
+use crate::message::ConnState;
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.config.theme;
+    let disconnected = matches!(app.conn, ConnState::Disconnected { .. });
+    let row_style = if disconnected {
+        t.disconnected
+    } else {
+        t.header
+    };
+    let w = usize::from(area.width);
+
+    let right = right_side(app, row_style);
+    let left = fit_spans(
+        left_side(app, row_style),
+        w.saturating_sub(width_of(&right) + 1),
+    );
+    let right = fit_spans(right, w.saturating_sub(width_of_line(&left)));
+    let row1 = Rect::new(area.x, area.y, area.width, 1);
+    frame.render_widget(Paragraph::new(left).style(row_style), row1);
+    frame.render_widget(Paragraph::new(right.right_aligned()), row1);
+
+    if area.height > 1 {
+        let row2 = Rect::new(area.x, area.y + 1, area.width, 1);
+        frame.render_widget(Paragraph::new(fit_spans(counts(app), w)), row2);
+    }
+}
+
+fn width_of(spans: &[Span<'_>]) -> usize {
+    spans.iter().map(|s| width(&s.content)).sum()
+}
+
+fn width_of_line(line: &Line<'_>) -> usize {
+    width_of(&line.spans)
+}
+
+fn left_side(app: &App, row: Style) -> Vec<Span<'static>> {
+    let t = &app.config.theme;
+    let now = app.now();
+    let age = app.data_age();
+    let stale = chrono::Duration::from_std(app.config.stale_after).is_ok_and(|limit| age > limit);
+    let age_text = if app.last_alive.is_none() {
+        "no data yet".to_string()
+    } else if stale {
+        format!("data {} old: STALE", duration(age))
+    } else {
+        format!("data {} old", duration(age))
+    };
+    let mut spans = match &app.conn {
+        ConnState::Connecting => vec![Span::styled(" … CONNECTING ", row.patch(t.warning))],
+        ConnState::Connected { .. } => vec![Span::styled(" ● connected ", row.patch(t.ok))],
+        ConnState::Disconnected {
+            since,
+            reason,
+            attempt,
+            retry_in,
+        } => vec![Span::styled(
+            format!(
+                " ✗ DISCONNECTED {} · retry {} in {} · {} ",
+                duration(now - *since),
+                attempt,
+                duration(chrono::Duration::from_std(*retry_in).unwrap_or_default()),
+                sanitize_line(reason)
+            ),
+            row,
+        )],
+    };
+    let age_style = if stale { row.patch(t.critical) } else { row };
+    spans.push(Span::styled(format!("· {age_text} "), age_style));
+    spans.push(Span::styled(
+        format!("│ fleetdeck · {} ", sanitize_line(&app.config.context)),
+        row,
+    ));
+    spans
+}
+
+fn right_side(app: &App, row: Style) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    if let Some(who) = &app.whoami {
+        let roles: Vec<&str> = who.roles.iter().map(|r| r.as_str()).collect();
+        spans.push(Span::styled(
+            format!("{} ({}) ", sanitize_line(&who.user), roles.join(", ")),
+            row,
+        ));
+    }
+    spans.push(Span::styled(format!("{} ", clock(app.now())), row));
+    spans
+}
+
+fn counts(app: &App) -> Vec<Span<'static>> {
+    let t = &app.config.theme;
+    let c = app.data.counts;
+    let n = |v: usize, glyph: &str, word: &str, style: Style| {
+        Span::styled(
+            format!("{glyph} {v} {word}"),
+            if v > 0 { style } else { t.muted },
+        )
+    };
+    let sep = || Span::styled(" · ", t.muted);
+    vec![
+        Span::raw(" "),
+        n(c.pending_approvals, "⧗", "pending approvals", t.accent),
+        sep(),
+        Span::styled("evidence ", t.muted),
+        n(c.evidence_failed, "✗", "failed", t.critical),
+        Span::raw(" "),
+        n(c.evidence_stale, "▲", "stale/none", t.critical),
+        sep(),
+        Span::styled("campaigns ", t.muted),
+        n(c.campaigns_paused, "‖", "paused", t.warning),
+        Span::raw(" "),
+        n(c.campaigns_failed, "✗", "failed", t.critical),
+    ]
+}

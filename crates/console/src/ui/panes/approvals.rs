@@ -1,0 +1,109 @@
+//! Approvals: the pending exception queue, most urgent (soonest expiry) first.
+
+use fleetdeck_api::{Approval, ApprovalKind, text::sanitize_line};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+
+use super::{framed, table_window};
+use crate::app::App;
+use crate::app::view::Pane;
+use crate::ui::format::duration;
+use crate::ui::widgets::{Col, TableRows, col, empty, table};
+
+const COLS: [Col; 7] = [
+    col("ID", 8, 5),
+    col("KIND", 9, 6),
+    col("SUBJECT", 26, 10),
+    col("BY", 10, 5),
+    col("BLAST RADIUS", 20, 9),
+    col("OK", 5, 3),
+    col("EXPIRES", 8, 6),
+];
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.config.theme;
+    let n = app.data.approvals.len();
+    let inner = framed(
+        frame,
+        app,
+        Pane::Approvals,
+        area,
+        vec![
+            Span::styled(
+                format!("{n} pending"),
+                if n > 0 { t.accent } else { t.muted },
+            ),
+            Span::styled("soonest expiry first", t.muted),
+        ],
+    );
+    if n == 0 {
+        empty(frame, inner, t.muted, "✓ nothing waits for approval");
+        return;
+    }
+    let height = usize::from(inner.height.saturating_sub(1));
+    let (start, selected) = table_window(app, Pane::Approvals, height);
+    let rows = app
+        .data
+        .approvals
+        .iter_from(start)
+        .take(height)
+        .map(|a| row(app, a))
+        .collect();
+    table(
+        frame,
+        inner,
+        t,
+        TableRows {
+            cols: &COLS,
+            header: COLS.iter().map(|c| c.title.to_string()).collect(),
+            rows,
+            selected: selected.map(|s| s - start),
+            focused: app.focus == Pane::Approvals,
+        },
+    );
+}
+
+pub fn kind_word(kind: ApprovalKind) -> &'static str {
+    match kind {
+        ApprovalKind::RingPromotion => "promotion",
+        ApprovalKind::PolicyException => "exception",
+        ApprovalKind::Unknown => "unknown",
+    }
+}
+
+fn row(app: &App, a: &Approval) -> Vec<Vec<Span<'static>>> {
+    let t = &app.config.theme;
+    let b = a.blast_radius;
+    let left = a.expires_at - app.now();
+    let (expires, expires_style) = if left <= chrono::Duration::zero() {
+        ("✗ expired".to_string(), t.critical)
+    } else if left < chrono::Duration::minutes(15) {
+        (format!("▲ {}", duration(left)), t.warning)
+    } else {
+        (duration(left), t.text)
+    };
+    let blast_style = if b.prod > 0 || b.tier1 > 0 {
+        t.warning
+    } else {
+        t.text
+    };
+    vec![
+        vec![Span::styled(sanitize_line(&a.id).into_owned(), t.muted)],
+        vec![Span::styled(kind_word(a.kind), t.text)],
+        vec![Span::styled(sanitize_line(&a.subject).into_owned(), t.text)],
+        vec![Span::styled(
+            sanitize_line(&a.requested_by).into_owned(),
+            t.text,
+        )],
+        vec![Span::styled(
+            format!("{} db · {} prod · {} t1", b.databases, b.prod, b.tier1),
+            blast_style,
+        )],
+        vec![Span::styled(
+            format!("{}/{}", a.approvals_so_far(), a.approvals_required),
+            t.text,
+        )],
+        vec![Span::styled(expires, expires_style)],
+    ]
+}

@@ -1,0 +1,124 @@
+//! Evidence: restore-drill evidence per database, worst first.
+
+use fleetdeck_api::{DrillState, Evidence, text::sanitize_line};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+
+use super::{framed, table_window};
+use crate::app::App;
+use crate::app::view::Pane;
+use crate::ui::format::{ago, duration, seconds};
+use crate::ui::status;
+use crate::ui::widgets::{Col, TableRows, col, empty, table};
+
+const COLS: [Col; 6] = [
+    col("DATABASE", 18, 10),
+    col("EVIDENCE", 10, 7),
+    col("LAST GOOD / POLICY", 19, 10),
+    col("RESTORE", 8, 6),
+    col("CHECKSUM", 11, 7),
+    col("LATEST DRILL", 18, 8),
+];
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.config.theme;
+    let c = app.data.counts;
+    let inner = framed(
+        frame,
+        app,
+        Pane::Evidence,
+        area,
+        vec![
+            Span::styled(format!("{} databases", app.data.evidence.len()), t.text),
+            Span::styled(
+                format!(
+                    "{} failed · {} stale/none",
+                    c.evidence_failed, c.evidence_stale
+                ),
+                if c.evidence_failed + c.evidence_stale > 0 {
+                    t.critical
+                } else {
+                    t.muted
+                },
+            ),
+            Span::styled("worst first", t.muted),
+        ],
+    );
+    if app.data.evidence.is_empty() {
+        empty(frame, inner, t.muted, "no evidence yet");
+        return;
+    }
+    let height = usize::from(inner.height.saturating_sub(1));
+    let (start, selected) = table_window(app, Pane::Evidence, height);
+    let rows = app
+        .data
+        .evidence
+        .iter_from(start)
+        .take(height)
+        .map(|e| row(app, e))
+        .collect();
+    table(
+        frame,
+        inner,
+        t,
+        TableRows {
+            cols: &COLS,
+            header: COLS.iter().map(|c| c.title.to_string()).collect(),
+            rows,
+            selected: selected.map(|s| s - start),
+            focused: app.focus == Pane::Evidence,
+        },
+    );
+}
+
+fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
+    let t = &app.config.theme;
+    let now = app.now();
+    let fresh = status::freshness(t, Some(e.freshness));
+    let last_good = match e.last_good_at {
+        Some(at) => format!("{} / {}d", ago(now, at), e.interval_days),
+        None => format!("never / {}d", e.interval_days),
+    };
+    let restore = e
+        .last_good
+        .as_ref()
+        .and_then(|d| d.restore_seconds)
+        .map_or("–".to_string(), seconds);
+    let checksum = e
+        .last_good
+        .as_ref()
+        .or(e.latest.as_ref())
+        .map_or(status::checksum(t, None), |d| {
+            status::checksum(t, d.checksum_ok)
+        });
+    let latest = match &e.latest {
+        Some(d) if d.state == DrillState::Running => {
+            let s = status::drill(t, d.state);
+            vec![Span::styled(
+                format!("{} for {}", s.text(), duration(now - d.started_at)),
+                s.style,
+            )]
+        }
+        Some(d) => {
+            let s = status::drill(t, d.state);
+            let when = d.finished_at.unwrap_or(d.started_at);
+            vec![Span::styled(
+                format!("{} {}", s.text(), ago(now, when)),
+                s.style,
+            )]
+        }
+        None => vec![Span::styled("– none", t.muted)],
+    };
+    vec![
+        vec![Span::styled(
+            sanitize_line(&e.database_id).into_owned(),
+            t.text,
+        )],
+        vec![fresh.span()],
+        vec![Span::styled(last_good, fresh.style)],
+        vec![Span::styled(restore, t.text)],
+        vec![checksum.span()],
+        latest,
+    ]
+}

@@ -1,0 +1,122 @@
+//! Fleet: every database with its health and evidence; sortable by any column.
+
+use fleetdeck_api::{DbRole, Environment, text::sanitize_line};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+
+use super::{framed, table_window};
+use crate::app::App;
+use crate::app::order::{DbRow, FleetColumn};
+use crate::app::view::Pane;
+use crate::theme::Theme;
+use crate::ui::format::seconds;
+use crate::ui::status;
+use crate::ui::widgets::{Col, TableRows, col, empty, table};
+
+const COLS: [Col; 8] = [
+    col("DATABASE", 18, 10),
+    col("ENGINE", 15, 8),
+    col("ENV", 7, 4),
+    col("TIER", 4, 2),
+    col("RING", 4, 2),
+    col("ROLE", 7, 4),
+    col("HEALTH", 19, 9),
+    col("EVIDENCE", 10, 7),
+];
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.config.theme;
+    let sort = *app.data.databases.spec();
+    let arrow = if sort.descending { "▼" } else { "▲" };
+    let sorted_by = COLS[FleetColumn::ALL
+        .iter()
+        .position(|c| *c == sort.column)
+        .unwrap_or(0)]
+    .title
+    .to_lowercase();
+    let inner = framed(
+        frame,
+        app,
+        Pane::Fleet,
+        area,
+        vec![
+            Span::styled(format!("{} databases", app.data.databases.len()), t.text),
+            Span::styled(format!("by {sorted_by} {arrow}"), t.muted),
+        ],
+    );
+    if app.data.databases.is_empty() {
+        empty(frame, inner, t.muted, "no databases yet");
+        return;
+    }
+    let height = usize::from(inner.height.saturating_sub(1));
+    let (start, selected) = table_window(app, Pane::Fleet, height);
+    let header = COLS
+        .iter()
+        .zip(FleetColumn::ALL)
+        .map(|(c, column)| {
+            if column == sort.column {
+                format!("{}{arrow}", c.title)
+            } else {
+                c.title.to_string()
+            }
+        })
+        .collect();
+    let rows = app
+        .data
+        .databases
+        .iter_from(start)
+        .take(height)
+        .map(|r| row(t, r))
+        .collect();
+    table(
+        frame,
+        inner,
+        t,
+        TableRows {
+            cols: &COLS,
+            header,
+            rows,
+            selected: selected.map(|s| s - start),
+            focused: app.focus == Pane::Fleet,
+        },
+    );
+}
+
+fn row(t: &Theme, r: &DbRow) -> Vec<Vec<Span<'static>>> {
+    let d = &r.db;
+    let health = status::health(t, d.health.status);
+    let mut health_cell = vec![health.span()];
+    if let Some(lag) = d.health.replication_lag_s {
+        health_cell.push(Span::styled(format!(" lag {}", seconds(lag)), health.style));
+    }
+    let env_style = if d.environment == Environment::Prod {
+        t.accent
+    } else {
+        t.text
+    };
+    vec![
+        vec![Span::styled(sanitize_line(&d.id).into_owned(), t.text)],
+        vec![Span::styled(
+            format!(
+                "{} {}",
+                sanitize_line(&d.engine),
+                sanitize_line(&d.engine_version)
+            ),
+            t.text,
+        )],
+        vec![Span::styled(d.environment.as_str(), env_style)],
+        vec![Span::styled(format!("T{}", d.tier), t.text)],
+        vec![Span::styled(format!("R{}", d.ring), t.text)],
+        vec![Span::styled(
+            match d.role {
+                DbRole::Primary => "primary",
+                DbRole::Replica => "replica",
+                DbRole::Unknown => "?",
+            },
+            t.text,
+        )],
+        health_cell,
+        vec![status::freshness(t, r.freshness).span()],
+    ]
+}

@@ -1,0 +1,192 @@
+//! Rings: each campaign as a card: its state, one gauge per ring with the gate and its
+//! failure budget, why it is paused and what it waits for.
+
+use fleetdeck_api::{Campaign, GateState, Ring, text::sanitize_line};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::framed;
+use crate::app::App;
+use crate::app::view::Pane;
+use crate::theme::Theme;
+use crate::ui::format::{clock, ordinal};
+use crate::ui::status;
+use crate::ui::widgets::{empty, fit_spans};
+
+const GAUGE: usize = 10;
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.config.theme;
+    let n = app.data.campaigns.len();
+    let inner = framed(
+        frame,
+        app,
+        Pane::Rings,
+        area,
+        vec![
+            Span::styled(format!("{n} campaigns"), t.text),
+            Span::styled("needing a human first", t.muted),
+        ],
+    );
+    if n == 0 {
+        empty(frame, inner, t.muted, "no campaigns");
+        return;
+    }
+    let height = usize::from(inner.height);
+    let selected = app.selected_index(Pane::Rings);
+    let offset = app.selection(Pane::Rings).map_or(0, |s| s.offset);
+    let start = card_window(app, offset, selected, height);
+    let focused = app.focus == Pane::Rings;
+    let w = usize::from(inner.width);
+    let mut lines: Vec<Line> = Vec::with_capacity(height);
+    for (i, c) in app.data.campaigns.iter_from(start).enumerate() {
+        if lines.len() >= height {
+            break;
+        }
+        let is_sel = Some(start + i) == selected;
+        for (j, spans) in card(t, c).into_iter().enumerate() {
+            let mut line = fit_spans(spans, w);
+            if j == 0 && is_sel {
+                line = line.style(if focused {
+                    t.selection
+                } else {
+                    t.selection.remove_modifier(ratatui::style::Modifier::BOLD)
+                });
+            }
+            lines.push(line);
+        }
+    }
+    lines.truncate(height);
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn card_height(c: &Campaign) -> usize {
+    1 + c.rings.len()
+        + usize::from(c.paused_reason.is_some())
+        + usize::from(c.waiting_for.is_some())
+        + usize::from(c.rollback.is_some())
+}
+
+/// First card to draw so the selected card is wholly visible when it fits.
+fn card_window(app: &App, offset: usize, selected: Option<usize>, height: usize) -> usize {
+    let Some(sel) = selected else {
+        return 0;
+    };
+    let mut start = offset.min(sel);
+    let used = |from: usize| -> usize {
+        app.data
+            .campaigns
+            .iter_from(from)
+            .take(sel + 1 - from)
+            .map(card_height)
+            .sum()
+    };
+    while start < sel && used(start) > height {
+        start += 1;
+    }
+    start
+}
+
+fn card(t: &Theme, c: &Campaign) -> Vec<Vec<Span<'static>>> {
+    let state = status::campaign(t, c.state);
+    let mut lines = Vec::new();
+    let ring_pos = match c.current_ring {
+        Some(r) => format!("  ring {r} of {}", c.rings.len()),
+        None => String::new(),
+    };
+    lines.push(vec![
+        Span::raw(" "),
+        state.span(),
+        Span::styled(format!("  {}", sanitize_line(&c.id)), t.accent),
+        Span::styled(
+            format!(
+                "  {} → {}{ring_pos}",
+                sanitize_line(&c.title),
+                sanitize_line(&c.target_version)
+            ),
+            t.text,
+        ),
+    ]);
+    for r in &c.rings {
+        lines.push(ring_line(t, c, r));
+    }
+    if let Some(reason) = &c.paused_reason {
+        lines.push(vec![Span::styled(
+            format!("   ‖ paused: {}", sanitize_line(reason)),
+            t.warning,
+        )]);
+    }
+    if let Some(waiting) = &c.waiting_for {
+        lines.push(vec![Span::styled(
+            format!("   ⧗ waits for: {}", sanitize_line(waiting)),
+            t.warning,
+        )]);
+    }
+    if let Some(rb) = &c.rollback {
+        let mismatches = if rb.mismatches.is_empty() {
+            String::new()
+        } else {
+            format!(" · ✗ {} mismatched", rb.mismatches.len())
+        };
+        lines.push(vec![Span::styled(
+            format!(
+                "   ↺ rollback: {} stage{mismatches} · {}",
+                rb.stage.as_str(),
+                sanitize_line(&rb.reason)
+            ),
+            t.critical,
+        )]);
+    }
+    lines
+}
+
+pub(crate) fn ring_line(t: &Theme, c: &Campaign, r: &Ring) -> Vec<Span<'static>> {
+    let (done, failed, total) = r.progress();
+    let cells = |n: usize| (n * GAUGE).checked_div(total).unwrap_or(0);
+    let (d, f) = (cells(done), cells(failed).max(usize::from(failed > 0)));
+    let rest = GAUGE.saturating_sub(d + f);
+    let rs = status::ring(t, r.state);
+    let budget = c.gate.failure_budget;
+    let gate = match r.gate.state {
+        GateState::Failed => format!(
+            "✗ gate failed: {}",
+            r.gate
+                .reason
+                .as_deref()
+                .map_or("no reason given".into(), sanitize_line)
+        ),
+        GateState::Watching => match r.gate.bake_until {
+            Some(until) => format!("◐ baking until {}", clock(until)),
+            None => "◐ gate watching".into(),
+        },
+        _ => format!(
+            "pauses at {} failure: {} so far",
+            ordinal(budget.max(1)),
+            r.gate.failures
+        ),
+    };
+    let gate_style = match r.gate.state {
+        GateState::Failed => t.critical,
+        _ if r.gate.failures > 0 => t.warning,
+        _ => t.muted,
+    };
+    vec![
+        Span::styled(
+            format!(
+                "   R{}{} ",
+                r.index,
+                if r.contains_prod { "·prod" } else { "" }
+            ),
+            if r.contains_prod { t.accent } else { t.text },
+        ),
+        Span::styled("█".repeat(d), t.gauge_done),
+        Span::styled("▒".repeat(f.min(GAUGE - d)), t.gauge_failed),
+        Span::styled("░".repeat(rest), t.gauge_rest),
+        Span::styled(format!(" {done}✓ {failed}✗ /{total} "), t.text),
+        rs.span(),
+        Span::styled(" · ", t.muted),
+        Span::styled(gate, gate_style),
+    ]
+}

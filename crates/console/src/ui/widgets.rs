@@ -1,0 +1,184 @@
+//! Pieces every pane uses: its frame, column fitting, clipped cells and the visible
+//! window of a long list (only visible rows are ever built).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Cell, Row, Table};
+
+use super::format::{ellipsize, width};
+use crate::theme::Theme;
+
+/// A bordered block with a title that says what the pane holds.
+pub fn frame_block<'a>(theme: &Theme, title: Vec<Span<'a>>, focused: bool) -> Block<'a> {
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(title);
+    spans.push(Span::raw(" "));
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(theme.border_for(focused))
+        .title(Line::from(spans))
+}
+
+/// Fits styled spans into `max` columns, cutting the last one with `…`.
+pub fn fit_spans(spans: Vec<Span<'_>>, max: usize) -> Line<'static> {
+    let mut out: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in spans {
+        let w = width(&span.content);
+        if used + w <= max {
+            used += w;
+            out.push(Span::styled(span.content.into_owned(), span.style));
+            continue;
+        }
+        let room = max.saturating_sub(used);
+        if room > 0 {
+            out.push(Span::styled(ellipsize(&span.content, room), span.style));
+        } else if let Some(last) = out.pop() {
+            // No room at all: mark the cut on the span before.
+            let w = width(&last.content);
+            out.push(Span::styled(
+                ellipsize(&format!("{}…", last.content), w),
+                last.style,
+            ));
+        }
+        break;
+    }
+    Line::from(out)
+}
+
+/// One column: the width it would like, the least it can live with.
+#[derive(Debug, Clone, Copy)]
+pub struct Col {
+    pub title: &'static str,
+    pub want: u16,
+    pub min: u16,
+}
+
+pub const fn col(title: &'static str, want: u16, min: u16) -> Col {
+    Col { title, want, min }
+}
+
+/// Widths for `cols` in `total` columns (one space between): shrinks the columns with
+/// the most slack first, gives spare room to the first column.
+pub fn fit_columns(cols: &[Col], total: u16) -> Vec<u16> {
+    let gaps = cols.len().saturating_sub(1) as u16;
+    let avail = total.saturating_sub(gaps);
+    let mut widths: Vec<u16> = cols.iter().map(|c| c.want).collect();
+    let mut sum: u16 = widths.iter().sum();
+    while sum > avail {
+        let Some((i, _)) = widths
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| **w > cols[*i].min)
+            .max_by_key(|(i, w)| (**w - cols[*i].min, usize::MAX - i))
+        else {
+            break;
+        };
+        widths[i] -= 1;
+        sum -= 1;
+    }
+    if sum < avail
+        && let Some(first) = widths.first_mut()
+    {
+        *first += avail - sum;
+    }
+    widths
+}
+
+/// First row to draw so that `selected` is visible, starting from the stored offset.
+pub fn window(offset: usize, selected: Option<usize>, len: usize, height: usize) -> usize {
+    let height = height.max(1);
+    let mut start = offset.min(len.saturating_sub(height));
+    if let Some(sel) = selected {
+        if sel < start {
+            start = sel;
+        } else if sel >= start + height {
+            start = sel + 1 - height;
+        }
+    }
+    start
+}
+
+/// A table's visible rows, already built; each cell is a list of styled spans.
+pub struct TableRows<'c> {
+    pub cols: &'c [Col],
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<Vec<Span<'static>>>>,
+    /// Position of the selected row among `rows`.
+    pub selected: Option<usize>,
+    pub focused: bool,
+}
+
+/// Draws a table of already-built rows (only the visible ones), with cells clipped
+/// with an ellipsis to their column.
+pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) {
+    let TableRows {
+        cols,
+        header,
+        rows,
+        selected,
+        focused,
+    } = rows;
+    // A marker column, so the selection shows without colour too.
+    let widths = fit_columns(cols, area.width.saturating_sub(2));
+    let cells = |spans: Vec<Vec<Span<'static>>>, marker: &'static str| {
+        Row::new(
+            std::iter::once(Cell::from(marker))
+                .chain(
+                    spans
+                        .into_iter()
+                        .zip(&widths)
+                        .map(|(s, w)| Cell::from(fit_spans(s, usize::from(*w)))),
+                )
+                .collect::<Vec<_>>(),
+        )
+    };
+    let head = Row::new(
+        std::iter::once(Cell::from(""))
+            .chain(
+                header
+                    .iter()
+                    .zip(&widths)
+                    .map(|(h, w)| Cell::from(ellipsize(h, usize::from(*w)))),
+            )
+            .collect::<Vec<_>>(),
+    )
+    .style(theme.table_header);
+    let body: Vec<Row> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if Some(i) == selected {
+                let row = cells(r, "›");
+                row.style(if focused {
+                    theme.selection
+                } else {
+                    theme
+                        .selection
+                        .remove_modifier(ratatui::style::Modifier::BOLD)
+                })
+            } else {
+                cells(r, " ")
+            }
+        })
+        .collect();
+    let constraints =
+        std::iter::once(Constraint::Length(1)).chain(widths.iter().map(|w| Constraint::Length(*w)));
+    let t = Table::new(body, constraints).header(head).column_spacing(1);
+    frame.render_widget(t, area);
+}
+
+/// A message in the middle of an empty pane.
+pub fn empty(frame: &mut Frame, area: Rect, style: Style, text: &str) {
+    let line = Line::styled(ellipsize(text, usize::from(area.width)), style);
+    let y = area.y + area.height / 2;
+    if area.height > 0 {
+        frame.render_widget(line.centered(), Rect::new(area.x, y, area.width, 1));
+    }
+}
