@@ -109,3 +109,39 @@ fn an_unreadable_file_names_the_file() {
         "{err}"
     );
 }
+
+/// The TOML blocks of `docs/control-plane.md`, in order.
+fn documented_configs() -> Vec<String> {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/control-plane.md");
+    let text = std::fs::read_to_string(&doc).expect("docs/control-plane.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```toml") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), line) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_documented_examples_load() {
+    let blocks = documented_configs();
+    assert!(blocks.len() >= 2, "found {} toml blocks", blocks.len());
+    let doc = Path::new("docs/control-plane.md");
+    let full = config::parse(&blocks[0], doc).expect("the complete example loads");
+    assert_eq!(full.databases.len(), 3);
+    assert!(matches!(full.executor, ExecutorConfig::Command(_)));
+    for block in &blocks[1..] {
+        config::parse(block, doc).unwrap_or_else(|e| panic!("{e}\n{block}"));
+    }
+}
