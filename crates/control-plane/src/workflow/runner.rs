@@ -175,11 +175,13 @@ async fn enter_ring(
                 ring.index
             );
             c.waiting_for = Some(what.clone());
-            let ev = runner().event(
-                kinds::CAMPAIGN_AWAITING_APPROVAL,
-                Level::Warn,
-                format!("{} waits for {what}", c.id),
-            );
+            let ev = runner()
+                .event(
+                    kinds::CAMPAIGN_AWAITING_APPROVAL,
+                    Level::Warn,
+                    format!("{} waits for {what}", c.id),
+                )
+                .subject(record::subject(c, Some(pos), None));
             return record::save_campaign(tx, c, ev).await;
         }
     }
@@ -216,7 +218,9 @@ async fn start_ring(
     record::save_campaign(
         tx,
         c,
-        runner().event(kinds::CAMPAIGN_RING_STARTED, Level::Info, msg),
+        runner()
+            .event(kinds::CAMPAIGN_RING_STARTED, Level::Info, msg)
+            .subject(record::subject(c, Some(pos), None)),
     )
     .await?;
     let ids: Vec<String> = c.rings[pos]
@@ -465,7 +469,9 @@ async fn start_bake(
     record::save_campaign(
         tx,
         c,
-        runner().event(kinds::CAMPAIGN_RING_BAKING, Level::Info, msg),
+        runner()
+            .event(kinds::CAMPAIGN_RING_BAKING, Level::Info, msg)
+            .subject(record::subject(c, Some(pos), None)),
     )
     .await?;
     jobs.push(Job::Bake {
@@ -672,7 +678,9 @@ pub(crate) async fn bake(shared: &Shared, campaign_id: &str) -> Result<(), Domai
             ring.gate.bake_until = None;
             ring.finished_at = Some(Utc::now());
             let msg = format!("{}: ring {} passed its health gate", c.id, ring.index);
-            let passed = runner().event(kinds::CAMPAIGN_RING_PASSED, Level::Info, msg);
+            let passed = runner()
+                .event(kinds::CAMPAIGN_RING_PASSED, Level::Info, msg)
+                .subject(record::subject(&c, Some(pos), None));
             if pos + 1 < c.rings.len() {
                 c.current_ring = u8::try_from(pos + 1).ok();
                 record::save_campaign(&mut tx, &mut c, passed).await?;

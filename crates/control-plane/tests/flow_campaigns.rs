@@ -1,0 +1,502 @@
+//! The campaign runner end to end on a real SQLite file with the simulated executor:
+//! ring by ring, dispatch order and concurrency, gates, approvals, exceptions.
+
+mod flow_support;
+
+use std::collections::HashSet;
+
+use fleetdeck_api::{
+    ApprovalKind, ApprovalState, CampaignState, Change, Environment, RingState, TargetState,
+    Verdict, kinds,
+};
+use fleetdeck_control_plane::DomainError;
+use fleetdeck_control_plane::store::approvals;
+use fleetdeck_control_plane::workflow;
+use flow_support::{Env, db, gate, pos, replica, request};
+
+fn dev_and_staging() -> Vec<fleetdeck_api::Database> {
+    let s1 = db("pg-stg-01", 1, Environment::Staging, 2);
+    vec![
+        db("pg-dev-01", 0, Environment::Dev, 3),
+        db("pg-dev-02", 0, Environment::Dev, 3),
+        replica("pg-stg-01-r1", &s1),
+        s1,
+    ]
+}
+
+#[tokio::test]
+async fn campaign_runs_ring_by_ring_to_completion() {
+    let fleet = dev_and_staging();
+    let env = Env::new(&fleet, &[]).await;
+    let c = env.create(request(None, gate(2, 2))).await;
+    assert_eq!(c.id, "cmp-1");
+    assert_eq!(c.rings.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1]);
+    let done = env
+        .wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+    for r in &done.rings {
+        assert_eq!(r.state, RingState::Passed, "ring {}", r.index);
+        for t in &r.targets {
+            assert_eq!(t.state, TargetState::Done, "{}", t.database_id);
+            assert_eq!(t.attempts, 1);
+            assert_eq!(env.sim.patch_calls(&t.database_id), 1);
+        }
+    }
+    for d in &fleet {
+        let now = env.database(&d.id).await;
+        assert_eq!(now.engine_version, "16.3");
+        assert!(now.last_patched_at.is_some());
+    }
+    let ev = env.events().await;
+    let ring_ev = |kind: &str, ring: u8| {
+        let kind = kind.to_string();
+        move |e: &fleetdeck_api::Event| e.kind == kind && e.subject.ring == Some(ring)
+    };
+    let passed0 = pos(
+        &ev,
+        "ring 0 passed",
+        ring_ev(kinds::CAMPAIGN_RING_PASSED, 0),
+    );
+    let baking0 = pos(
+        &ev,
+        "ring 0 baking",
+        ring_ev(kinds::CAMPAIGN_RING_BAKING, 0),
+    );
+    let started1 = pos(
+        &ev,
+        "ring 1 started",
+        ring_ev(kinds::CAMPAIGN_RING_STARTED, 1),
+    );
+    let first_ring1_target = pos(&ev, "ring 1 target", |e| {
+        e.kind == kinds::TARGET_STATE && e.subject.ring == Some(1)
+    });
+    assert!(baking0 < passed0 && passed0 < started1 && started1 < first_ring1_target);
+    pos(&ev, "completed", |e| e.kind == kinds::CAMPAIGN_COMPLETED);
+    // Executor output reached the log, attributed to its target.
+    assert!(ev.iter().any(|e| e.kind == kinds::EXECUTOR_OUTPUT
+        && e.subject.database_id.as_deref() == Some("pg-dev-01")));
+    // Target events carry the target and a campaign version that only grows.
+    let versions: Vec<u64> = ev
+        .iter()
+        .filter_map(|e| match &e.change {
+            Some(Change::Target {
+                campaign_version, ..
+            }) => Some(*campaign_version),
+            _ => None,
+        })
+        .collect();
+    assert!(versions.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(done.version, env.campaign(&c.id).await.version);
+}
+
+#[tokio::test]
+async fn replicas_go_before_their_primary_within_the_concurrency_limit() {
+    let p = db("pg-stg-10", 0, Environment::Staging, 2);
+    let fleet = vec![
+        replica("pg-stg-10-r1", &p),
+        replica("pg-stg-10-r2", &p),
+        replica("pg-stg-10-r3", &p),
+        p.clone(),
+        db("pg-stg-11", 0, Environment::Staging, 2),
+        db("pg-stg-12", 0, Environment::Staging, 2),
+    ];
+    let env = Env::new(&fleet, &[]).await;
+    let c = env.create(request(None, gate(2, 1))).await;
+    env.wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+    // Replay target states from the log: never more than 2 in flight, and the primary
+    // starts only after every replica is done.
+    let mut in_flight: HashSet<String> = HashSet::new();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut max = 0;
+    for e in env.events().await {
+        let Some(Change::Target { target, .. }) = e.change else {
+            continue;
+        };
+        if target.state.is_in_flight() {
+            if target.database_id == p.id && !in_flight.contains(&p.id) {
+                for r in ["pg-stg-10-r1", "pg-stg-10-r2", "pg-stg-10-r3"] {
+                    assert!(done.contains(r), "primary started before {r} was done");
+                }
+            }
+            in_flight.insert(target.database_id.clone());
+        } else {
+            in_flight.remove(&target.database_id);
+        }
+        if target.state == TargetState::Done {
+            done.insert(target.database_id.clone());
+        }
+        max = max.max(in_flight.len());
+    }
+    assert_eq!(max, 2, "the concurrency limit is used and respected");
+    assert_eq!(done.len(), 6);
+}
+
+#[tokio::test]
+async fn failed_gate_pauses_the_campaign_with_the_reason() {
+    let fleet = dev_and_staging();
+    let env = Env::new(&fleet, &[]).await;
+    env.sim.update_config(|c| {
+        c.fail_patch.insert("pg-dev-01".into());
+        c.fail_precheck.insert("pg-dev-02".into());
+    });
+    let c = env.create(request(None, gate(1, 2))).await;
+    let paused = env
+        .wait_for(&c.id, "auto-pause", |c| c.state == CampaignState::Paused)
+        .await;
+    let reason = paused.paused_reason.clone().unwrap();
+    assert!(reason.contains("ring 0 health gate failed"), "{reason}");
+    assert!(reason.contains("failure budget of 2"), "{reason}");
+    assert!(reason.contains("pg-dev-01 (patch failed"), "{reason}");
+    assert!(reason.contains("pg-dev-02 (precheck failed"), "{reason}");
+    assert_eq!(paused.rings[0].state, RingState::Failed);
+    assert_eq!(paused.rings[0].gate.failures, 2);
+    assert_eq!(
+        paused.rings[1].state,
+        RingState::Pending,
+        "ring 1 never entered"
+    );
+    let ev = env.events().await;
+    let failed = pos(&ev, "gate failed", |e| {
+        e.kind == kinds::CAMPAIGN_GATE_FAILED
+    });
+    let auto = pos(&ev, "paused", |e| e.kind == kinds::CAMPAIGN_PAUSED);
+    assert!(failed < auto);
+    assert_eq!(ev[auto].actor, "runner");
+    assert_eq!(
+        env.sim.precheck_calls("pg-stg-01"),
+        0,
+        "nothing dispatched after the pause"
+    );
+
+    // Resuming restarts the gate (failed targets stay failed) and the campaign goes on.
+    let mut tx = env.store.begin().await.unwrap();
+    workflow::resume(
+        &mut tx,
+        "olga",
+        &c.id,
+        Some(paused.version),
+        Some("known issue"),
+        None,
+    )
+    .await
+    .unwrap();
+    env.store.commit(tx).await.unwrap();
+    let done = env
+        .wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+    assert_eq!(
+        done.rings[0]
+            .targets
+            .iter()
+            .filter(|t| t.state == TargetState::Failed)
+            .count(),
+        2
+    );
+    assert_eq!(
+        env.sim.patch_calls("pg-dev-01"),
+        1,
+        "a failed target is not retried"
+    );
+}
+
+#[tokio::test]
+async fn a_health_problem_during_the_bake_fails_the_gate() {
+    let fleet = dev_and_staging();
+    let env = Env::new(&fleet, &[]).await;
+    // A bake of 3000 s takes 3 s here: time enough to change the fleet mid-bake.
+    let c = env
+        .create(request(
+            None,
+            fleetdeck_api::GateSettings {
+                bake_seconds: 3000,
+                ..gate(2, 5)
+            },
+        ))
+        .await;
+    // Healthy when verified, degraded once the ring bakes.
+    env.wait_for(&c.id, "ring 0 baking", |c| {
+        c.rings[0].state == RingState::Baking
+    })
+    .await;
+    env.sim.update_config(|cfg| {
+        cfg.degrade_after_patch.insert("pg-dev-02".into());
+    });
+    let paused = env
+        .wait_for(&c.id, "auto-pause", |c| c.state == CampaignState::Paused)
+        .await;
+    let reason = paused.rings[0].gate.reason.clone().unwrap();
+    assert!(
+        reason.contains("during the bake, pg-dev-02 is degraded"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn prod_promotion_waits_for_two_approvals_for_tier_one() {
+    let p = db("pg-prod-01", 2, Environment::Prod, 1);
+    let mut fleet = dev_and_staging();
+    fleet.push(replica("pg-prod-01-r1", &p));
+    fleet.push(p);
+    let env = Env::new(&fleet, &[]).await;
+    let c = env.create(request(None, gate(2, 2))).await;
+    let waiting = env
+        .wait_for(&c.id, "promotion request", |c| {
+            c.state == CampaignState::AwaitingApproval
+        })
+        .await;
+    assert_eq!(waiting.current_ring, Some(2));
+    assert_eq!(waiting.rings[1].state, RingState::Passed);
+    let ring = &waiting.rings[2];
+    assert_eq!(ring.state, RingState::AwaitingApproval);
+    let id = ring.approval_id.clone().unwrap();
+    assert!(waiting.waiting_for.as_deref().unwrap().contains(&id));
+    let a = {
+        let mut conn = env.store.pool().acquire().await.unwrap();
+        approvals::get(&mut conn, &id).await.unwrap().unwrap()
+    };
+    assert_eq!(a.kind, ApprovalKind::RingPromotion);
+    assert_eq!(a.requested_by, "olga");
+    assert_eq!(a.approvals_required, 2);
+    assert_eq!(
+        (
+            a.blast_radius.databases,
+            a.blast_radius.prod,
+            a.blast_radius.tier1
+        ),
+        (2, 2, 2)
+    );
+    assert!(a.findings.iter().any(|f| f.code == "tier1-prod"));
+    assert_eq!(env.sim.precheck_calls("pg-prod-01-r1"), 0);
+
+    env.decide(&id, "alice", Verdict::Approve).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let still = env.campaign(&c.id).await;
+    assert_eq!(
+        still.state,
+        CampaignState::AwaitingApproval,
+        "one of two is not enough"
+    );
+    assert!(still.waiting_for.as_deref().unwrap().contains("1 of 2"));
+    env.decide(&id, "bob", Verdict::Approve).await;
+    let done = env
+        .wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+    assert!(
+        done.rings[2]
+            .targets
+            .iter()
+            .all(|t| t.state == TargetState::Done)
+    );
+    let ev = env.events().await;
+    let started = pos(&ev, "prod ring started", |e| {
+        e.kind == kinds::CAMPAIGN_RING_STARTED && e.subject.ring == Some(2)
+    });
+    assert!(ev[started].message.contains("approved by alice, bob"));
+}
+
+#[tokio::test]
+async fn a_rejected_promotion_pauses_and_resume_asks_again() {
+    let mut fleet = dev_and_staging();
+    fleet.truncate(2);
+    fleet.push(db("pg-prod-05", 1, Environment::Prod, 2));
+    let env = Env::new(&fleet, &[]).await;
+    let c = env.create(request(None, gate(2, 2))).await;
+    let waiting = env
+        .wait_for(&c.id, "promotion", |c| {
+            c.state == CampaignState::AwaitingApproval
+        })
+        .await;
+    let first = waiting.rings[1].approval_id.clone().unwrap();
+    env.decide(&first, "alice", Verdict::Reject).await;
+    let paused = env
+        .wait_for(&c.id, "pause", |c| c.state == CampaignState::Paused)
+        .await;
+    assert!(
+        paused
+            .paused_reason
+            .as_deref()
+            .unwrap()
+            .contains("rejected by alice")
+    );
+    let mut tx = env.store.begin().await.unwrap();
+    workflow::resume(&mut tx, "olga", &c.id, None, None, None)
+        .await
+        .unwrap();
+    env.store.commit(tx).await.unwrap();
+    let again = env
+        .wait_for(&c.id, "a new request", |c| {
+            c.state == CampaignState::AwaitingApproval
+                && c.rings[1].approval_id.as_deref() != Some(first.as_str())
+        })
+        .await;
+    let second = again.rings[1].approval_id.clone().unwrap();
+    env.decide(&second, "alice", Verdict::Approve).await;
+    env.wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+}
+
+#[tokio::test]
+async fn stale_evidence_blocks_until_an_exception_is_decided() {
+    let fleet = dev_and_staging();
+    // pg-dev-01 has never been drilled; pg-dev-02's last drill is 10 days old (policy 7).
+    let env = Env::new(&fleet, &["pg-dev-01", "pg-dev-02"]).await;
+    {
+        let mut tx = env.store.begin().await.unwrap();
+        let old = flow_support::good_drill("pg-dev-02", 10);
+        fleetdeck_control_plane::store::drills::insert(&mut tx, &old)
+            .await
+            .unwrap();
+        env.store.commit(tx).await.unwrap();
+    }
+    let c = env.create(request(None, gate(2, 2))).await;
+    let blocked = env
+        .wait_for(&c.id, "two blocked targets", |c| {
+            c.rings[0]
+                .targets
+                .iter()
+                .filter(|t| t.state == TargetState::Blocked)
+                .count()
+                == 2
+        })
+        .await;
+    let t = |id: &str| {
+        blocked.rings[0]
+            .targets
+            .iter()
+            .find(|t| t.database_id == id)
+            .unwrap()
+            .clone()
+    };
+    let never = t("pg-dev-01");
+    let stale = t("pg-dev-02");
+    assert!(
+        never
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("never restore-drilled")
+    );
+    assert!(stale.message.as_deref().unwrap().contains("stale"));
+    assert!(
+        blocked
+            .waiting_for
+            .as_deref()
+            .unwrap()
+            .contains("policy exceptions")
+    );
+    let a = {
+        let mut conn = env.store.pool().acquire().await.unwrap();
+        approvals::get(&mut conn, stale.approval_id.as_deref().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(a.kind, ApprovalKind::PolicyException);
+    assert_eq!(a.database_id.as_deref(), Some("pg-dev-02"));
+    assert_eq!(a.requested_by, "olga");
+    assert_eq!(a.approvals_required, 1);
+    assert_eq!(env.sim.precheck_calls("pg-dev-02"), 0);
+
+    env.decide(
+        stale.approval_id.as_deref().unwrap(),
+        "alice",
+        Verdict::Approve,
+    )
+    .await;
+    env.decide(
+        never.approval_id.as_deref().unwrap(),
+        "alice",
+        Verdict::Reject,
+    )
+    .await;
+    let done = env
+        .wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+    let t = |id: &str| {
+        done.rings[0]
+            .targets
+            .iter()
+            .find(|t| t.database_id == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(t("pg-dev-02").state, TargetState::Done);
+    assert_eq!(t("pg-dev-01").state, TargetState::Skipped);
+    assert_eq!(env.sim.patch_calls("pg-dev-01"), 0);
+    assert_eq!(env.database("pg-dev-01").await.engine_version, "16.2");
+    assert_eq!(
+        env.approval_state(never.approval_id.as_deref().unwrap())
+            .await,
+        ApprovalState::Rejected
+    );
+}
+
+#[tokio::test]
+async fn actions_refuse_bad_input_stale_versions_and_wrong_states() {
+    let fleet = dev_and_staging();
+    let env = Env::new(&fleet, &[]).await;
+    let c = env.create(request(Some(vec![1]), gate(1, 1))).await;
+    assert_eq!(c.target_count(), 2);
+    let mut tx = env.store.begin().await.unwrap();
+    let err = workflow::pause(&mut tx, "olga", &c.id, None, "  ", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DomainError::Invalid(ref m) if m.contains("reason")),
+        "{err}"
+    );
+    let long = "x".repeat(fleetdeck_api::limits::MAX_REASON_CHARS + 1);
+    assert!(matches!(
+        workflow::rollback(&mut tx, "olga", &c.id, None, &long, None).await,
+        Err(DomainError::Invalid(_))
+    ));
+    let err = workflow::pause(&mut tx, "olga", &c.id, Some(c.version + 7), "why", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DomainError::PreconditionFailed { .. }),
+        "{err}"
+    );
+    let err = workflow::resume(&mut tx, "olga", &c.id, None, None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DomainError::Conflict(ref m) if m.contains("is running")),
+        "{err}"
+    );
+    let err = workflow::pause(&mut tx, "olga", "cmp-99", None, "why", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::NotFound(_)));
+    // A database already in an unfinished campaign cannot join another.
+    let err = workflow::create_campaign(&mut tx, "olga", &request(None, gate(1, 1)), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DomainError::Conflict(ref m) if m.contains("cmp-1")),
+        "{err}"
+    );
+    let mut bad = request(None, gate(0, 1));
+    bad.rings = Some(vec![0]);
+    assert!(matches!(
+        workflow::create_campaign(&mut tx, "olga", &bad, None).await,
+        Err(DomainError::Invalid(_))
+    ));
+    drop(tx);
+    let done = env
+        .wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+    let mut tx = env.store.begin().await.unwrap();
+    let err = workflow::resume(&mut tx, "olga", &c.id, None, None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DomainError::Conflict(ref m) if m.contains("completed")),
+        "{err}"
+    );
+    let err = workflow::rollback(&mut tx, "olga", &c.id, Some(done.version), "late", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::Conflict(_)));
+}
