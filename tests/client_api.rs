@@ -29,6 +29,27 @@ fn refused(result: Result<(), ActionError>) -> fleetdeck_api::Problem {
     }
 }
 
+/// Sends `action` with the campaign's current version. The runner moves a running
+/// campaign on (and its version with it) between our read and our write; a 412 then is
+/// the server doing its job, and the answer is to look again, with a new request.
+async fn send_at_current_version(
+    fx: &Fixture,
+    client: &Client,
+    campaign_id: &str,
+    action: Action,
+) -> ActionRequest {
+    for _ in 0..20 {
+        let version = fx.campaign(campaign_id).await.version;
+        let req = request(action.clone(), Some(version));
+        match client.send(&req).await {
+            Ok(()) => return req,
+            Err(ActionError::Refused(p)) if p.status == 412 => continue,
+            Err(e) => panic!("{} refused: {e}", action.verb()),
+        }
+    }
+    panic!("{} never matched the campaign's version", action.verb());
+}
+
 #[tokio::test]
 async fn reads_whoami_snapshot_and_one_database() {
     let fx = Fixture::start().await;
@@ -79,14 +100,11 @@ async fn actions_carry_idempotency_key_and_if_match() {
     let olga = fx.client("olga");
     let c = fx.create_campaign("olga").await;
 
-    let pause = request(
-        Action::Pause {
-            campaign_id: c.id.clone(),
-            reason: "replication lag on pg-stg-01".into(),
-        },
-        Some(c.version),
-    );
-    olga.send(&pause).await.unwrap();
+    let pause_action = Action::Pause {
+        campaign_id: c.id.clone(),
+        reason: "replication lag on pg-stg-01".into(),
+    };
+    let pause = send_at_current_version(&fx, &olga, &c.id, pause_action).await;
     let paused = fx.campaign(&c.id).await;
     assert_eq!(paused.state, CampaignState::Paused);
     let reason = paused.paused_reason.clone().unwrap_or_default();
@@ -116,14 +134,11 @@ async fn actions_carry_idempotency_key_and_if_match() {
     assert_eq!(p.status, 412, "{p}");
     assert_eq!(fx.campaign(&c.id).await.state, CampaignState::Paused);
 
-    let fresh = request(
-        Action::Resume {
-            campaign_id: c.id.clone(),
-            reason: Some("lag recovered".into()),
-        },
-        Some(paused.version),
-    );
-    olga.send(&fresh).await.unwrap();
+    let resume = Action::Resume {
+        campaign_id: c.id.clone(),
+        reason: Some("lag recovered".into()),
+    };
+    send_at_current_version(&fx, &olga, &c.id, resume).await;
     assert_ne!(fx.campaign(&c.id).await.state, CampaignState::Paused);
 }
 
