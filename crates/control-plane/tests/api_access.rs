@@ -89,7 +89,7 @@ async fn role_matrix_over_every_endpoint() {
         );
         assert_eq!(bad.problem().detail, "unknown token");
         for (user, _) in common::USERS {
-            let a = ts.get(path).as_user(user).send().await;
+            let a = ts.get(path).by(user).send().await;
             assert_eq!(a.status, StatusCode::OK, "{path} as {user}: {}", a.body);
         }
     }
@@ -112,7 +112,7 @@ async fn role_matrix_over_every_endpoint() {
             "{path} with a non-bearer scheme"
         );
         for (user, roles) in common::USERS {
-            let a = ts.post(path).as_user(user).raw(*body).send().await;
+            let a = ts.post(path).by(user).raw(*body).send().await;
             let p = a.problem();
             if may(roles, *needs) {
                 assert!(
@@ -137,7 +137,7 @@ async fn role_matrix_over_every_endpoint() {
 #[tokio::test]
 async fn whoami_health_and_readiness() {
     let ts = common::start().await;
-    let me: WhoAmI = ts.get("/v1/whoami").as_user("ada").send().await.json();
+    let me: WhoAmI = ts.get("/v1/whoami").by("ada").send().await.json();
     assert_eq!(me.user, "ada");
     assert_eq!(me.roles, vec![Role::Admin]);
     for path in ["/healthz", "/readyz"] {
@@ -149,22 +149,18 @@ async fn whoami_health_and_readiness() {
 #[tokio::test]
 async fn unknown_paths_and_methods_are_problem_details() {
     let ts = common::start().await;
-    let missing = ts.get("/v1/nothing-here").as_user("vic").send().await;
+    let missing = ts.get("/v1/nothing-here").by("vic").send().await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     missing.problem();
     let wrong = ts
         .req(Method::DELETE, "/v1/campaigns")
-        .as_user("ada")
+        .by("ada")
         .send()
         .await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     wrong.problem();
     assert!(wrong.headers.contains_key(reqwest::header::ALLOW));
-    let bad_query = ts
-        .get("/v1/events?after=minus-one")
-        .as_user("vic")
-        .send()
-        .await;
+    let bad_query = ts.get("/v1/events?after=minus-one").by("vic").send().await;
     assert_eq!(bad_query.status, StatusCode::BAD_REQUEST);
     bad_query.problem();
 }
@@ -174,12 +170,11 @@ async fn a_viewer_is_refused_before_the_body_is_looked_at() {
     let ts = common::start_with_fleet().await;
     let a = ts
         .post("/v1/campaigns")
-        .as_user("vic")
+        .by("vic")
         .json(&json!({"title": "t", "target_version": "16.4"}))
         .send()
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
-    let campaigns: Vec<serde_json::Value> =
-        ts.get("/v1/campaigns").as_user("vic").send().await.json();
+    let campaigns: Vec<serde_json::Value> = ts.get("/v1/campaigns").by("vic").send().await.json();
     assert!(campaigns.is_empty(), "nothing was created");
 }

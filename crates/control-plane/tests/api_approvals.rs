@@ -18,12 +18,7 @@ fn reject_path(id: &str) -> String {
 }
 
 async fn events_of_kind(ts: &common::TestServer, kind: &str) -> usize {
-    let page: EventsPage = ts
-        .get("/v1/events?after=0")
-        .as_user("vic")
-        .send()
-        .await
-        .json();
+    let page: EventsPage = ts.get("/v1/events?after=0").by("vic").send().await.json();
     page.events.iter().filter(|e| e.kind == kind).count()
 }
 
@@ -33,14 +28,14 @@ async fn four_eyes_and_n_of_m() {
     let a = ts.raise_approval("ann", 2, Duration::hours(1)).await;
 
     // The requester cannot decide their own request.
-    let own = ts.post(&approve_path(&a.id)).as_user("ann").send().await;
+    let own = ts.post(&approve_path(&a.id)).by("ann").send().await;
     assert_eq!(own.status, StatusCode::FORBIDDEN);
     assert!(own.problem().detail.contains("four eyes"), "{}", own.body);
 
     // First of two approvals: still pending.
     let first = ts
         .post(&approve_path(&a.id))
-        .as_user("abe")
+        .by("abe")
         .json(&json!({"comment": "checked the drill plan"}))
         .send()
         .await;
@@ -51,12 +46,12 @@ async fn four_eyes_and_n_of_m() {
     assert_eq!(first.etag(), Some(fleetdeck_api::etag(after_first.version)));
 
     // Each approver counts once.
-    let twice = ts.post(&approve_path(&a.id)).as_user("abe").send().await;
+    let twice = ts.post(&approve_path(&a.id)).by("abe").send().await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert!(twice.problem().detail.contains("already decided"));
 
     // The second distinct approver makes it approved.
-    let second = ts.post(&approve_path(&a.id)).as_user("ada").send().await;
+    let second = ts.post(&approve_path(&a.id)).by("ada").send().await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.body);
     let done: Approval = second.json();
     assert_eq!(done.state, ApprovalState::Approved);
@@ -66,7 +61,7 @@ async fn four_eyes_and_n_of_m() {
     // Decided approvals cannot be decided again, and say why.
     let late = ts
         .post(&reject_path(&a.id))
-        .as_user("olga")
+        .by("olga")
         .json(&json!({"comment": "too late"}))
         .send()
         .await;
@@ -77,7 +72,7 @@ async fn four_eyes_and_n_of_m() {
     );
     let late = ts
         .post(&reject_path(&a.id))
-        .as_user("ada")
+        .by("ada")
         .json(&json!({"comment": "too late"}))
         .send()
         .await;
@@ -90,12 +85,12 @@ async fn four_eyes_and_n_of_m() {
 
     let listed: Vec<Approval> = ts
         .get("/v1/approvals?state=approved")
-        .as_user("vic")
+        .by("vic")
         .send()
         .await
         .json();
     assert_eq!(listed.len(), 1);
-    let pending: Vec<Approval> = ts.get("/v1/approvals").as_user("vic").send().await.json();
+    let pending: Vec<Approval> = ts.get("/v1/approvals").by("vic").send().await.json();
     assert!(pending.is_empty());
 }
 
@@ -104,13 +99,13 @@ async fn reject_needs_a_comment_and_ends_the_approval() {
     let ts = common::start().await;
     let a = ts.raise_approval("olga", 2, Duration::hours(1)).await;
 
-    let bare = ts.post(&reject_path(&a.id)).as_user("ann").send().await;
+    let bare = ts.post(&reject_path(&a.id)).by("ann").send().await;
     assert_eq!(bare.status, StatusCode::BAD_REQUEST);
     assert!(bare.problem().detail.contains("'comment' is required"));
 
     let too_long = ts
         .post(&reject_path(&a.id))
-        .as_user("ann")
+        .by("ann")
         .json(&json!({"comment": "x".repeat(MAX_REASON_CHARS + 1)}))
         .send()
         .await;
@@ -119,7 +114,7 @@ async fn reject_needs_a_comment_and_ends_the_approval() {
 
     let rejected = ts
         .post(&reject_path(&a.id))
-        .as_user("ann")
+        .by("ann")
         .json(&json!({"comment": "the drill failed twice this week"}))
         .send()
         .await;
@@ -142,7 +137,7 @@ async fn expired_approvals_cannot_be_decided() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let all: Vec<Approval> = ts
             .get("/v1/approvals?state=expired")
-            .as_user("vic")
+            .by("vic")
             .send()
             .await
             .json();
@@ -153,7 +148,7 @@ async fn expired_approvals_cannot_be_decided() {
     }
     assert_eq!(state, ApprovalState::Expired);
     assert_eq!(events_of_kind(&ts, kinds::APPROVAL_EXPIRED).await, 1);
-    let late = ts.post(&approve_path(&a.id)).as_user("ann").send().await;
+    let late = ts.post(&approve_path(&a.id)).by("ann").send().await;
     assert_eq!(late.status, StatusCode::CONFLICT);
     assert!(late.problem().detail.contains("expired"));
 }
@@ -165,7 +160,7 @@ async fn if_match_refuses_stale_versions_and_changes_nothing() {
     let stale = fleetdeck_api::etag(a.version + 5);
     let refused = ts
         .post(&approve_path(&a.id))
-        .as_user("ann")
+        .by("ann")
         .if_match(&stale)
         .send()
         .await;
@@ -176,7 +171,7 @@ async fn if_match_refuses_stale_versions_and_changes_nothing() {
             .detail
             .contains("has changed since you saw it")
     );
-    let all: Vec<Approval> = ts.get("/v1/approvals").as_user("vic").send().await.json();
+    let all: Vec<Approval> = ts.get("/v1/approvals").by("vic").send().await.json();
     assert_eq!(all[0].version, a.version);
     assert!(all[0].decisions.is_empty());
     assert_eq!(events_of_kind(&ts, kinds::APPROVAL_DECIDED).await, 0);
@@ -184,7 +179,7 @@ async fn if_match_refuses_stale_versions_and_changes_nothing() {
     let current = fleetdeck_api::etag(a.version);
     let ok = ts
         .post(&approve_path(&a.id))
-        .as_user("ann")
+        .by("ann")
         .if_match(&current)
         .send()
         .await;
@@ -192,7 +187,7 @@ async fn if_match_refuses_stale_versions_and_changes_nothing() {
 
     let garbage = ts
         .post(&approve_path(&a.id))
-        .as_user("abe")
+        .by("abe")
         .if_match("yesterday")
         .send()
         .await;
@@ -209,7 +204,7 @@ async fn idempotent_replay_key_reuse_and_missing_key() {
     let first = ts
         .post(&approve_path(&a.id))
         .key(&key)
-        .as_user("ann")
+        .by("ann")
         .json(&body)
         .send()
         .await;
@@ -217,7 +212,7 @@ async fn idempotent_replay_key_reuse_and_missing_key() {
     let again = ts
         .post(&approve_path(&a.id))
         .key(&key)
-        .as_user("ann")
+        .by("ann")
         .json(&body)
         .send()
         .await;
@@ -237,7 +232,7 @@ async fn idempotent_replay_key_reuse_and_missing_key() {
     let other = ts
         .post(&approve_path(&a.id))
         .key(&key)
-        .as_user("ann")
+        .by("ann")
         .json(&json!({"comment": "something else"}))
         .send()
         .await;
@@ -247,7 +242,7 @@ async fn idempotent_replay_key_reuse_and_missing_key() {
     let missing = ts
         .post(&approve_path(&a.id))
         .no_key()
-        .as_user("abe")
+        .by("abe")
         .send()
         .await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
@@ -255,7 +250,7 @@ async fn idempotent_replay_key_reuse_and_missing_key() {
     let not_uuid = ts
         .post(&approve_path(&a.id))
         .key("abc")
-        .as_user("abe")
+        .by("abe")
         .send()
         .await;
     assert_eq!(not_uuid.status, StatusCode::BAD_REQUEST);
@@ -269,7 +264,7 @@ async fn bodies_are_bounded_and_strict() {
 
     let unknown = ts
         .post(&approve_path(&a.id))
-        .as_user("ann")
+        .by("ann")
         .json(&json!({"comment": "ok", "force": true}))
         .send()
         .await;
@@ -282,7 +277,7 @@ async fn bodies_are_bounded_and_strict() {
 
     let syntax = ts
         .post(&approve_path(&a.id))
-        .as_user("ann")
+        .by("ann")
         .raw("{\"comment\":")
         .send()
         .await;
@@ -292,7 +287,7 @@ async fn bodies_are_bounded_and_strict() {
     let huge = format!("{{\"comment\":\"{}\"}}", "y".repeat(MAX_BODY_BYTES + 10));
     let big = ts
         .post(&approve_path(&a.id))
-        .as_user("ann")
+        .by("ann")
         .raw(huge)
         .send()
         .await;
@@ -301,31 +296,23 @@ async fn bodies_are_bounded_and_strict() {
 
     let nowhere = ts
         .post("/v1/approvals/apr-999/approve")
-        .as_user("ann")
+        .by("ann")
         .send()
         .await;
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
     assert!(nowhere.problem().detail.contains("apr-999"));
 
     // Nothing above had an effect.
-    let pending: Vec<Approval> = ts.get("/v1/approvals").as_user("vic").send().await.json();
+    let pending: Vec<Approval> = ts.get("/v1/approvals").by("vic").send().await.json();
     assert!(pending[0].decisions.is_empty());
 }
 
 #[tokio::test]
 async fn bad_state_filter_is_refused() {
     let ts = common::start().await;
-    let bad = ts
-        .get("/v1/approvals?state=maybe")
-        .as_user("vic")
-        .send()
-        .await;
+    let bad = ts.get("/v1/approvals?state=maybe").by("vic").send().await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.problem().detail.contains("unknown approval state"));
-    let all = ts
-        .get("/v1/approvals?state=all")
-        .as_user("vic")
-        .send()
-        .await;
+    let all = ts.get("/v1/approvals?state=all").by("vic").send().await;
     assert_eq!(all.status, StatusCode::OK);
 }

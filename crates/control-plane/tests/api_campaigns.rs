@@ -11,11 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 async fn events(ts: &common::TestServer) -> EventsPage {
-    ts.get("/v1/events?after=0")
-        .as_user("vic")
-        .send()
-        .await
-        .json()
+    ts.get("/v1/events?after=0").by("vic").send().await.json()
 }
 
 async fn count_kind(ts: &common::TestServer, kind: &str) -> usize {
@@ -30,7 +26,7 @@ async fn count_kind(ts: &common::TestServer, kind: &str) -> usize {
 async fn create(ts: &common::TestServer, key: &str) -> common::Answer {
     ts.post("/v1/campaigns")
         .key(key)
-        .as_user("olga")
+        .by("olga")
         .json(&json!({"title": "postgres 16.4", "target_version": "16.4"}))
         .send()
         .await
@@ -39,13 +35,9 @@ async fn create(ts: &common::TestServer, key: &str) -> common::Answer {
 #[tokio::test]
 async fn fleet_inventory_and_evidence() {
     let ts = common::start_with_fleet().await;
-    let dbs: Vec<Database> = ts.get("/v1/databases").as_user("vic").send().await.json();
+    let dbs: Vec<Database> = ts.get("/v1/databases").by("vic").send().await.json();
     assert_eq!(dbs.len(), 5);
-    let one = ts
-        .get("/v1/databases/pg-prod-01-r1")
-        .as_user("vic")
-        .send()
-        .await;
+    let one = ts.get("/v1/databases/pg-prod-01-r1").by("vic").send().await;
     assert_eq!(one.status, StatusCode::OK);
     let detail: DatabaseDetail = one.json();
     assert_eq!(detail.database.primary_id.as_deref(), Some("pg-prod-01"));
@@ -53,10 +45,10 @@ async fn fleet_inventory_and_evidence() {
         one.etag(),
         Some(fleetdeck_api::etag(detail.database.version))
     );
-    let missing = ts.get("/v1/databases/pg-nope").as_user("vic").send().await;
+    let missing = ts.get("/v1/databases/pg-nope").by("vic").send().await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     missing.problem();
-    let evidence: Vec<Evidence> = ts.get("/v1/evidence").as_user("vic").send().await.json();
+    let evidence: Vec<Evidence> = ts.get("/v1/evidence").by("vic").send().await.json();
     assert_eq!(evidence.len(), 5);
 }
 
@@ -65,7 +57,7 @@ async fn drills_start_now() {
     let ts = common::start_with_fleet().await;
     let started = ts
         .post("/v1/databases/pg-dev-01/drills")
-        .as_user("olga")
+        .by("olga")
         .send()
         .await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
@@ -76,13 +68,13 @@ async fn drills_start_now() {
     assert_eq!(count_kind(&ts, kinds::DRILL_STARTED).await, 1);
     let unknown = ts
         .post("/v1/databases/pg-nope/drills")
-        .as_user("olga")
+        .by("olga")
         .send()
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let extra = ts
         .post("/v1/databases/pg-dev-02/drills")
-        .as_user("olga")
+        .by("olga")
         .json(&json!({"now": true}))
         .send()
         .await;
@@ -99,7 +91,7 @@ async fn create_is_idempotent_and_campaigns_carry_etags() {
     let again = create(&ts, &key).await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.body, first.body);
-    let all: Vec<Campaign> = ts.get("/v1/campaigns").as_user("vic").send().await.json();
+    let all: Vec<Campaign> = ts.get("/v1/campaigns").by("vic").send().await.json();
     assert_eq!(all.len(), 1, "one effect for two deliveries");
     assert_eq!(count_kind(&ts, kinds::CAMPAIGN_CREATED).await, 1);
 
@@ -108,24 +100,24 @@ async fn create_is_idempotent_and_campaigns_carry_etags() {
     assert_eq!(c.target_count(), 5);
     let got = ts
         .get(&format!("/v1/campaigns/{}", c.id))
-        .as_user("vic")
+        .by("vic")
         .send()
         .await;
     assert_eq!(got.status, StatusCode::OK);
     let now: Campaign = got.json();
     assert_eq!(got.etag(), Some(fleetdeck_api::etag(now.version)));
 
-    let missing = ts.get("/v1/campaigns/cmp-999").as_user("vic").send().await;
+    let missing = ts.get("/v1/campaigns/cmp-999").by("vic").send().await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     let long_title = ts
         .post("/v1/campaigns")
-        .as_user("olga")
+        .by("olga")
         .json(&json!({"title": "t".repeat(500), "target_version": "16.4"}))
         .send()
         .await;
     assert_eq!(long_title.status, StatusCode::BAD_REQUEST);
-    let no_body = ts.post("/v1/campaigns").as_user("olga").send().await;
+    let no_body = ts.post("/v1/campaigns").by("olga").send().await;
     assert_eq!(no_body.status, StatusCode::BAD_REQUEST);
 }
 
@@ -138,7 +130,7 @@ async fn pause_resume_rollback_with_reasons_and_if_match() {
     // A version the client never saw: refused, and nothing changes.
     let stale = ts
         .post(&path("pause"))
-        .as_user("olga")
+        .by("olga")
         .if_match(&fleetdeck_api::etag(c.version + 1000))
         .json(&json!({"reason": "checking"}))
         .send()
@@ -154,7 +146,7 @@ async fn pause_resume_rollback_with_reasons_and_if_match() {
 
     let no_reason = ts
         .post(&path("pause"))
-        .as_user("olga")
+        .by("olga")
         .json(&json!({}))
         .send()
         .await;
@@ -163,7 +155,7 @@ async fn pause_resume_rollback_with_reasons_and_if_match() {
 
     let paused = ts
         .post(&path("pause"))
-        .as_user("olga")
+        .by("olga")
         .json(&json!({"reason": "dashboard looks odd"}))
         .send()
         .await;
@@ -173,18 +165,18 @@ async fn pause_resume_rollback_with_reasons_and_if_match() {
     assert!(p.paused_reason.unwrap().contains("dashboard looks odd"));
     assert_eq!(count_kind(&ts, kinds::CAMPAIGN_PAUSED).await, 1);
 
-    let resumed = ts.post(&path("resume")).as_user("ada").send().await;
+    let resumed = ts.post(&path("resume")).by("ada").send().await;
     assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
     assert_ne!(resumed.json::<Campaign>().state, CampaignState::Paused);
-    let twice = ts.post(&path("resume")).as_user("ada").send().await;
+    let twice = ts.post(&path("resume")).by("ada").send().await;
     assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
     twice.problem();
 
-    let no_reason = ts.post(&path("rollback")).as_user("olga").send().await;
+    let no_reason = ts.post(&path("rollback")).by("olga").send().await;
     assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
     let rolled = ts
         .post(&path("rollback"))
-        .as_user("olga")
+        .by("olga")
         .json(&json!({"reason": "error rate up"}))
         .send()
         .await;
@@ -197,7 +189,7 @@ async fn pause_resume_rollback_with_reasons_and_if_match() {
     assert_eq!(r.rollback.unwrap().reason, "error rate up");
     let late = ts
         .post(&path("pause"))
-        .as_user("olga")
+        .by("olga")
         .json(&json!({"reason": "x"}))
         .send()
         .await;
@@ -222,7 +214,7 @@ async fn pause_resume_rollback_with_reasons_and_if_match() {
 async fn snapshot_and_event_pages_agree() {
     let ts = common::start_with_fleet().await;
     create(&ts, &uuid::Uuid::new_v4().to_string()).await;
-    let snap: Snapshot = ts.get("/v1/snapshot").as_user("vic").send().await.json();
+    let snap: Snapshot = ts.get("/v1/snapshot").by("vic").send().await.json();
     assert_eq!(snap.databases.len(), 5);
     assert_eq!(snap.campaigns.len(), 1);
     assert_eq!(snap.evidence.len(), 5);
@@ -235,7 +227,7 @@ async fn snapshot_and_event_pages_agree() {
 
     let page: EventsPage = ts
         .get("/v1/events?after=0&limit=2")
-        .as_user("vic")
+        .by("vic")
         .send()
         .await
         .json();
@@ -246,7 +238,7 @@ async fn snapshot_and_event_pages_agree() {
     assert!(page.last_seq >= snap.last_seq);
     let next: EventsPage = ts
         .get("/v1/events?after=2&limit=1")
-        .as_user("vic")
+        .by("vic")
         .send()
         .await
         .json();

@@ -107,7 +107,7 @@ async fn without_a_position_the_stream_tails_new_events() {
 
     let bad = ts
         .get("/v1/events/stream")
-        .as_user("vic")
+        .by("vic")
         .header("Last-Event-ID", "latest")
         .send()
         .await;

@@ -202,7 +202,7 @@ pub async fn expire_due(tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Approval>
     .await?;
     let mut expired = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(mut a) = get(&mut **tx, &id).await? else {
+        let Some(mut a) = get(tx, &id).await? else {
             continue;
         };
         a.state = ApprovalState::Expired;
@@ -242,7 +242,7 @@ pub async fn decide(
     now: DateTime<Utc>,
     correlation_id: Option<String>,
 ) -> Result<Approval, DomainError> {
-    let mut a = get(&mut **tx, id)
+    let mut a = get(tx, id)
         .await?
         .ok_or_else(|| DomainError::NotFound(format!("no approval with id '{id}'")))?;
     if let Some(seen) = d.if_match

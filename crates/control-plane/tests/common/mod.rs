@@ -206,7 +206,7 @@ impl TestServer {
 }
 
 impl Req<'_> {
-    pub fn as_user(mut self, user: &str) -> Self {
+    pub fn by(mut self, user: &str) -> Self {
         self.user = Some(user.to_string());
         self
     }
