@@ -22,6 +22,8 @@ use crate::{logging, paths};
 /// Log lines the console keeps in memory.
 const LOG_CAP: usize = 10_000;
 const TOKEN_VAR: &str = "FLEETDECK_TOKEN";
+/// How long quitting waits for the embedded control plane to stop cleanly.
+const EMBEDDED_SHUTDOWN: Duration = Duration::from_secs(2);
 
 pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
     let log_dir = paths::log_dir().map_err(Failure::usage)?;
@@ -55,7 +57,16 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
         Err(failure) => Err(failure),
     };
     if let Some(server) = embedded {
-        server.shutdown().await;
+        // The demo's in-flight simulated work resumes at the next start (every change is
+        // one transaction), so a quitting user does not wait for it.
+        if tokio::time::timeout(EMBEDDED_SHUTDOWN, server.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::info!(
+                "embedded control plane still busy after {EMBEDDED_SHUTDOWN:?}; leaving it to resume next time"
+            );
+        }
     }
     outcome
 }
