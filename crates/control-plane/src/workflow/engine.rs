@@ -101,9 +101,16 @@ pub(crate) struct Shared {
     pub executor: Arc<dyn Executor>,
     pub settings: EngineSettings,
     busy: Mutex<HashSet<String>>,
+    cancel: CancellationToken,
 }
 
 impl Shared {
+    /// The engine is shutting down: jobs stop at their next safe point (after a commit,
+    /// before the next executor call that changes something).
+    pub(crate) fn stopping(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     pub(crate) fn is_busy(&self, key: &str) -> bool {
         self.busy.lock().map(|b| b.contains(key)).unwrap_or(true)
     }
@@ -151,13 +158,14 @@ impl Engine {
     /// Starts the engine. Campaigns that were running or rolling back when the last
     /// engine stopped continue where they were: targets caught mid-patch are re-verified.
     pub fn start(store: Store, executor: Arc<dyn Executor>, settings: EngineSettings) -> Engine {
+        let cancel = CancellationToken::new();
         let shared = Arc::new(Shared {
             store,
             executor,
             settings,
             busy: Mutex::new(HashSet::new()),
+            cancel: cancel.clone(),
         });
-        let cancel = CancellationToken::new();
         let handle = tokio::spawn(run(shared, cancel.clone()));
         Engine {
             cancel,

@@ -49,6 +49,9 @@ async fn enter(
 /// Carries a rollback through its remaining stages.
 pub(crate) async fn run(shared: &Shared, id: &str) -> Result<(), DomainError> {
     loop {
+        if shared.stopping() {
+            return Ok(());
+        }
         let Some(c) = load(shared, id).await? else {
             return Ok(());
         };
@@ -70,6 +73,9 @@ pub(crate) async fn run(shared: &Shared, id: &str) -> Result<(), DomainError> {
             }
             RollbackStage::Revert => {
                 revert(shared, &c).await?;
+                if shared.stopping() {
+                    return Ok(());
+                }
                 let c = load(shared, id).await?.unwrap_or(c);
                 let reverted = reverted(&c).len();
                 let msg = format!(
@@ -94,20 +100,25 @@ pub(crate) async fn run(shared: &Shared, id: &str) -> Result<(), DomainError> {
     }
 }
 
-/// Patched targets not yet reverted, in revert order: last ring first, and within a
-/// ring the reverse of the dispatch order (primaries before their replicas).
-async fn to_revert(shared: &Shared, c: &Campaign) -> Result<Vec<(usize, String)>, DomainError> {
+/// Patched targets not yet reverted, in revert order: last ring first; within a ring,
+/// primaries (and standalone databases) before replicas, the reverse of the patch order,
+/// so a replica never runs older than its primary. `(ring position, id, is replica)`.
+async fn to_revert(
+    shared: &Shared,
+    c: &Campaign,
+) -> Result<Vec<(usize, String, bool)>, DomainError> {
     let meta = {
         let mut conn = shared.store.pool().acquire().await?;
         campaigns::load_meta(&mut conn, &c.id).await?
     };
-    let patched = |db: &str| meta.iter().any(|m| m.database_id == db && m.patch_started);
-    Ok(c.rings
+    let find = |db: &str| meta.iter().find(|m| m.database_id == db);
+    let mut out: Vec<(usize, String, bool)> = c
+        .rings
         .iter()
         .enumerate()
         .rev()
         .flat_map(|(p, r)| r.targets.iter().rev().map(move |t| (p, t)))
-        .filter(|(_, t)| patched(&t.database_id))
+        .filter(|(_, t)| find(&t.database_id).is_some_and(|m| m.patch_started))
         .filter(|(_, t)| {
             matches!(
                 t.state,
@@ -117,8 +128,14 @@ async fn to_revert(shared: &Shared, c: &Campaign) -> Result<Vec<(usize, String)>
                 .as_deref()
                 .is_some_and(|m| m.starts_with(REVERT_FAILED))
         })
-        .map(|(p, t)| (p, t.database_id.clone()))
-        .collect())
+        .map(|(p, t)| {
+            let replica = find(&t.database_id).is_some_and(|m| m.primary_id.is_some());
+            (p, t.database_id.clone(), replica)
+        })
+        .collect();
+    // Stable: keeps the ring order, puts replicas after primaries within each ring.
+    out.sort_by_key(|(p, _, replica)| (std::cmp::Reverse(*p), *replica));
+    Ok(out)
 }
 
 const REVERT_FAILED: &str = "rollback failed";
@@ -135,21 +152,23 @@ fn reverted(c: &Campaign) -> Vec<String> {
 async fn revert(shared: &Shared, c: &Campaign) -> Result<(), DomainError> {
     let todo = to_revert(shared, c).await?;
     let width = c.gate.concurrency.max(1) as usize;
-    // Ring by ring (newest first), at most `concurrency` at a time within a ring.
-    let mut i = 0;
-    while i < todo.len() {
-        let ring = todo[i].0;
-        let end = todo[i..]
+    // One group per (ring, primaries | replicas), at most `concurrency` at a time.
+    let mut rest = &todo[..];
+    while let Some((ring, _, replica)) = rest.first() {
+        let n = rest
             .iter()
-            .position(|(p, _)| *p != ring)
-            .map_or(todo.len(), |n| i + n);
-        for chunk in todo[i..end].chunks(width) {
-            let results = join_all(chunk.iter().map(|(_, db)| revert_one(shared, c, db))).await;
+            .position(|(p, _, r)| p != ring || r != replica)
+            .unwrap_or(rest.len());
+        for chunk in rest[..n].chunks(width) {
+            if shared.stopping() {
+                return Ok(());
+            }
+            let results = join_all(chunk.iter().map(|(_, db, _)| revert_one(shared, c, db))).await;
             for r in results {
                 r?;
             }
         }
-        i = end;
+        rest = &rest[n..];
     }
     // Every ring that was entered is now rolled back.
     let mut tx = shared.store.begin().await?;

@@ -648,6 +648,9 @@ pub(crate) async fn bake(shared: &Shared, campaign_id: &str) -> Result<(), Domai
     // Health is looked at every (scaled) minute, and at least BAKE_CHECKS times a bake.
     let minute = shared.settings.scaled(Duration::from_secs(60));
     loop {
+        if shared.stopping() {
+            return Ok(());
+        }
         let c = {
             let mut conn = shared.store.pool().acquire().await?;
             campaigns::load(&mut conn, campaign_id).await?

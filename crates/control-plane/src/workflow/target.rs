@@ -171,6 +171,10 @@ pub(crate) async fn run(
         if let Err(e) = pre {
             return ctx.fail(format!("precheck failed: {e}")).await;
         }
+        if shared.stopping() {
+            // Still `prechecking`: the next engine queues it again.
+            return Ok(());
+        }
         let now = campaigns_state(shared, campaign_id).await?;
         if now == Some(CampaignState::RollingBack) {
             let text = format!("{}: not patched: the campaign is rolling back", ctx.db.id);

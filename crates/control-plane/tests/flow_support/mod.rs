@@ -86,7 +86,11 @@ pub fn settings() -> EngineSettings {
 impl Env {
     /// A store seeded with `dbs`, each with fresh evidence unless listed in `no_drill`.
     pub async fn new(dbs: &[Database], no_drill: &[&str]) -> Env {
-        Env::with(dbs, no_drill, settings(), SimConfig::default()).await
+        let fast = SimConfig {
+            time_scale: 10_000.0,
+            ..SimConfig::default()
+        };
+        Env::with(dbs, no_drill, settings(), fast).await
     }
 
     pub async fn with(
@@ -107,10 +111,7 @@ impl Env {
         let mut tx = store.begin().await.unwrap();
         fleet::seed(&mut tx, dbs, &drills).await.unwrap();
         store.commit(tx).await.unwrap();
-        let sim = Arc::new(SimulatedExecutor::new(SimConfig {
-            time_scale: 10_000.0,
-            ..sim
-        }));
+        let sim = Arc::new(SimulatedExecutor::new(sim));
         let engine = Engine::start(store.clone(), sim.clone(), settings);
         Env {
             dir,
@@ -200,6 +201,10 @@ impl Env {
             .await
             .unwrap()
             .unwrap()
+    }
+
+    pub fn state_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("state.db")
     }
 
     pub async fn stop(&mut self) {
