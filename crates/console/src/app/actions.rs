@@ -239,7 +239,6 @@ impl App {
                 a.approvals_required
             ),
         };
-        let count = |s: Severity| a.findings.iter().filter(|f| f.severity == s).count();
         let mut facts = vec![
             fact("Subject", sanitize_line(&a.subject).into_owned(), false),
             fact(
@@ -264,23 +263,41 @@ impl App {
             fact(
                 "Blast radius",
                 format!(
-                    "{} databases · {} prod · {} tier 1",
-                    b.databases, b.prod, b.tier1
+                    "{} · {} prod · {} tier 1",
+                    plural(b.databases as usize, "database"),
+                    b.prod,
+                    b.tier1
                 ),
                 b.prod > 0 || b.tier1 > 0,
             ),
             fact("Approvals", outcome, false),
         ];
-        if !a.findings.is_empty() {
+        // The worst findings in words; the approval's detail view lists them all.
+        let mut findings: Vec<_> = a.findings.iter().collect();
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for f in findings.iter().take(2) {
             facts.push(fact(
-                "Findings",
+                "Finding",
                 format!(
-                    "{} critical · {} warning · {} info (Enter on the row shows them)",
-                    count(Severity::Critical),
-                    count(Severity::Warning),
-                    count(Severity::Info)
+                    "{} {}",
+                    match f.severity {
+                        Severity::Critical => "✗ critical:",
+                        Severity::Warning => "warning:",
+                        _ => "info:",
+                    },
+                    sanitize_line(&f.message)
                 ),
-                count(Severity::Critical) > 0,
+                f.severity == Severity::Critical,
+            ));
+        }
+        if findings.len() > 2 {
+            facts.push(fact(
+                "",
+                format!(
+                    "and {} more (see the approval's details)",
+                    findings.len() - 2
+                ),
+                false,
             ));
         }
         facts.push(fact("Expires", self.until(a.expires_at), false));
@@ -308,8 +325,9 @@ impl App {
                 let flying = matching(&|s: TargetState| s.is_in_flight()).0;
                 (
                     format!(
-                        "holds {n} waiting targets ({p} prod, {t} tier 1); {flying} in flight \
-                         finish their step"
+                        "holds {} ({p} prod, {t} tier 1); {flying} in flight \
+                         finish their step",
+                        plural(n, "waiting target")
                     ),
                     false,
                 )
@@ -317,7 +335,10 @@ impl App {
             ActionKind::Resume => {
                 let (n, p, t) = matching(&waiting);
                 (
-                    format!("dispatch restarts for {n} waiting targets ({p} prod, {t} tier 1)"),
+                    format!(
+                        "dispatch restarts for {} ({p} prod, {t} tier 1)",
+                        plural(n, "waiting target")
+                    ),
                     p > 0,
                 )
             }
@@ -328,8 +349,9 @@ impl App {
                 let (n, p, t) = matching(&patched);
                 (
                     format!(
-                        "reverts {n} patched targets ({p} prod, {t} tier 1) in reverse ring \
-                         order: disable, revert, repair, reconcile"
+                        "reverts {} ({p} prod, {t} tier 1) in reverse ring \
+                         order: disable, revert, repair, reconcile",
+                        plural(n, "patched target")
                     ),
                     p > 0 || c.touches_prod(),
                 )
@@ -416,6 +438,14 @@ impl App {
         } else {
             format!("in {}", duration(left))
         }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

@@ -114,6 +114,7 @@ impl App {
                     self.log.push(e);
                 }
                 self.loaded = true;
+                self.pin_selections();
                 self.last_alive = Some(snapshot.server_time);
                 if self.clock.is_none() {
                     self.clock = Some(snapshot.server_time);
@@ -217,6 +218,17 @@ impl App {
             Ok(d) if d.database.id == *id => *detail = Loading::Ready(d),
             Ok(_) => {}
             Err(e) => *detail = Loading::Failed(e.to_string()),
+        }
+    }
+
+    /// Holds each table pane's selection by id from the first frame, so events that
+    /// move rows never move the highlight to another item.
+    fn pin_selections(&mut self) {
+        for pane in [Pane::Fleet, Pane::Rings, Pane::Evidence, Pane::Approvals] {
+            let id = self.selected_id(pane);
+            if let Some(sel) = self.selection_mut(pane) {
+                sel.id = id;
+            }
         }
     }
 

@@ -81,8 +81,8 @@ fn hints(app: &App) -> Vec<(Layer, A)> {
     v.extend([
         (Layer::Global, A::Open),
         (Layer::Global, A::NextPane),
-        (Layer::Global, A::Zoom),
         (Layer::Global, A::Quit),
+        (Layer::Global, A::Zoom),
         (Layer::Global, A::Help),
     ]);
     v
@@ -99,7 +99,7 @@ fn hint_line(app: &App, max: usize) -> Line<'static> {
         return Line::default();
     };
     // Always keep the last hint (help); fill the rest while whole hints fit.
-    let item_width = |(k, d): &(String, &str)| width(k) + 1 + width(d) + 3;
+    let item_width = |(k, d): &(String, &str)| width(k) + 1 + width(d) + 2;
     let mut room = max.saturating_sub(item_width(last) + 1);
     let mut spans = vec![Span::raw(" ")];
     for item in rest {
@@ -118,6 +118,6 @@ fn hint_spans(t: &crate::theme::Theme, (key, desc): &(String, &str)) -> [Span<'s
     [
         Span::styled(key.clone(), t.key),
         Span::styled(format!(" {desc}"), t.muted),
-        Span::raw("   "),
+        Span::raw("  "),
     ]
 }

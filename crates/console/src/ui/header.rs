@@ -83,8 +83,13 @@ fn left_side(app: &App, row: Style) -> Vec<Span<'static>> {
     };
     let age_style = if stale { row.patch(t.critical) } else { row };
     spans.push(Span::styled(format!("· {age_text} "), age_style));
+    let product = if app.size.0 >= 100 {
+        "fleetdeck · "
+    } else {
+        ""
+    };
     spans.push(Span::styled(
-        format!("│ fleetdeck · {} ", sanitize_line(&app.config.context)),
+        format!("│ {product}{} ", sanitize_line(&app.config.context)),
         row,
     ));
     spans
@@ -99,7 +104,7 @@ fn right_side(app: &App, row: Style) -> Vec<Span<'static>> {
             row,
         ));
     }
-    spans.push(Span::styled(format!("{} ", clock(app.now())), row));
+    spans.push(Span::styled(clock(app.now()), row));
     spans
 }
 
@@ -108,19 +113,19 @@ fn counts(app: &App) -> Vec<Span<'static>> {
     let c = app.data.counts;
     let n = |v: usize, glyph: &str, word: &str, style: Style| {
         Span::styled(
-            format!("{glyph} {v} {word}"),
+            format!("{glyph}{v} {word}"),
             if v > 0 { style } else { t.muted },
         )
     };
     let sep = || Span::styled(" · ", t.muted);
     vec![
         Span::raw(" "),
-        n(c.pending_approvals, "⧗", "pending approvals", t.accent),
+        n(c.pending_approvals, "⧗", "to approve", t.accent),
         sep(),
         Span::styled("evidence ", t.muted),
         n(c.evidence_failed, "✗", "failed", t.critical),
         Span::raw(" "),
-        n(c.evidence_stale, "▲", "stale/none", t.critical),
+        n(c.evidence_stale, "▲", "stale", t.critical),
         sep(),
         Span::styled("campaigns ", t.muted),
         n(c.campaigns_paused, "‖", "paused", t.warning),

@@ -44,11 +44,11 @@ pub fn screen(area: Rect, focus: Pane, zoom: bool) -> Screen {
             Constraint::Fill(1),
         ])
         .areas(body);
-        let split = |r: Rect| -> [Rect; 2] {
-            Layout::horizontal([Constraint::Percentage(58), Constraint::Fill(1)]).areas(r)
+        let split = |r: Rect, left: u16| -> [Rect; 2] {
+            Layout::horizontal([Constraint::Percentage(left), Constraint::Fill(1)]).areas(r)
         };
-        let [fleet, rings] = split(top);
-        let [evidence, approvals] = split(middle);
+        let [fleet, rings] = split(top, 55);
+        let [evidence, approvals] = split(middle, 50);
         return Screen {
             header,
             tabs: None,

@@ -115,7 +115,7 @@ pub fn checksum(t: &Theme, ok: Option<bool>) -> Status {
     match ok {
         Some(true) => st("✓", "match", t.ok),
         Some(false) => st("✗", "mismatch", t.critical),
-        None => st("–", "not checked", t.muted),
+        None => st("–", "none", t.muted),
     }
 }
 

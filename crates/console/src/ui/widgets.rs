@@ -58,14 +58,30 @@ pub struct Col {
     pub title: &'static str,
     pub want: u16,
     pub min: u16,
+    /// Takes the spare room when there is some (the pane's main text).
+    pub grow: bool,
 }
 
 pub const fn col(title: &'static str, want: u16, min: u16) -> Col {
-    Col { title, want, min }
+    Col {
+        title,
+        want,
+        min,
+        grow: false,
+    }
+}
+
+pub const fn grow(title: &'static str, want: u16, min: u16) -> Col {
+    Col {
+        title,
+        want,
+        min,
+        grow: true,
+    }
 }
 
 /// Widths for `cols` in `total` columns (one space between): shrinks the columns with
-/// the most slack first, gives spare room to the first column.
+/// the most slack first, gives spare room to the growing column (else the first).
 pub fn fit_columns(cols: &[Col], total: u16) -> Vec<u16> {
     let gaps = cols.len().saturating_sub(1) as u16;
     let avail = total.saturating_sub(gaps);
@@ -83,10 +99,11 @@ pub fn fit_columns(cols: &[Col], total: u16) -> Vec<u16> {
         widths[i] -= 1;
         sum -= 1;
     }
+    let grower = cols.iter().position(|c| c.grow).unwrap_or(0);
     if sum < avail
-        && let Some(first) = widths.first_mut()
+        && let Some(w) = widths.get_mut(grower)
     {
-        *first += avail - sum;
+        *w += avail - sum;
     }
     widths
 }

@@ -9,16 +9,16 @@ use super::{framed, table_window};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::ui::format::duration;
-use crate::ui::widgets::{Col, TableRows, col, empty, table};
+use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 
 const COLS: [Col; 7] = [
-    col("ID", 8, 5),
-    col("KIND", 9, 6),
-    col("SUBJECT", 26, 10),
-    col("BY", 10, 5),
-    col("BLAST RADIUS", 20, 9),
-    col("OK", 5, 3),
-    col("EXPIRES", 8, 6),
+    col("ID", 6, 5),
+    col("KIND", 9, 9),
+    grow("SUBJECT", 20, 10),
+    col("BY", 8, 5),
+    col("BLAST RADIUS", 17, 12),
+    col("OK", 3, 3),
+    col("EXPIRES", 7, 7),
 ];
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -97,7 +97,7 @@ fn row(app: &App, a: &Approval) -> Vec<Vec<Span<'static>>> {
             t.text,
         )],
         vec![Span::styled(
-            format!("{} db · {} prod · {} t1", b.databases, b.prod, b.tier1),
+            format!("{} db {} prod {} T1", b.databases, b.prod, b.tier1),
             blast_style,
         )],
         vec![Span::styled(

@@ -10,15 +10,15 @@ use crate::app::App;
 use crate::app::view::Pane;
 use crate::ui::format::{ago, duration, seconds};
 use crate::ui::status;
-use crate::ui::widgets::{Col, TableRows, col, empty, table};
+use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 
 const COLS: [Col; 6] = [
-    col("DATABASE", 18, 10),
-    col("EVIDENCE", 10, 7),
-    col("LAST GOOD / POLICY", 19, 10),
-    col("RESTORE", 8, 6),
-    col("CHECKSUM", 11, 7),
-    col("LATEST DRILL", 18, 8),
+    grow("DATABASE", 14, 10),
+    col("EVIDENCE", 8, 8),
+    col("GOOD / POLICY", 13, 12),
+    col("RESTORE", 7, 5),
+    col("CHECKSUM", 10, 6),
+    col("LATEST DRILL", 17, 10),
 ];
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -102,9 +102,14 @@ fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
         }
         Some(d) => {
             let s = status::drill(t, d.state);
+            let word = if d.state == DrillState::Succeeded {
+                "ok"
+            } else {
+                s.word
+            };
             let when = d.finished_at.unwrap_or(d.started_at);
             vec![Span::styled(
-                format!("{} {}", s.text(), ago(now, when)),
+                format!("{} {word} {}", s.glyph, ago(now, when)),
                 s.style,
             )]
         }

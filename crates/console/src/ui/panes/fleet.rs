@@ -12,17 +12,17 @@ use crate::app::view::Pane;
 use crate::theme::Theme;
 use crate::ui::format::seconds;
 use crate::ui::status;
-use crate::ui::widgets::{Col, TableRows, col, empty, table};
+use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 
 const COLS: [Col; 8] = [
-    col("DATABASE", 18, 10),
-    col("ENGINE", 15, 8),
-    col("ENV", 7, 4),
-    col("TIER", 4, 2),
-    col("RING", 4, 2),
-    col("ROLE", 7, 4),
-    col("HEALTH", 19, 9),
-    col("EVIDENCE", 10, 7),
+    grow("DATABASE", 16, 10),
+    col("ENGINE", 15, 13),
+    col("ENV", 4, 4),
+    col("TIER", 4, 4),
+    col("RING", 4, 4),
+    col("ROLE", 7, 7),
+    col("HEALTH", 19, 17),
+    col("EVIDENCE", 9, 8),
 ];
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -105,7 +105,13 @@ fn row(t: &Theme, r: &DbRow) -> Vec<Vec<Span<'static>>> {
             ),
             t.text,
         )],
-        vec![Span::styled(d.environment.as_str(), env_style)],
+        vec![Span::styled(
+            match d.environment {
+                Environment::Staging => "stg",
+                other => other.as_str(),
+            },
+            env_style,
+        )],
         vec![Span::styled(format!("T{}", d.tier), t.text)],
         vec![Span::styled(format!("R{}", d.ring), t.text)],
         vec![Span::styled(

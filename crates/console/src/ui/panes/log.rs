@@ -107,7 +107,7 @@ fn render(app: &App, e: &Event, w: usize, selected: bool) -> Vec<Line<'static>> 
         Span::styled(format!("{} ", sanitize_line(&e.actor)), t.muted),
     ];
     if !subject.is_empty() {
-        prefix.push(Span::styled(format!("{subject} "), t.accent));
+        prefix.push(Span::styled(format!("{subject}: "), t.accent));
     }
     let message = sanitize_line(&e.message).into_owned();
     let msg_style = match e.level {

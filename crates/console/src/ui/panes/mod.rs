@@ -70,7 +70,14 @@ pub fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
                 format!(" ▲{}", c.evidence_failed + c.evidence_stale)
             }
             Pane::Rings if c.campaigns_paused + c.campaigns_failed > 0 => {
-                format!(" ‖{}", c.campaigns_paused + c.campaigns_failed)
+                let mut b = String::new();
+                if c.campaigns_paused > 0 {
+                    b.push_str(&format!(" ‖{}", c.campaigns_paused));
+                }
+                if c.campaigns_failed > 0 {
+                    b.push_str(&format!(" ✗{}", c.campaigns_failed));
+                }
+                b
             }
             _ => String::new(),
         };

@@ -15,7 +15,7 @@ use crate::ui::format::{clock, ordinal};
 use crate::ui::status;
 use crate::ui::widgets::{empty, fit_spans};
 
-const GAUGE: usize = 10;
+const GAUGE: usize = 8;
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.config.theme;
@@ -93,20 +93,21 @@ fn card(t: &Theme, c: &Campaign) -> Vec<Vec<Span<'static>>> {
     let state = status::campaign(t, c.state);
     let mut lines = Vec::new();
     let ring_pos = match c.current_ring {
-        Some(r) => format!("  ring {r} of {}", c.rings.len()),
+        Some(r) => format!("  ring {r}/{}", c.rings.len()),
         None => String::new(),
     };
     lines.push(vec![
         Span::raw(" "),
         state.span(),
         Span::styled(format!("  {}", sanitize_line(&c.id)), t.accent),
+        Span::styled(format!("{ring_pos}  "), t.text),
         Span::styled(
             format!(
-                "  {} → {}{ring_pos}",
+                "{} → {}",
                 sanitize_line(&c.title),
                 sanitize_line(&c.target_version)
             ),
-            t.text,
+            t.muted,
         ),
     ]);
     for r in &c.rings {
@@ -175,9 +176,9 @@ pub(crate) fn ring_line(t: &Theme, c: &Campaign, r: &Ring) -> Vec<Span<'static>>
     vec![
         Span::styled(
             format!(
-                "   R{}{} ",
+                "  R{}{} ",
                 r.index,
-                if r.contains_prod { "·prod" } else { "" }
+                if r.contains_prod { " prod" } else { "" }
             ),
             if r.contains_prod { t.accent } else { t.text },
         ),
