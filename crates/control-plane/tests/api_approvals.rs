@@ -316,3 +316,40 @@ async fn bad_state_filter_is_refused() {
     let all = ts.get("/v1/approvals?state=all").by("vic").send().await;
     assert_eq!(all.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_same_key_while_the_first_is_still_running_is_409() {
+    let ts = common::start().await;
+    let a = ts.raise_approval("olga", 2, Duration::hours(1)).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    // Hold the store's write lock so the first request waits inside its transaction.
+    let blocker = ts.store().begin().await.unwrap();
+    let first = tokio::spawn(
+        ts.client
+            .post(ts.url(&approve_path(&a.id)))
+            .bearer_auth(common::token("ann"))
+            .header("Idempotency-Key", &key)
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second = ts
+        .post(&approve_path(&a.id))
+        .key(&key)
+        .by("ann")
+        .send()
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    assert!(second.problem().detail.contains("still being processed"));
+    drop(blocker);
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    // Once answered, the key replays.
+    let third = ts
+        .post(&approve_path(&a.id))
+        .key(&key)
+        .by("ann")
+        .send()
+        .await;
+    assert_eq!(third.status, StatusCode::OK);
+    assert_eq!(events_of_kind(&ts, kinds::APPROVAL_DECIDED).await, 1);
+}
