@@ -178,7 +178,7 @@ fn dialog_drill_now() {
 fn dialog_in_flight() {
     snap_both("dialog_in_flight", |app, _| {
         typed(app, "4a");
-        key(app, KeyCode::BackTab);
+        key(app, KeyCode::Tab); // Cancel → Approve
         key(app, KeyCode::Enter);
     });
 }
@@ -187,7 +187,7 @@ fn dialog_in_flight() {
 fn quit_while_in_flight() {
     snap_both("dialog_quit", |app, _| {
         typed(app, "4a");
-        key(app, KeyCode::BackTab);
+        key(app, KeyCode::Tab); // Cancel → Approve
         key(app, KeyCode::Enter);
         key(app, KeyCode::Esc);
         typed(app, "q");

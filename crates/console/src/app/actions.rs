@@ -281,7 +281,7 @@ impl App {
                 format!(
                     "{} {}",
                     match f.severity {
-                        Severity::Critical => "✗ critical:",
+                        Severity::Critical => "critical:",
                         Severity::Warning => "warning:",
                         _ => "info:",
                     },
@@ -325,8 +325,8 @@ impl App {
                 let flying = matching(&|s: TargetState| s.is_in_flight()).0;
                 (
                     format!(
-                        "holds {} ({p} prod, {t} tier 1); {flying} in flight \
-                         finish their step",
+                        "holds {} ({p} prod, {t} tier 1); targets in flight ({flying}) \
+                         finish their current step",
                         plural(n, "waiting target")
                     ),
                     false,

@@ -26,11 +26,18 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     };
     let w = usize::from(area.width);
 
-    let right = right_side(app, row_style);
-    let left = fit_spans(
-        left_side(app, row_style),
-        w.saturating_sub(width_of(&right) + 1),
-    );
+    // The left (connection, data age, context) matters most: the right side gives
+    // up the roles, then the user, before the left is cut.
+    let left_full = left_side(app, row_style, w);
+    let fits = |right: &[Span<'_>]| width_of(&left_full) + width_of(right) < w;
+    let mut right = right_side(app, row_style, true);
+    if !fits(&right) {
+        right = right_side(app, row_style, false);
+    }
+    if !fits(&right) {
+        right = vec![Span::styled(clock(app.now()), row_style)];
+    }
+    let left = fit_spans(left_full, w.saturating_sub(width_of(&right) + 1));
     let right = fit_spans(right, w.saturating_sub(width_of_line(&left)));
     let row1 = Rect::new(area.x, area.y, area.width, 1);
     frame.render_widget(Paragraph::new(left).style(row_style), row1);
@@ -50,7 +57,7 @@ fn width_of_line(line: &Line<'_>) -> usize {
     width_of(&line.spans)
 }
 
-fn left_side(app: &App, row: Style) -> Vec<Span<'static>> {
+fn left_side(app: &App, row: Style, width: usize) -> Vec<Span<'static>> {
     let t = &app.config.theme;
     let now = app.now();
     let age = app.data_age();
@@ -65,29 +72,30 @@ fn left_side(app: &App, row: Style) -> Vec<Span<'static>> {
     let mut spans = match &app.conn {
         ConnState::Connecting => vec![Span::styled(" … CONNECTING ", row.patch(t.warning))],
         ConnState::Connected { .. } => vec![Span::styled(" ● connected ", row.patch(t.ok))],
-        ConnState::Disconnected {
-            since,
-            reason,
-            attempt,
-            retry_in,
-        } => vec![Span::styled(
-            format!(
-                " ✗ DISCONNECTED {} · retry {} in {} · {} ",
-                duration(now - *since),
-                attempt,
-                duration(chrono::Duration::from_std(*retry_in).unwrap_or_default()),
-                sanitize_line(reason)
-            ),
+        ConnState::Disconnected { since, .. } => vec![Span::styled(
+            format!(" ✗ DISCONNECTED {} ", duration(now - *since)),
             row,
         )],
     };
     let age_style = if stale { row.patch(t.critical) } else { row };
     spans.push(Span::styled(format!("· {age_text} "), age_style));
-    let product = if app.size.0 >= 100 {
-        "fleetdeck · "
-    } else {
-        ""
-    };
+    if let ConnState::Disconnected {
+        reason,
+        attempt,
+        retry_in,
+        ..
+    } = &app.conn
+    {
+        spans.push(Span::styled(
+            format!(
+                "· retry #{attempt} in {}: {} ",
+                duration(chrono::Duration::from_std(*retry_in).unwrap_or_default()),
+                sanitize_line(reason)
+            ),
+            row,
+        ));
+    }
+    let product = if width >= 100 { "fleetdeck · " } else { "" };
     spans.push(Span::styled(
         format!("│ {product}{} ", sanitize_line(&app.config.context)),
         row,
@@ -95,14 +103,16 @@ fn left_side(app: &App, row: Style) -> Vec<Span<'static>> {
     spans
 }
 
-fn right_side(app: &App, row: Style) -> Vec<Span<'static>> {
+fn right_side(app: &App, row: Style, with_roles: bool) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     if let Some(who) = &app.whoami {
         let roles: Vec<&str> = who.roles.iter().map(|r| r.as_str()).collect();
-        spans.push(Span::styled(
-            format!("{} ({}) ", sanitize_line(&who.user), roles.join(", ")),
-            row,
-        ));
+        let text = if with_roles {
+            format!("{} ({}) ", sanitize_line(&who.user), roles.join(", "))
+        } else {
+            format!("{} ", sanitize_line(&who.user))
+        };
+        spans.push(Span::styled(text, row));
     }
     spans.push(Span::styled(clock(app.now()), row));
     spans

@@ -3,7 +3,7 @@
 use fleetdeck_api::Target;
 use ratatui::text::{Line, Span};
 
-use super::{blank, clean, heading, kv, spans};
+use super::{blank, clean, heading, kv, paragraph, spans};
 use crate::app::App;
 use crate::theme::Theme;
 use crate::ui::format::{ago, duration};
@@ -106,6 +106,15 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
         }
         for target in &r.targets {
             out.push(target_line(t, app, target, w));
+            // The message in full under its target: it is often the cause.
+            if let Some(m) = &target.message {
+                let style = if target.state == fleetdeck_api::TargetState::Failed {
+                    t.critical
+                } else {
+                    t.text
+                };
+                out.extend(paragraph(&format!("↳ {m}"), style, 8, w));
+            }
         }
     }
     out
@@ -139,9 +148,6 @@ fn target_line(t: &Theme, app: &App, target: &Target, w: usize) -> Line<'static>
             format!(" · waits for {}", clean(a)),
             t.warning,
         ));
-    }
-    if let Some(m) = &target.message {
-        v.push(Span::styled(format!(" · {}", clean(m)), t.text));
     }
     spans(v, w)
 }

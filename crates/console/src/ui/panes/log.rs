@@ -128,10 +128,12 @@ fn render(app: &App, e: &Event, w: usize, selected: bool) -> Vec<Line<'static>> 
         return vec![sel_style(fit_spans(spans, w))];
     }
     let prefix_w: usize = prefix.iter().map(|s| width(&s.content)).sum();
-    let indent = if w > prefix_w + 20 { prefix_w } else { 2 };
+    // Hang continuation lines under the message when it has half the width, else
+    // under the level, so a long line is not squeezed into a narrow column.
+    let indent = if prefix_w <= w / 2 { prefix_w } else { 10 };
     let mut out = Vec::new();
     let first_room = w.saturating_sub(prefix_w);
-    let (first, rest) = if first_room >= 20 {
+    let (first, rest) = if first_room >= 10 {
         let mut pieces = wrap(&message, first_room).into_iter();
         let first = pieces.next().unwrap_or_default();
         let rest: String = pieces.collect::<Vec<_>>().join(" ");
