@@ -1,0 +1,100 @@
+//! The real `fleetdeck` binary in a real terminal (tmux, 120×40): it starts on the
+//! embedded demo, shows all five panes with data, approves a pending approval through
+//! the dialog, quits with `q`, and leaves the terminal as it found it. The approval is
+//! then checked in the demo's state file, where the control plane recorded it.
+
+mod tmux;
+
+use std::time::Duration;
+
+use fleetdeck_api::Verdict;
+use fleetdeck_control_plane::store::{Store, approvals};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
+
+fn approval_id_in_dialog(screen: &str) -> String {
+    let start = screen.find("Approve apr-").expect("dialog title") + "Approve ".len();
+    screen[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+#[test]
+fn embedded_demo_approve_and_quit_in_a_real_terminal() {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let t = tmux::Tmux::start("e2e", 120, 40, home.path(), BIN, &[]);
+
+    let dashboard = t.wait_for("the dashboard with data", Duration::from_secs(30), |s| {
+        s.contains("embedded demo")
+            && s.contains("connected")
+            && ["1 Fleet", "2 Rings", "3 Evidence", "4 Approvals", "5 Log"]
+                .iter()
+                .all(|p| s.contains(p))
+            && s.contains("240 databases")
+            && s.contains("pending")
+            && s.contains("apr-")
+            && s.contains("cmp-")
+            && s.contains(" INF ")
+    });
+    assert!(
+        t.alternate_on(),
+        "the console draws on the alternate screen"
+    );
+    assert!(
+        dashboard.contains("R0 ") && dashboard.contains("fresh"),
+        "rings or evidence without data:\n{dashboard}"
+    );
+
+    // Approvals pane, approve the selected one; the dialog opens with focus on Cancel.
+    t.keys(&["4", "a"]);
+    let dialog = t.wait_for("the approve dialog", Duration::from_secs(5), |s| {
+        s.contains("Approve apr-") && s.contains("POST /v1/approvals/")
+    });
+    let id = approval_id_in_dialog(&dialog);
+    assert!(
+        dialog.contains("» Cancel «"),
+        "focus must start on Cancel:\n{dialog}"
+    );
+    t.keys(&["Tab"]);
+    t.wait_for("focus on Approve", Duration::from_secs(5), |s| {
+        s.contains("» Approve «")
+    });
+    t.keys(&["Enter"]);
+    t.wait_for("the approval's notice", Duration::from_secs(10), |s| {
+        s.contains(&format!("approved {id}"))
+    });
+
+    t.keys(&["q"]);
+    let after = t.wait_for("the program to exit", Duration::from_secs(15), |s| {
+        s.contains("FLEETDECK_EXIT=")
+    });
+    assert!(after.contains("FLEETDECK_EXIT=0"), "{after}");
+    assert!(!t.alternate_on(), "the alternate screen was not left");
+    assert!(
+        !after.contains("4 Approvals"),
+        "the dashboard is still on the normal screen:\n{after}"
+    );
+
+    // The control plane recorded the decision by the local user.
+    let state = home.path().join("data/fleetdeck/demo.sqlite");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let decided = rt.block_on(async {
+        let store = Store::open(&state).await.expect("demo state opens");
+        let all = approvals::list(store.pool(), None).await.unwrap();
+        store.close().await;
+        all.into_iter().find(|a| a.id == id).expect("the approval")
+    });
+    assert!(
+        decided
+            .decisions
+            .iter()
+            .any(|d| d.approver == "e2e-tester" && d.verdict == Verdict::Approve),
+        "no approve decision by the local user on {id}: {:?}",
+        decided.decisions
+    );
+}

@@ -1,0 +1,139 @@
+//! The real binary in a real terminal: a private tmux server (its own socket, so a
+//! developer's sessions are never touched), `send-keys` to type, `capture-pane` to read.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    socket: String,
+    session: String,
+}
+
+/// Whether tmux can run here.
+pub fn available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Tmux {
+    /// Starts `program` in a detached session of `width`×`height`, with the user's
+    /// directories under `home`. When the program ends the pane shows
+    /// `FLEETDECK_EXIT=<code>` and stays open.
+    pub fn start(
+        name: &str,
+        width: u16,
+        height: u16,
+        home: &Path,
+        program: &str,
+        args: &[&str],
+    ) -> Tmux {
+        let socket = format!("fleetdeck-{name}-{}", std::process::id());
+        let h = home.display();
+        let mut command = format!(
+            "env HOME={home} XDG_DATA_HOME={home}/data XDG_STATE_HOME={home}/state \
+             XDG_CACHE_HOME={home}/cache XDG_CONFIG_HOME={home}/config USER=e2e-tester {}",
+            quote(program),
+            home = quote(&h.to_string())
+        );
+        for a in args {
+            command.push(' ');
+            command.push_str(&quote(a));
+        }
+        command.push_str("; echo FLEETDECK_EXIT=$?; sleep 600");
+        let t = Tmux {
+            socket,
+            session: "main".into(),
+        };
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            &command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("-f")
+            .arg("/dev/null")
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    /// Types keys (tmux key names: `Tab`, `Enter`, `Escape`, or literal text).
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let out = self.run(&["send-keys", "-t", &self.session, k]);
+            assert!(out.status.success(), "send-keys {k}");
+            // One key at a time, as a person types: the console sees separate events.
+            std::thread::sleep(Duration::from_millis(80));
+        }
+    }
+
+    /// The screen as text.
+    pub fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", &self.session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen with colours, as escape sequences (for screenshots).
+    pub fn screen_ansi(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-e", "-t", &self.session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Whether the pane is on the alternate screen.
+    pub fn alternate_on(&self) -> bool {
+        let out = self.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            &self.session,
+            "#{alternate_on}",
+        ]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    /// Waits until `check` holds for the screen; panics with the last screen if not.
+    pub fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the screen was:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
