@@ -98,6 +98,28 @@ impl<T: Keyed, S> Collection<T, S> {
         }
     }
 
+    /// After `slot`'s value changed: it was at `pos` under its old value. Most changes
+    /// (health, a target's state) leave the order alone, and then nothing moves.
+    fn reposition(&mut self, slot: usize, pos: Option<usize>) {
+        let Some(pos) = pos else {
+            // Unreachable while the comparator is total; recover rather than corrupt.
+            self.order.retain(|&s| s != slot);
+            self.link(slot);
+            return;
+        };
+        let (slots, cmp, spec) = (&self.slots, self.cmp, &self.spec);
+        let this = item(slots, slot);
+        let after_prev = pos == 0
+            || cmp(spec, item(slots, self.order[pos - 1]), this) == std::cmp::Ordering::Less;
+        let before_next = pos + 1 >= self.order.len()
+            || cmp(spec, this, item(slots, self.order[pos + 1])) == std::cmp::Ordering::Less;
+        if after_prev && before_next {
+            return;
+        }
+        self.order.remove(pos);
+        self.link(slot);
+    }
+
     fn link(&mut self, slot: usize) {
         let pos = self.locate(slot).unwrap_or_else(|p| p);
         self.order.insert(pos, slot);
@@ -106,9 +128,9 @@ impl<T: Keyed, S> Collection<T, S> {
     /// Inserts or replaces by id; returns the previous value.
     pub fn upsert(&mut self, value: T) -> Option<T> {
         if let Some(&slot) = self.by_id.get(value.key()) {
-            self.unlink(slot);
+            let pos = self.locate(slot).ok();
             let old = self.slots[slot].replace(value);
-            self.link(slot);
+            self.reposition(slot, pos);
             return old;
         }
         let slot = match self.free.pop() {
@@ -130,9 +152,9 @@ impl<T: Keyed, S> Collection<T, S> {
     /// Changes an item in place and moves it to its new position.
     pub fn modify<R>(&mut self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let slot = *self.by_id.get(id)?;
-        self.unlink(slot);
+        let pos = self.locate(slot).ok();
         let out = self.slots[slot].as_mut().map(f);
-        self.link(slot);
+        self.reposition(slot, pos);
         out
     }
 
@@ -219,5 +241,44 @@ mod tests {
         c.set_spec(true);
         assert_eq!(ids(&c), ["b", "d", "a", "e"]);
         assert_eq!(c.len(), 4);
+    }
+
+    #[test]
+    fn matches_a_full_sort_after_every_change() {
+        // A small deterministic generator: the test must not be flaky.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut c = Collection::new(by_value, false);
+        let mut truth: std::collections::BTreeMap<String, i32> = Default::default();
+        for step in 0..2000 {
+            let id = format!("id{}", next(60));
+            match next(4) {
+                0 => {
+                    c.remove(&id);
+                    truth.remove(&id);
+                }
+                1 => {
+                    let v = next(20) as i32;
+                    c.modify(&id, |r| r.1 = v);
+                    if let Some(t) = truth.get_mut(&id) {
+                        *t = v;
+                    }
+                }
+                _ => {
+                    let v = next(20) as i32;
+                    c.upsert(Row(id.clone(), v));
+                    truth.insert(id, v);
+                }
+            }
+            let mut want: Vec<Row> = truth.iter().map(|(k, v)| Row(k.clone(), *v)).collect();
+            want.sort_by(|a, b| by_value(&false, a, b));
+            let got: Vec<Row> = c.iter_from(0).cloned().collect();
+            assert_eq!(got, want, "after step {step}");
+        }
     }
 }

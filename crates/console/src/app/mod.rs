@@ -128,6 +128,15 @@ impl App {
             Msg::Connection(state) => {
                 if let ConnState::Connected { since } = &state {
                     self.last_alive = Some(self.last_alive.map_or(*since, |t| t.max(*since)));
+                    if let ConnState::Disconnected { since: lost, .. } = &self.conn {
+                        let after = crate::ui::format::duration(*since - *lost);
+                        self.notify(
+                            view::NoticeKind::Ok,
+                            format!(
+                                "● connected again after {after}; the log resumes where it stopped"
+                            ),
+                        );
+                    }
                 }
                 self.conn = state;
             }
