@@ -36,7 +36,11 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
 /// `(layer, action)` pairs to hint at, most useful first; `help` is always last.
 fn hints(app: &App) -> Vec<(Layer, A)> {
     if app.help.is_some() {
-        return vec![(Layer::Global, A::Down), (Layer::Global, A::Help)];
+        return vec![
+            (Layer::Global, A::Down),
+            (Layer::Global, A::Up),
+            (Layer::Global, A::Help),
+        ];
     }
     if let Some(dialog) = &app.dialog {
         let mut v = vec![(Layer::Dialog, A::NextField), (Layer::Dialog, A::Activate)];
@@ -91,9 +95,17 @@ fn hints(app: &App) -> Vec<(Layer, A)> {
 fn hint_line(app: &App, max: usize) -> Line<'static> {
     let t = &app.config.theme;
     let km = &app.config.keymap;
+    let in_help = app.help.is_some();
     let items: Vec<(String, &str)> = hints(app)
         .into_iter()
-        .filter_map(|(layer, a)| km.hint(layer, a).map(|k| (k, a.describe())))
+        .filter_map(|(layer, a)| {
+            // Inside the help overlay its own key closes it.
+            let desc = match a {
+                A::Help if in_help => "close",
+                other => other.describe(),
+            };
+            km.hint(layer, a).map(|k| (k, desc))
+        })
         .collect();
     let Some((last, rest)) = items.split_last() else {
         return Line::default();

@@ -99,11 +99,13 @@ pub fn fit_columns(cols: &[Col], total: u16) -> Vec<u16> {
         widths[i] -= 1;
         sum -= 1;
     }
+    // The growing column takes spare room up to twice its wish; beyond that a wider
+    // terminal leaves the right side free rather than stretching ids across it.
     let grower = cols.iter().position(|c| c.grow).unwrap_or(0);
     if sum < avail
         && let Some(w) = widths.get_mut(grower)
     {
-        *w += avail - sum;
+        *w += (avail - sum).min(cols[grower].want);
     }
     widths
 }
