@@ -17,7 +17,7 @@ use crate::auth::{TokenEntry, load_token_file};
 use crate::config::{self, ExecutorConfig, ServerConfig};
 use crate::executor::simulated::{SimConfig, SimulatedExecutor};
 use crate::executor::{self, Executor};
-use crate::http::{self, AppState, TokenTable};
+use crate::http::{self, AppState, Feed, TokenTable};
 use crate::store::events::{NewEvent, append};
 use crate::store::{Store, fleet, idempotency};
 use crate::workflow::{DemoSettings, Engine, EngineSettings};
@@ -119,7 +119,13 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
     announce(&store, addr, executor.name()).await?;
 
     let shutdown = CancellationToken::new();
-    let state = AppState::new(store.clone(), TokenTable::new(entries), shutdown.clone());
+    let feed = Feed::start(store.clone(), shutdown.clone()).await?;
+    let state = AppState::new(
+        store.clone(),
+        feed,
+        TokenTable::new(entries),
+        shutdown.clone(),
+    );
     let app = http::router(state.clone());
     let http = tokio::spawn(
         axum::serve(listener, app)

@@ -5,6 +5,7 @@ mod actions;
 mod approvals;
 mod body;
 mod caller;
+mod feed;
 mod mutation;
 mod problem;
 mod reads;
@@ -20,6 +21,7 @@ use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
 
 pub use caller::TokenTable;
+pub use feed::Feed;
 pub use problem::ApiError;
 
 use crate::store::Store;
@@ -30,6 +32,7 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Store,
+    feed: Arc<Feed>,
     tokens: TokenTable,
     in_flight: Arc<mutation::InFlight>,
     ready: AtomicBool,
@@ -38,9 +41,15 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(store: Store, tokens: TokenTable, shutdown: CancellationToken) -> AppState {
+    pub fn new(
+        store: Store,
+        feed: Arc<Feed>,
+        tokens: TokenTable,
+        shutdown: CancellationToken,
+    ) -> AppState {
         AppState(Arc::new(Inner {
             store,
+            feed,
             tokens,
             in_flight: Arc::default(),
             ready: AtomicBool::new(false),
@@ -50,6 +59,10 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    fn feed(&self) -> Arc<Feed> {
+        Arc::clone(&self.0.feed)
     }
 
     fn tokens(&self) -> &TokenTable {
@@ -97,6 +110,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(problem::not_found)
         .layer(DefaultBodyLimit::max(fleetdeck_api::limits::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(problem::problemify))
+        // Method, path and status of every request; headers (and so tokens) are not logged.
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 

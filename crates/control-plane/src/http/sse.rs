@@ -1,13 +1,15 @@
 //! `GET /v1/events/stream`: the event log as server-sent events.
 //!
-//! Each client has its own producer task that reads events from the store in sequence
-//! order whenever a commit wakes it, and a bounded buffer to the connection. Reading
-//! from the store (rather than fanning out from the writers) is what makes the stream
-//! gap-free and duplicate-free even when writes race: commits happen in sequence order,
-//! so everything at or below a seen sequence number is already visible. Writers never
-//! wait for a client; a client whose buffer stays full is disconnected and resumes by id.
+//! Each client has its own producer task that takes events in sequence order from the
+//! in-memory [`Feed`] (or, when it is further behind than the feed reaches, from the
+//! store) and puts them in a bounded buffer to the connection. Reading an ordered log
+//! (rather than fanning out from the writers) is what makes the stream gap-free and
+//! duplicate-free even when writes race: commits happen in sequence order, so
+//! everything at or below a seen sequence number is already visible. Writers never wait
+//! for a client; a client whose buffer stays full is disconnected and resumes by id.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -24,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::caller::Caller;
+use super::feed::Feed;
 use super::problem::ApiError;
 use crate::store::{Store, events};
 
@@ -70,6 +73,7 @@ pub async fn stream(
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     let producer = Producer {
         store: state.store().clone(),
+        feed: state.feed(),
         tx,
         shutdown: state.shutdown().clone(),
         slow_after: SLOW_CLIENT,
@@ -97,9 +101,11 @@ pub(crate) enum Stopped {
     StoreFailed,
 }
 
-/// Feeds one client's buffer from the store.
+/// Feeds one client's buffer from the feed, or the store when the feed does not reach
+/// back far enough.
 pub(crate) struct Producer {
     pub store: Store,
+    pub feed: Arc<Feed>,
     pub tx: mpsc::Sender<Event>,
     pub shutdown: CancellationToken,
     pub slow_after: Duration,
@@ -107,13 +113,17 @@ pub(crate) struct Producer {
 
 impl Producer {
     pub(crate) async fn run(self, mut last: Seq) -> Stopped {
-        let mut wake = self.store.subscribe();
+        let mut wake = self.feed.subscribe();
         loop {
-            // Mark the newest commit seen *before* reading, so a commit landing while we
-            // read wakes us again instead of being missed.
+            // Mark the feed's newest event seen *before* reading, so events arriving while
+            // we read wake us again instead of being missed.
             wake.borrow_and_update();
             loop {
-                let batch = match events::after(self.store.pool(), last, BATCH).await {
+                let batch = match self.feed.after(last, BATCH) {
+                    Some(b) => Ok(b),
+                    None => events::after(self.store.pool(), last, BATCH).await,
+                };
+                let batch = match batch {
                     Ok(b) => b,
                     Err(e) => {
                         tracing::warn!(error = %e, "event stream: reading events failed; closing it");
@@ -153,6 +163,12 @@ mod tests {
     use crate::store::events::{NewEvent, append};
     use fleetdeck_api::Level;
 
+    async fn feed(store: &Store) -> Arc<Feed> {
+        Feed::start(store.clone(), CancellationToken::new())
+            .await
+            .unwrap()
+    }
+
     async fn store_with_events(n: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).await.unwrap();
@@ -175,6 +191,7 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(2);
         let producer = Producer {
             store: store.clone(),
+            feed: feed(&store).await,
             tx,
             shutdown: CancellationToken::new(),
             slow_after: Duration::from_millis(100),
@@ -205,6 +222,7 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(8);
         let p = Producer {
             store: store.clone(),
+            feed: feed(&store).await,
             tx,
             shutdown: shutdown.clone(),
             slow_after: SLOW_CLIENT,
@@ -216,6 +234,7 @@ mod tests {
 
         let (tx, rx) = mpsc::channel(8);
         let p = Producer {
+            feed: feed(&store).await,
             store,
             tx,
             shutdown: CancellationToken::new(),

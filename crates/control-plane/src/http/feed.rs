@@ -1,0 +1,152 @@
+//! The recent events, in memory, for the event streams.
+//!
+//! One reader task follows the store: after each commit it reads the new events in
+//! sequence order and appends them to a bounded ring. Streams serve from the ring, so a
+//! commit costs one store read however many consoles are connected; a stream whose
+//! position is older than the ring reads the store directly until it catches up.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use fleetdeck_api::{Event, Seq};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Store, events};
+
+/// Events kept in memory.
+const CAPACITY: usize = 1024;
+/// Events read from the store per query.
+const BATCH: usize = 512;
+/// Wait before retrying after the store failed.
+const RETRY: Duration = Duration::from_secs(1);
+
+pub struct Feed {
+    ring: RwLock<Ring>,
+    head: watch::Sender<Seq>,
+}
+
+/// Contiguous events: every event with `covered_from < seq <= head` is in `events`.
+struct Ring {
+    covered_from: Seq,
+    events: VecDeque<Event>,
+}
+
+impl Feed {
+    /// Starts following `store` from its current last event.
+    pub async fn start(
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Feed>, crate::DomainError> {
+        let last = events::last_seq(store.pool()).await?;
+        let (head, _) = watch::channel(last);
+        let feed = Arc::new(Feed {
+            ring: RwLock::new(Ring {
+                covered_from: last,
+                events: VecDeque::with_capacity(CAPACITY),
+            }),
+            head,
+        });
+        tokio::spawn(Arc::clone(&feed).follow(store, last, shutdown));
+        Ok(feed)
+    }
+
+    /// Watches the newest event in the ring.
+    pub fn subscribe(&self) -> watch::Receiver<Seq> {
+        self.head.subscribe()
+    }
+
+    /// Up to `limit` events after `after`, oldest first; `None` when the ring no longer
+    /// reaches back that far (read the store instead).
+    pub fn after(&self, after: Seq, limit: usize) -> Option<Vec<Event>> {
+        let ring = self.ring.read().unwrap_or_else(|e| e.into_inner());
+        if after < ring.covered_from {
+            return None;
+        }
+        let skip = usize::try_from(after - ring.covered_from).unwrap_or(usize::MAX);
+        Some(ring.events.iter().skip(skip).take(limit).cloned().collect())
+    }
+
+    async fn follow(self: Arc<Self>, store: Store, mut last: Seq, shutdown: CancellationToken) {
+        let mut wake = store.subscribe();
+        loop {
+            wake.borrow_and_update();
+            loop {
+                match events::after(store.pool(), last, BATCH).await {
+                    Ok(batch) if batch.is_empty() => break,
+                    Ok(batch) => {
+                        last = batch.last().map_or(last, |e| e.seq);
+                        self.push(batch);
+                        self.head.send_replace(last);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event feed: reading events failed; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(RETRY) => {}
+                            () = shutdown.cancelled() => return,
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                changed = wake.changed() => if changed.is_err() { return },
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    fn push(&self, batch: Vec<Event>) {
+        let mut ring = self.ring.write().unwrap_or_else(|e| e.into_inner());
+        ring.events.extend(batch);
+        while ring.events.len() > CAPACITY {
+            if let Some(old) = ring.events.pop_front() {
+                ring.covered_from = old.seq;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::events::{NewEvent, append};
+    use fleetdeck_api::Level;
+
+    #[tokio::test]
+    async fn the_ring_is_contiguous_bounded_and_says_when_it_does_not_reach_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        let feed = Feed::start(store.clone(), CancellationToken::new())
+            .await
+            .unwrap();
+        let total = CAPACITY as Seq + 100;
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..total {
+            append(
+                &mut tx,
+                NewEvent::new("t", "test.event", Level::Info, format!("{i}")),
+            )
+            .await
+            .unwrap();
+        }
+        store.commit(tx).await.unwrap();
+        let mut head = feed.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), head.wait_for(|h| *h == total))
+            .await
+            .expect("the feed catches up")
+            .unwrap();
+
+        assert_eq!(feed.after(0, 10), None, "evicted: read the store");
+        let oldest = total - CAPACITY as Seq;
+        let from_oldest = feed.after(oldest, usize::MAX).unwrap();
+        let seqs: Vec<Seq> = from_oldest.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (oldest + 1..=total).collect::<Vec<_>>());
+        let tail = feed.after(total - 2, 10).unwrap();
+        assert_eq!(
+            tail.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![total - 1, total]
+        );
+        assert!(feed.after(total + 5, 10).unwrap().is_empty());
+    }
+}
