@@ -380,7 +380,7 @@ pub async fn unfinished_ids(conn: &mut SqliteConnection) -> Result<Vec<String>, 
     .await?)
 }
 
-/// For each of `database_ids` already in an unfinished campaign: (database, campaign).
+/// Every (database, campaign) pair of the unfinished campaigns.
 pub async fn busy_databases(
     conn: &mut SqliteConnection,
 ) -> Result<Vec<(String, String)>, DomainError> {

@@ -135,33 +135,40 @@ pub(crate) async fn step(shared: &Shared, demo: &DemoSettings) -> Result<(), Dom
     Ok(())
 }
 
-/// Starts the next campaign: engines take turns; each goes one minor version up.
+/// The release line of a version: everything before its last component (`16.3` → `16`).
+fn line_of(v: &str) -> &str {
+    v.rsplit_once('.').map_or(v, |(head, _)| head)
+}
+
+/// Starts the next campaign: release lines (engine and major version) take turns; each
+/// goes one patch version above the newest of its line.
 async fn start_campaign(shared: &Shared, demo: &DemoSettings) -> Result<(), DomainError> {
     let dbs = fleet::list_databases(shared.store.pool()).await?;
-    let mut newest: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut lines: BTreeMap<(&str, &str), (&str, Vec<String>)> = BTreeMap::new();
     for d in &dbs {
-        let e = newest
-            .entry(d.engine.as_str())
-            .or_insert(d.engine_version.as_str());
-        if version_key(&d.engine_version) > version_key(e) {
-            *e = d.engine_version.as_str();
+        let key = (d.engine.as_str(), line_of(&d.engine_version));
+        let entry = lines
+            .entry(key)
+            .or_insert((d.engine_version.as_str(), Vec::new()));
+        if version_key(&d.engine_version) > version_key(entry.0) {
+            entry.0 = d.engine_version.as_str();
         }
+        entry.1.push(d.id.clone());
     }
-    if newest.is_empty() {
+    if lines.is_empty() {
         return Ok(());
     }
     let count = campaigns::list_campaigns(shared.store.pool()).await?.len();
-    let (engine, version) = newest
-        .iter()
-        .nth(count % newest.len())
-        .map(|(e, v)| (e.to_string(), next_version(v)))
-        .unwrap_or_default();
+    let Some(((engine, _), (newest, ids))) = lines.iter().nth(count % lines.len()) else {
+        return Ok(());
+    };
+    let version = next_version(newest);
     let req = CreateCampaign {
         title: format!("{engine} {version} security patch"),
         target_version: version,
-        databases: None,
+        databases: Some(ids.clone()),
         rings: None,
-        engine: Some(engine),
+        engine: Some(engine.to_string()),
         gate: Some(GateSettings {
             concurrency: 8,
             ..GateSettings::default()
@@ -183,5 +190,7 @@ mod tests {
         assert_eq!(next_version("17"), "18");
         assert_eq!(next_version("beta"), "beta.1");
         assert!(version_key("16.10") > version_key("16.9"));
+        assert_eq!(line_of("8.0.36"), "8.0");
+        assert_eq!(line_of("16"), "16");
     }
 }

@@ -147,6 +147,8 @@ pub struct Engine {
 
 /// How often the loop looks at the clock when nothing is committed.
 const TICK: Duration = Duration::from_millis(250);
+/// How long the loop waits after a wake-up before looking, to batch a burst of commits.
+const DEBOUNCE: Duration = Duration::from_millis(20);
 /// How often approvals are checked for expiry.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 /// How often the drill scheduler looks for stale evidence.
@@ -219,9 +221,10 @@ async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
         tokio::select! {
             _ = cancel.cancelled() => break,
             r = wake.changed() => {
-                if r.is_err() {
-                    tokio::time::sleep(TICK).await;
-                }
+                // Commits come in bursts (a target step, its output lines): one pass
+                // after a short pause sees them all.
+                tokio::time::sleep(if r.is_err() { TICK } else { DEBOUNCE }).await;
+                wake.mark_unchanged();
             }
             _ = tokio::time::sleep(TICK) => {}
             Some(done) = jobs.join_next(), if !jobs.is_empty() => {
