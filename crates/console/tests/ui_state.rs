@@ -326,3 +326,44 @@ fn a_large_fleet_applies_events_one_at_a_time() {
         "{per_event:?} per event"
     );
 }
+
+#[test]
+fn moving_down_the_rings_keeps_cards_above_in_view_while_they_fit() {
+    let mut app = app(80, 24);
+    typed(&mut app, "2jjj");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("cmp-2") && s.contains("cmp-0"), "{s}");
+    let selected = s.lines().find(|l| l.contains("completed")).unwrap();
+    assert!(selected.contains("cmp-0"), "{s}");
+}
+
+#[test]
+fn an_open_database_detail_refetches_when_its_evidence_changes() {
+    let mut app = app(80, 24);
+    typed(&mut app, "3"); // evidence pane: pg-prod-p1 first
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        vec![Effect::LoadDatabase("pg-prod-p1".into())]
+    );
+    let effects = app.update(Msg::Server(Box::new(event(
+        6,
+        Level::Info,
+        "drill.finished",
+        "drill passed",
+        Some(Change::Evidence {
+            evidence: Box::new(evidence("pg-prod-p1", Freshness::Fresh, Some(0), None)),
+        }),
+    ))));
+    assert_eq!(effects, vec![Effect::LoadDatabase("pg-prod-p1".into())]);
+    // Another database's evidence does not.
+    let effects = app.update(Msg::Server(Box::new(event(
+        7,
+        Level::Info,
+        "drill.finished",
+        "drill passed",
+        Some(Change::Evidence {
+            evidence: Box::new(evidence("pg-dev-01", Freshness::Fresh, Some(0), None)),
+        }),
+    ))));
+    assert!(effects.is_empty());
+}

@@ -120,11 +120,10 @@ impl App {
                     self.clock = Some(snapshot.server_time);
                 }
             }
-            Msg::Server(event) => {
-                if !self.apply_event(*event) {
-                    return effects;
-                }
-            }
+            Msg::Server(event) => match self.apply_event(*event) {
+                Some(more) => effects = more,
+                None => return effects,
+            },
             Msg::Connection(state) => {
                 if let ConnState::Connected { since } = &state {
                     self.last_alive = Some(self.last_alive.map_or(*since, |t| t.max(*since)));
@@ -188,28 +187,42 @@ impl App {
         }
     }
 
-    /// Applies one event; false when it was a duplicate (nothing changed).
-    fn apply_event(&mut self, event: Event) -> bool {
+    /// Applies one event; `None` when it was a duplicate (nothing changed).
+    fn apply_event(&mut self, event: Event) -> Option<Vec<Effect>> {
         if event.seq <= self.data.last_seq {
-            return false;
+            return None;
         }
         self.data.last_seq = event.seq;
+        let mut effects = Vec::new();
         if let Some(change) = &event.change {
             self.data.apply(change);
-            self.refresh_detail(change);
+            effects = self.refresh_detail(change);
         }
         self.log.push(event);
-        true
+        Some(effects)
     }
 
-    /// An open approval detail keeps its own copy (it may leave the queue): refresh it.
-    fn refresh_detail(&mut self, change: &Change) {
-        if let (Some(detail), Change::Approval { approval }) = (&mut self.detail, change)
-            && let DetailKind::Approval(shown) = &mut detail.kind
-            && shown.id == approval.id
-        {
-            *shown = approval.clone();
+    /// Keeps an open detail view current: an approval detail holds its own copy (it
+    /// may leave the queue); a database's drill history is fetched again when its
+    /// evidence changes.
+    fn refresh_detail(&mut self, change: &Change) -> Vec<Effect> {
+        let Some(detail) = &mut self.detail else {
+            return Vec::new();
+        };
+        match (&mut detail.kind, change) {
+            (DetailKind::Approval(shown), Change::Approval { approval })
+                if shown.id == approval.id =>
+            {
+                *shown = approval.clone();
+            }
+            (DetailKind::Database { id, .. }, Change::Evidence { evidence })
+                if *id == evidence.database_id =>
+            {
+                return vec![Effect::LoadDatabase(id.clone())];
+            }
+            _ => {}
         }
+        Vec::new()
     }
 
     fn database_loaded(

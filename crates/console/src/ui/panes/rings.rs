@@ -36,8 +36,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
     let height = usize::from(inner.height);
     let selected = app.selected_index(Pane::Rings);
-    let offset = app.selection(Pane::Rings).map_or(0, |s| s.offset);
-    let start = card_window(app, offset, selected, height);
+    let start = card_window(app, selected, height);
     let focused = app.focus == Pane::Rings;
     let w = usize::from(inner.width);
     let mut lines: Vec<Line> = Vec::with_capacity(height);
@@ -69,22 +68,21 @@ fn card_height(c: &Campaign) -> usize {
         + usize::from(c.rollback.is_some())
 }
 
-/// First card to draw so the selected card is wholly visible when it fits.
-fn card_window(app: &App, offset: usize, selected: Option<usize>, height: usize) -> usize {
+/// First card to draw: as many cards above the selected one as fit with it, so
+/// the selected card is always whole on screen and short lists start at the top.
+fn card_window(app: &App, selected: Option<usize>, height: usize) -> usize {
     let Some(sel) = selected else {
         return 0;
     };
-    let mut start = offset.min(sel);
-    let used = |from: usize| -> usize {
-        app.data
-            .campaigns
-            .iter_from(from)
-            .take(sel + 1 - from)
-            .map(card_height)
-            .sum()
-    };
-    while start < sel && used(start) > height {
-        start += 1;
+    let mut start = sel;
+    let mut used = app.data.campaigns.at(sel).map_or(1, card_height);
+    while start > 0 {
+        let above = app.data.campaigns.at(start - 1).map_or(1, card_height);
+        if used + above > height {
+            break;
+        }
+        used += above;
+        start -= 1;
     }
     start
 }
