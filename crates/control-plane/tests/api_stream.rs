@@ -129,3 +129,24 @@ async fn shutdown_ends_open_streams() {
         .expect("stream ends");
     assert!(end.is_none());
 }
+
+#[tokio::test]
+async fn a_snapshot_then_its_stream_miss_nothing_while_writers_race() {
+    let ts = common::start().await;
+    let writers: Vec<_> = (0..3)
+        .map(|w| tokio::spawn(write(ts.store().clone(), w, 30)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let snap: fleetdeck_api::Snapshot = ts.get("/v1/snapshot").by("vic").send().await.json();
+    assert_eq!(snap.events.last().map(|e| e.seq), Some(snap.last_seq));
+    let mut stream = open(&ts, &format!("?after={}", snap.last_seq), None).await;
+    for w in writers {
+        w.await.unwrap();
+    }
+    let last = events::last_seq(ts.store().pool()).await.unwrap();
+    let mut seqs: Vec<Seq> = snap.events.iter().map(|e| e.seq).collect();
+    while *seqs.last().unwrap() < last {
+        seqs.push(next(&mut stream).await.seq);
+    }
+    assert_eq!(seqs, (1..=last).collect::<Vec<_>>());
+}

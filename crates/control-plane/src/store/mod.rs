@@ -32,7 +32,8 @@ pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
 /// How long a writer waits for another writer's lock before the store reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-const MAX_CONNECTIONS: u32 = 8;
+/// Readers and writers together; writers also wait for the write lock holding one.
+const MAX_CONNECTIONS: u32 = 16;
 
 #[derive(Clone)]
 pub struct Store {
