@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Screenshots of the real fleetdeck console, made by running it.
+#
+#   scripts/screenshots.sh            # builds fleetdeck (debug) and writes docs/screenshots/
+#   FLEETDECK_BIN=path/to/fleetdeck scripts/screenshots.sh   # use an existing binary
+#
+# Needs tmux. For each size (80x24 and 160x48) it starts `fleetdeck` on a fresh embedded
+# demo (HOME and XDG directories in a temp dir, so your own demo is untouched), waits for
+# live data, and captures three screens: the dashboard, the approve dialog, and a
+# campaign's detail view. Each screen is written as
+#   NAME-WxH.txt   plain text (always)
+#   NAME-WxH.ans   the same with its colours as ANSI escapes (`cat` it in a terminal)
+#   NAME-WxH.svg   a picture, if python3 is available (scripts/ansi2svg.py)
+#   NAME-WxH.html  if aha or ansi2html is installed
+#   NAME-WxH.png   if ImageMagick can render the SVG
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="$ROOT/docs/screenshots"
+SOCKET="fleetdeck-shots-$$"
+
+command -v tmux >/dev/null || { echo "screenshots.sh: tmux is required" >&2; exit 1; }
+
+if [[ -z "${FLEETDECK_BIN:-}" ]]; then
+    (cd "$ROOT" && cargo build --quiet --bin fleetdeck)
+    TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null \
+        || echo "${CARGO_TARGET_DIR:-$ROOT/target}")"
+    FLEETDECK_BIN="$TARGET_DIR/debug/fleetdeck"
+fi
+[[ -x "$FLEETDECK_BIN" ]] || { echo "screenshots.sh: no binary at $FLEETDECK_BIN" >&2; exit 1; }
+
+HOME_DIR="$(mktemp -d)"
+cleanup() {
+    tmux -L "$SOCKET" kill-server 2>/dev/null || true
+    rm -rf "$HOME_DIR"
+}
+trap cleanup EXIT
+mkdir -p "$OUT"
+
+tm() { tmux -L "$SOCKET" -f /dev/null "$@"; }
+
+# Waits until the screen contains every given string (or gives up after 30 s).
+wait_for() {
+    local i screen ok s
+    for i in $(seq 1 300); do
+        screen="$(tm capture-pane -p -t shots)"
+        ok=1
+        for s in "$@"; do
+            [[ "$screen" == *"$s"* ]] || { ok=0; break; }
+        done
+        (( ok )) && return 0
+        sleep 0.1
+    done
+    echo "screenshots.sh: timed out waiting for: $*" >&2
+    tm capture-pane -p -t shots >&2
+    exit 1
+}
+
+keys() {
+    local k
+    for k in "$@"; do
+        tm send-keys -t shots "$k"
+        sleep 0.15
+    done
+    sleep 0.4
+}
+
+capture() {
+    local name="$1" w="$2" h="$3" base
+    base="$OUT/$name-${w}x${h}"
+    tm capture-pane -p -t shots > "$base.txt"
+    tm capture-pane -p -e -t shots > "$base.ans"
+    if command -v python3 >/dev/null; then
+        python3 "$ROOT/scripts/ansi2svg.py" "$base.ans" "$w" "$h" > "$base.svg"
+    fi
+    if command -v aha >/dev/null; then
+        aha --black --title "fleetdeck $name ${w}x${h}" < "$base.ans" > "$base.html"
+    elif command -v ansi2html >/dev/null; then
+        ansi2html < "$base.ans" > "$base.html"
+    fi
+    if [[ -f "$base.svg" ]]; then
+        local magick=""
+        if command -v magick >/dev/null; then magick="magick"
+        elif convert -version 2>/dev/null | grep -q ImageMagick; then magick="convert"; fi
+        if [[ -n "$magick" ]]; then
+            $magick "$base.svg" "$base.png" 2>/dev/null || rm -f "$base.png"
+        fi
+    fi
+    echo "wrote $base.*"
+}
+
+shoot() {
+    local w="$1" h="$2"
+    rm -rf "${HOME_DIR:?}"/*
+    tm new-session -d -s shots -x "$w" -y "$h" \
+        "env HOME='$HOME_DIR' XDG_DATA_HOME='$HOME_DIR/data' XDG_STATE_HOME='$HOME_DIR/state' \
+         XDG_CACHE_HOME='$HOME_DIR/cache' XDG_CONFIG_HOME='$HOME_DIR/config' USER=oncall \
+         TERM=xterm-256color '$FLEETDECK_BIN'; sleep 600"
+    wait_for "connected" "embedded demo" "databases"
+    # Let the demo run a little: a campaign under way, drills in the log.
+    sleep 4
+    capture dashboard "$w" "$h"
+
+    keys 4 a
+    wait_for "Approve apr-"
+    capture dialog "$w" "$h"
+    keys Escape
+
+    keys 2 Enter
+    wait_for "Campaign cmp-"
+    capture detail "$w" "$h"
+    keys Escape q
+    tm kill-server 2>/dev/null || true
+}
+
+shoot 80 24
+shoot 160 48
