@@ -58,7 +58,7 @@ const REGIONS: [(&str, &str); 5] = [
 ];
 
 const PG_VERSIONS: [&str; 5] = ["16.4", "16.4", "16.3", "15.8", "15.7"];
-const MYSQL_VERSIONS: [&str; 4] = ["8.0.39", "8.0.39", "8.0.38", "8.4.2"];
+const MYSQL_VERSIONS: [&str; 4] = ["8.0.39", "8.0.39", "8.0.38", "8.0.37"];
 
 /// The drill interval of a tier, in days.
 pub fn drill_interval_days(tier: u8) -> u32 {
@@ -235,13 +235,13 @@ impl Generator {
         let roll = self.rng.u32(0..100);
         let (latest_age, latest_fails) = match roll {
             // never drilled
-            0..6 => return,
+            0..4 => return,
             // fresh: within 75 % of the interval
-            6..64 => (self.rng.i64(3_600..interval * 3 / 4), false),
+            4..69 => (self.rng.i64(3_600..interval * 3 / 4), false),
             // aging: between 75 % and 100 %
-            64..80 => (self.rng.i64(interval * 3 / 4 + 60..interval), false),
+            69..85 => (self.rng.i64(interval * 3 / 4 + 60..interval), false),
             // stale: past the interval, up to three intervals
-            80..93 => (self.rng.i64(interval + 3_600..interval * 3), false),
+            85..95 => (self.rng.i64(interval + 3_600..interval * 3), false),
             // failed: the latest drill did not verify
             _ => (self.rng.i64(3_600..interval), true),
         };
