@@ -222,3 +222,46 @@ fn refusal_notice() {
         typed(app, "a");
     });
 }
+
+/// Tiny and odd sizes draw without panicking, whatever is open.
+#[test]
+fn any_size_draws_without_panicking() {
+    let setups: [&dyn Fn(&mut App); 7] = [
+        &|_| {},
+        &|app| {
+            typed(app, "2");
+        },
+        &|app| {
+            typed(app, "5w");
+        },
+        &|app| {
+            typed(app, "?");
+        },
+        &|app| {
+            typed(app, "2R");
+        },
+        &|app| {
+            typed(app, "4");
+            key(app, KeyCode::Enter);
+        },
+        &|app| {
+            typed(app, "2");
+            key(app, KeyCode::Enter);
+        },
+    ];
+    for (w, h) in [
+        (1, 1),
+        (10, 3),
+        (20, 6),
+        (40, 12),
+        (79, 23),
+        (120, 32),
+        (250, 70),
+    ] {
+        for setup in &setups {
+            let mut app = app(w, h);
+            setup(&mut app);
+            render(&app, w, h);
+        }
+    }
+}
