@@ -42,6 +42,14 @@ pub struct ConsoleArgs {
     #[arg(long, value_name = "N", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=5000), conflicts_with = "server")]
     pub demo_fleet: u32,
 
+    /// Key bindings (default: keymap.toml in fleetdeck's config directory, if present).
+    #[arg(long, value_name = "FILE")]
+    pub keymap: Option<PathBuf>,
+
+    /// Colours and styles (default: theme.toml in fleetdeck's config directory, if present).
+    #[arg(long, value_name = "FILE")]
+    pub theme: Option<PathBuf>,
+
     /// Refuse actions when the data is older than this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=3600))]
     pub stale_after: u64,

@@ -9,15 +9,13 @@ use fleetdeck_api::text::sanitize_line;
 use fleetdeck_api::{Snapshot, WhoAmI};
 use fleetdeck_console::app::{App, AppConfig};
 use fleetdeck_console::client::Client;
-use fleetdeck_console::keymap::Keymap;
 use fleetdeck_console::message::ActionError;
 use fleetdeck_console::runtime::{self, RunOptions};
-use fleetdeck_console::theme::Theme;
 
 use crate::cli::ConsoleArgs;
 use crate::embedded;
 use crate::failure::Failure;
-use crate::{logging, paths};
+use crate::{appearance, logging, paths};
 
 /// Log lines the console keeps in memory.
 const LOG_CAP: usize = 10_000;
@@ -26,6 +24,9 @@ const TOKEN_VAR: &str = "FLEETDECK_TOKEN";
 const EMBEDDED_SHUTDOWN: Duration = Duration::from_secs(2);
 
 pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
+    // Inputs first: a bad file is reported before anything starts.
+    let keymap = appearance::keymap(args.keymap.as_deref())?;
+    let theme = appearance::theme(args.theme.as_deref())?;
     let log_dir = paths::log_dir().map_err(Failure::usage)?;
     let (_log_guard, _) = logging::to_file(&log_dir).map_err(Failure::usage)?;
 
@@ -53,7 +54,16 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
     };
 
     let outcome = match preflight(&client).await {
-        Ok((whoami, snapshot)) => console(client, context, whoami, snapshot, &args).await,
+        Ok((whoami, snapshot)) => {
+            let config = AppConfig {
+                context,
+                keymap,
+                theme,
+                stale_after: Duration::from_secs(args.stale_after),
+                log_cap: LOG_CAP,
+            };
+            console(client, config, whoami, snapshot).await
+        }
         Err(failure) => Err(failure),
     };
     if let Some(server) = embedded {
@@ -78,19 +88,12 @@ fn client_context(url: &str) -> String {
 
 async fn console(
     client: Client,
-    context: String,
+    config: AppConfig,
     whoami: WhoAmI,
     snapshot: Snapshot,
-    args: &ConsoleArgs,
 ) -> Result<(), Failure> {
     runtime::install_hooks().map_err(|e| Failure::runtime(format!("{e}")))?;
-    let app = App::new(AppConfig {
-        context,
-        keymap: Keymap::default(),
-        theme: Theme::default(),
-        stale_after: Duration::from_secs(args.stale_after),
-        log_cap: LOG_CAP,
-    });
+    let app = App::new(config);
     // The terminal is restored before this returns, so the error prints on the normal
     // screen.
     runtime::run(app, client, whoami, snapshot, RunOptions::default())

@@ -1,6 +1,7 @@
 //! The `fleetdeck` binary: command-line wiring only. The console, the control plane and
 //! their contract live in the workspace crates.
 
+mod appearance;
 mod cli;
 mod console;
 mod embedded;

@@ -27,3 +27,9 @@ pub fn log_dir() -> Result<PathBuf, String> {
 pub fn default_token_file() -> Result<PathBuf, String> {
     Ok(project()?.config_dir().join("tokens"))
 }
+
+/// A file in fleetdeck's config directory (`keymap.toml`, `theme.toml`), if it exists.
+pub fn config_file(name: &str) -> Option<PathBuf> {
+    let path = project().ok()?.config_dir().join(name);
+    path.is_file().then_some(path)
+}
