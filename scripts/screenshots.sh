@@ -12,7 +12,7 @@
 #   NAME-WxH.ans   the same with its colours as ANSI escapes (`cat` it in a terminal)
 #   NAME-WxH.svg   a picture, if python3 is available (scripts/ansi2svg.py)
 #   NAME-WxH.html  if aha or ansi2html is installed
-#   NAME-WxH.png   if ImageMagick can render the SVG
+#   NAME-WxH.png   if rsvg-convert (librsvg2-bin) or ImageMagick can render the SVG
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,11 +80,12 @@ capture() {
         ansi2html < "$base.ans" > "$base.html"
     fi
     if [[ -f "$base.svg" ]]; then
-        local magick=""
-        if command -v magick >/dev/null; then magick="magick"
-        elif convert -version 2>/dev/null | grep -q ImageMagick; then magick="convert"; fi
-        if [[ -n "$magick" ]]; then
-            $magick "$base.svg" "$base.png" 2>/dev/null || rm -f "$base.png"
+        if command -v rsvg-convert >/dev/null; then
+            rsvg-convert "$base.svg" -o "$base.png" || rm -f "$base.png"
+        elif command -v magick >/dev/null; then
+            magick "$base.svg" "$base.png" 2>/dev/null || rm -f "$base.png"
+        elif convert -version 2>/dev/null | grep -q ImageMagick; then
+            convert "$base.svg" "$base.png" 2>/dev/null || rm -f "$base.png"
         fi
     fi
     echo "wrote $base.*"
