@@ -337,6 +337,73 @@ async fn a_rejected_promotion_pauses_and_resume_asks_again() {
 }
 
 #[tokio::test]
+async fn an_expired_promotion_pauses_with_the_reason_until_resumed() {
+    let mut fleet = dev_and_staging();
+    fleet.truncate(1);
+    fleet.push(db("pg-prod-07", 1, Environment::Prod, 3));
+    let env = Env::with(
+        &fleet,
+        &[],
+        fleetdeck_control_plane::workflow::EngineSettings {
+            approval_ttl: std::time::Duration::from_millis(1500),
+            ..flow_support::settings()
+        },
+        fleetdeck_control_plane::executor::simulated::SimConfig {
+            time_scale: 10_000.0,
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = env.create(request(None, gate(1, 1))).await;
+    let waiting = env
+        .wait_for(&c.id, "promotion", |c| {
+            c.state == CampaignState::AwaitingApproval
+        })
+        .await;
+    let first = waiting.rings[1].approval_id.clone().unwrap();
+    let paused = env
+        .wait_for(&c.id, "pause on expiry", |c| {
+            c.state == CampaignState::Paused
+        })
+        .await;
+    assert_eq!(env.approval_state(&first).await, ApprovalState::Expired);
+    let reason = paused.paused_reason.unwrap();
+    assert!(
+        reason.contains(&format!("ring promotion {first} expired")),
+        "{reason}"
+    );
+    assert!(reason.contains("resume to request it again"), "{reason}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        env.campaign(&c.id).await.state,
+        CampaignState::Paused,
+        "stays paused"
+    );
+
+    let mut tx = env.store.begin().await.unwrap();
+    workflow::resume(&mut tx, "olga", &c.id, None, Some("back from lunch"), None)
+        .await
+        .unwrap();
+    env.store.commit(tx).await.unwrap();
+    let again = env
+        .wait_for(&c.id, "a new request", |c| {
+            c.rings[1]
+                .approval_id
+                .as_deref()
+                .is_some_and(|id| id != first)
+        })
+        .await;
+    env.decide(
+        again.rings[1].approval_id.as_deref().unwrap(),
+        "alice",
+        Verdict::Approve,
+    )
+    .await;
+    env.wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+}
+
+#[tokio::test]
 async fn stale_evidence_blocks_until_an_exception_is_decided() {
     let fleet = dev_and_staging();
     // pg-dev-01 has never been drilled; pg-dev-02's last drill is 10 days old (policy 7).

@@ -169,8 +169,10 @@ async fn start_campaign(shared: &Shared, demo: &DemoSettings) -> Result<(), Doma
         databases: Some(ids.clone()),
         rings: None,
         engine: Some(engine.to_string()),
+        // A shorter bake than the default keeps the demo moving between rings.
         gate: Some(GateSettings {
             concurrency: 8,
+            bake_seconds: 120,
             ..GateSettings::default()
         }),
     };

@@ -147,8 +147,8 @@ pub struct Engine {
 
 /// How often the loop looks at the clock when nothing is committed.
 const TICK: Duration = Duration::from_millis(250);
-/// How long the loop waits after a wake-up before looking, to batch a burst of commits.
-const DEBOUNCE: Duration = Duration::from_millis(20);
+/// The least time between the starts of two passes.
+const MIN_PASS_GAP: Duration = Duration::from_millis(50);
 /// How often approvals are checked for expiry.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 /// How often the drill scheduler looks for stale evidence.
@@ -215,23 +215,30 @@ async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
         demo: long_ago,
     };
     loop {
+        let started = Instant::now();
+        // Whatever is committed from here on wakes the next pass.
+        wake.mark_unchanged();
+        while let Some(done) = jobs.try_join_next() {
+            report_panic(done);
+        }
         if let Err(e) = pass(&shared, &mut jobs, &mut timers).await {
             tracing::warn!("workflow engine: {e}");
+        }
+        // Commits come in bursts (a target step, its output lines): passes are spaced
+        // so one pass sees a whole burst, and a busy fleet does not spin the loop.
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(MIN_PASS_GAP.saturating_sub(started.elapsed())) => {}
         }
         tokio::select! {
             _ = cancel.cancelled() => break,
             r = wake.changed() => {
-                // Commits come in bursts (a target step, its output lines): one pass
-                // after a short pause sees them all.
-                tokio::time::sleep(if r.is_err() { TICK } else { DEBOUNCE }).await;
-                wake.mark_unchanged();
-            }
-            _ = tokio::time::sleep(TICK) => {}
-            Some(done) = jobs.join_next(), if !jobs.is_empty() => {
-                if let Err(e) = done && e.is_panic() {
-                    tracing::error!("workflow job panicked: {e}");
+                if r.is_err() {
+                    tokio::time::sleep(TICK).await;
                 }
             }
+            _ = tokio::time::sleep(TICK) => {}
+            Some(done) = jobs.join_next(), if !jobs.is_empty() => report_panic(done),
         }
     }
     // Jobs commit before and after every executor call, so stopping one between its
@@ -248,6 +255,14 @@ async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
         );
         jobs.abort_all();
         while jobs.join_next().await.is_some() {}
+    }
+}
+
+fn report_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done
+        && e.is_panic()
+    {
+        tracing::error!("workflow job panicked: {e}");
     }
 }
 
