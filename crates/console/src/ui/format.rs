@@ -36,6 +36,20 @@ pub fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
     }
 }
 
+/// `44d ago`, `5h ago`, `12m ago`: one unit, for narrow columns.
+pub fn ago_short(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let d = now - t;
+    if d >= Duration::days(2) {
+        format!("{}d ago", d.num_days())
+    } else if d >= Duration::hours(2) {
+        format!("{}h ago", d.num_hours())
+    } else if d >= Duration::minutes(2) {
+        format!("{}m ago", d.num_minutes())
+    } else {
+        ago(now, t)
+    }
+}
+
 pub fn clock(t: DateTime<Utc>) -> String {
     t.format("%H:%M:%SZ").to_string()
 }

@@ -47,7 +47,7 @@ pub fn screen(area: Rect, focus: Pane, zoom: bool) -> Screen {
         let split = |r: Rect, left: u16| -> [Rect; 2] {
             Layout::horizontal([Constraint::Percentage(left), Constraint::Fill(1)]).areas(r)
         };
-        let [fleet, rings] = split(top, 55);
+        let [fleet, rings] = split(top, 57);
         let [evidence, approvals] = split(middle, 50);
         return Screen {
             header,

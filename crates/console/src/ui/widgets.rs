@@ -81,18 +81,28 @@ pub const fn grow(title: &'static str, want: u16, min: u16) -> Col {
 }
 
 /// Widths for `cols` in `total` columns (one space between): shrinks the columns with
-/// the most slack first, gives spare room to the growing column (else the first).
+/// the most slack first (the growing one last), gives spare room to the growing column (else the first).
 pub fn fit_columns(cols: &[Col], total: u16) -> Vec<u16> {
     let gaps = cols.len().saturating_sub(1) as u16;
     let avail = total.saturating_sub(gaps);
-    let mut widths: Vec<u16> = cols.iter().map(|c| c.want).collect();
+    // A column never shrinks below its own heading.
+    let mins: Vec<u16> = cols
+        .iter()
+        .map(|c| c.min.max(width(c.title) as u16))
+        .collect();
+    let mut widths: Vec<u16> = cols
+        .iter()
+        .zip(&mins)
+        .map(|(c, m)| c.want.max(*m))
+        .collect();
     let mut sum: u16 = widths.iter().sum();
     while sum > avail {
+        // Other columns give way first; the growing (main text) column last.
         let Some((i, _)) = widths
             .iter()
             .enumerate()
-            .filter(|(i, w)| **w > cols[*i].min)
-            .max_by_key(|(i, w)| (**w - cols[*i].min, usize::MAX - i))
+            .filter(|(i, w)| **w > mins[*i])
+            .max_by_key(|(i, w)| (!cols[*i].grow, **w - mins[*i], usize::MAX - i))
         else {
             break;
         };

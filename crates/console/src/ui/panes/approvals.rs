@@ -14,9 +14,9 @@ use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 const COLS: [Col; 7] = [
     col("ID", 6, 5),
     col("KIND", 9, 9),
-    grow("SUBJECT", 20, 10),
-    col("BY", 8, 5),
-    col("BLAST RADIUS", 17, 12),
+    grow("SUBJECT", 24, 12),
+    col("BY", 12, 6),
+    col("BLAST RADIUS", 17, 16),
     col("OK", 3, 3),
     col("EXPIRES", 7, 7),
 ];

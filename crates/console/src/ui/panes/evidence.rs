@@ -8,17 +8,17 @@ use ratatui::text::Span;
 use super::{framed, table_window};
 use crate::app::App;
 use crate::app::view::Pane;
-use crate::ui::format::{ago, duration, seconds};
+use crate::ui::format::{ago_short, duration, seconds};
 use crate::ui::status;
 use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 
 const COLS: [Col; 6] = [
-    grow("DATABASE", 14, 10),
+    grow("DATABASE", 22, 10),
     col("EVIDENCE", 8, 8),
-    col("GOOD / POLICY", 13, 12),
+    col("GOOD/POLICY", 13, 12),
     col("RESTORE", 7, 5),
-    col("CHECKSUM", 10, 6),
-    col("LATEST DRILL", 17, 10),
+    col("CHECKSUM", 10, 10),
+    col("LATEST DRILL", 17, 16),
 ];
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -77,7 +77,7 @@ fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
     let now = app.now();
     let fresh = status::freshness(t, Some(e.freshness));
     let last_good = match e.last_good_at {
-        Some(at) => format!("{} / {}d", ago(now, at), e.interval_days),
+        Some(at) => format!("{} / {}d", ago_short(now, at), e.interval_days),
         None => format!("never / {}d", e.interval_days),
     };
     let restore = e
@@ -109,7 +109,7 @@ fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
             };
             let when = d.finished_at.unwrap_or(d.started_at);
             vec![Span::styled(
-                format!("{} {word} {}", s.glyph, ago(now, when)),
+                format!("{} {word} {}", s.glyph, ago_short(now, when)),
                 s.style,
             )]
         }

@@ -15,13 +15,13 @@ use crate::ui::status;
 use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 
 const COLS: [Col; 8] = [
-    grow("DATABASE", 16, 10),
+    grow("DATABASE", 24, 11),
     col("ENGINE", 15, 13),
     col("ENV", 4, 4),
     col("TIER", 4, 4),
     col("RING", 4, 4),
     col("ROLE", 7, 7),
-    col("HEALTH", 19, 17),
+    col("HEALTH", 19, 18),
     col("EVIDENCE", 9, 8),
 ];
 

@@ -91,7 +91,7 @@ fn card(t: &Theme, c: &Campaign) -> Vec<Vec<Span<'static>>> {
     let state = status::campaign(t, c.state);
     let mut lines = Vec::new();
     let ring_pos = match c.current_ring {
-        Some(r) => format!("  ring {r}/{}", c.rings.len()),
+        Some(r) => format!("  at R{r} of {}", c.rings.len()),
         None => String::new(),
     };
     lines.push(vec![
@@ -156,15 +156,21 @@ pub(crate) fn ring_line(t: &Theme, c: &Campaign, r: &Ring) -> Vec<Span<'static>>
                 .as_deref()
                 .map_or("no reason given".into(), sanitize_line)
         ),
-        GateState::Watching => match r.gate.bake_until {
-            Some(until) => format!("◐ baking until {}", clock(until)),
-            None => "◐ gate watching".into(),
-        },
-        _ => format!(
-            "pauses at {} failure: {} so far",
-            ordinal(budget.max(1)),
-            r.gate.failures
-        ),
+        // The budget always shows; a watching gate adds when its bake ends.
+        state => {
+            let budget = format!(
+                "pauses at {} failure: {} so far",
+                ordinal(budget.max(1)),
+                r.gate.failures
+            );
+            match (state, r.gate.bake_until) {
+                (GateState::Watching, Some(until)) => {
+                    format!("{budget} · ◐ baking until {}", clock(until))
+                }
+                (GateState::Watching, None) => format!("{budget} · ◐ watching"),
+                _ => budget,
+            }
+        }
     };
     let gate_style = match r.gate.state {
         GateState::Failed => t.critical,
