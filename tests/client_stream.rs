@@ -226,10 +226,10 @@ const SSE_HEAD: &str =
 
 /// First stream: 1, 2, 2 again, then 4 (3 is missing), keep-alives for 1.5 s, then
 /// silence with the socket open. Second stream: 4 again, 5, then keep-alives.
-async fn scripted_server(
-    listener: TcpListener,
-    requests: Arc<Mutex<Vec<(String, Option<String>)>>>,
-) {
+/// Each request the scripted server saw: its path and its Last-Event-ID.
+type Requests = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+async fn scripted_server(listener: TcpListener, requests: Requests) {
     let mut streams = 0;
     let mut held = Vec::new();
     loop {
