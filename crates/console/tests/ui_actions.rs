@@ -403,3 +403,48 @@ fn a_result_after_the_dialog_was_closed_still_becomes_a_notice() {
     });
     assert!(shows(&app, "✓ approved apr-2"));
 }
+
+#[test]
+fn a_412_refreshes_the_dialog_and_the_next_confirm_sends_the_new_version() {
+    let mut app = app(80, 24);
+    typed(&mut app, "2jjp"); // pause cmp-1 at version 7
+    tab(&mut app, 2);
+    typed(&mut app, "hold for the dba");
+    // The campaign moves on while the dialog is open.
+    let mut moved = campaigns().remove(0);
+    moved.version = 8;
+    app.update(Msg::Server(Box::new(event(
+        6,
+        fleetdeck_api::Level::Info,
+        "target.state",
+        "moved",
+        Some(fleetdeck_api::Change::Campaign {
+            campaign: Box::new(moved),
+        }),
+    ))));
+    assert!(
+        shows(&app, "version 7 → 8 since this opened"),
+        "{}",
+        screen(&app, 80, 24)
+    );
+    tab(&mut app, 2);
+    let first = one_send(enter(&mut app));
+    assert_eq!(first.if_match, Some(7), "what the user saw is what is sent");
+    app.update(Msg::ActionDone {
+        request_id: first.id,
+        result: Err(ActionError::Refused(Problem::new(
+            412,
+            "Precondition Failed",
+            "cmp-1 is at version 8",
+        ))),
+    });
+    assert!(
+        shows(&app, "cmp-1 changed since you opened this"),
+        "{}",
+        screen(&app, 80, 24)
+    );
+    let second = one_send(enter(&mut app));
+    assert_eq!(second.if_match, Some(8));
+    assert_eq!(second.action.body(), json!({"reason": "hold for the dba"}));
+    assert_ne!(second.idempotency_key, first.idempotency_key);
+}

@@ -182,6 +182,11 @@ impl App {
                 kind.label().to_lowercase()
             )
         })?;
+        self.prepare_for(kind, id)
+    }
+
+    /// The dialog for `kind` on `id` as the item is now, or why not.
+    pub(crate) fn prepare_for(&self, kind: ActionKind, id: String) -> Result<ActionDialog, String> {
         self.permitted(kind, &id)?;
         self.connection_gate()?;
         match kind {

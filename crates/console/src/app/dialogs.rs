@@ -141,6 +141,17 @@ impl ActionDialog {
         }
     }
 
+    /// After a 412: takes the item's current version and facts from `fresh`, keeping
+    /// what the user typed, so the next Confirm sends what the dialog now shows.
+    pub fn refresh_from(&mut self, fresh: ActionDialog) {
+        self.version = fresh.version;
+        self.facts = fresh.facts;
+        if self.confirm_id.is_none() {
+            self.confirm_id = fresh.confirm_id;
+        }
+        self.retry = None;
+    }
+
     pub fn title(&self) -> String {
         format!("{} {}", self.kind.label(), self.target)
     }

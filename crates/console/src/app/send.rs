@@ -54,6 +54,13 @@ impl App {
         };
         let kind = kind_of(&request.action);
         let target = target_of(&request.action).to_string();
+        // A 412 means the item moved on since the user looked: show them how it is now.
+        let refreshed = match &result {
+            Err(ActionError::Refused(p)) if p.status == 412 => {
+                Some(self.prepare_for(kind, target.clone()))
+            }
+            _ => None,
+        };
         let dialog = match &mut self.dialog {
             Some(Dialog::Action(d)) if d.in_flight == Some(id) => Some(d),
             _ => None,
@@ -87,8 +94,19 @@ impl App {
                 };
                 if let Some(d) = dialog {
                     d.in_flight = None;
-                    d.error = Some(text.clone());
                     d.retry = retry;
+                    d.error = Some(match refreshed {
+                        Some(Ok(fresh)) => {
+                            let (old, new) = (d.version, fresh.version);
+                            d.refresh_from(fresh);
+                            format!(
+                                "{target} changed since you opened this (version {old} → {new}); \
+                                 the dialog now shows it as it is: review, then confirm again"
+                            )
+                        }
+                        Some(Err(why)) => format!("{text}; now: {why}"),
+                        None => text.clone(),
+                    });
                 }
                 self.notify(NoticeKind::Refused, text);
             }

@@ -146,7 +146,8 @@ fn changed_since_open(app: &App, d: &ActionDialog) -> Option<String> {
     };
     (now != d.version).then(|| {
         format!(
-            "version {} → {} since this opened: the server will refuse; Esc and look again",
+            "version {} → {} since this opened: sending now is refused, and the refusal \
+             refreshes this dialog",
             d.version, now
         )
     })
