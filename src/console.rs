@@ -94,11 +94,31 @@ async fn console(
 ) -> Result<(), Failure> {
     runtime::install_hooks().map_err(|e| Failure::runtime(format!("{e}")))?;
     let app = App::new(config);
+    debug_panic_after_start();
     // The terminal is restored before this returns, so the error prints on the normal
     // screen.
     runtime::run(app, client, whoami, snapshot, RunOptions::default())
         .await
         .map_err(|e| Failure::runtime(format!("{e:#}")))
+}
+
+/// Debug builds only: `FLEETDECK_DEBUG_PANIC=MS` panics a task MS milliseconds after
+/// the console starts, so the end-to-end tests can prove the terminal is restored and
+/// the report printed on a panic. Release builds have no such switch.
+fn debug_panic_after_start() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let Some(ms) = std::env::var("FLEETDECK_DEBUG_PANIC")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        panic!("deliberate panic (FLEETDECK_DEBUG_PANIC={ms})");
+    });
 }
 
 /// Signs in and loads the first frame, so a refused token or an unreachable server is a

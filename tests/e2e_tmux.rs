@@ -20,6 +20,20 @@ fn approval_id_in_dialog(screen: &str) -> String {
         .collect()
 }
 
+/// All five panes drawn, each with data from the demo.
+fn has_data(s: &str) -> bool {
+    s.contains("embedded demo")
+        && s.contains("connected")
+        && ["1 Fleet", "2 Rings", "3 Evidence", "4 Approvals", "5 Log"]
+            .iter()
+            .all(|p| s.contains(p))
+        && s.contains("240 databases")
+        && s.contains("pending")
+        && s.contains("apr-")
+        && s.contains("cmp-")
+        && s.contains(" INF ")
+}
+
 #[test]
 fn embedded_demo_approve_and_quit_in_a_real_terminal() {
     if !tmux::available() {
@@ -27,20 +41,9 @@ fn embedded_demo_approve_and_quit_in_a_real_terminal() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
-    let t = tmux::Tmux::start("e2e", 120, 40, home.path(), BIN, &[]);
+    let t = tmux::Tmux::start("e2e", (120, 40), home.path(), &[], BIN, &[]);
 
-    let dashboard = t.wait_for("the dashboard with data", Duration::from_secs(30), |s| {
-        s.contains("embedded demo")
-            && s.contains("connected")
-            && ["1 Fleet", "2 Rings", "3 Evidence", "4 Approvals", "5 Log"]
-                .iter()
-                .all(|p| s.contains(p))
-            && s.contains("240 databases")
-            && s.contains("pending")
-            && s.contains("apr-")
-            && s.contains("cmp-")
-            && s.contains(" INF ")
-    });
+    let dashboard = t.wait_for("the dashboard with data", Duration::from_secs(30), has_data);
     assert!(
         t.alternate_on(),
         "the console draws on the alternate screen"
@@ -96,5 +99,34 @@ fn embedded_demo_approve_and_quit_in_a_real_terminal() {
             .any(|d| d.approver == "e2e-tester" && d.verdict == Verdict::Approve),
         "no approve decision by the local user on {id}: {:?}",
         decided.decisions
+    );
+}
+
+#[test]
+fn a_panic_restores_the_terminal_before_the_report() {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let env = [
+        ("FLEETDECK_DEBUG_PANIC", "2000"),
+        ("RUST_BACKTRACE", "0"),
+        ("RUST_LIB_BACKTRACE", "0"),
+    ];
+    let t = tmux::Tmux::start("panic", (120, 40), home.path(), &env, BIN, &[]);
+    t.wait_for("the dashboard", Duration::from_secs(30), has_data);
+    let after = t.wait_for("the program to exit", Duration::from_secs(15), |s| {
+        s.contains("FLEETDECK_EXIT=")
+    });
+    assert!(after.contains("FLEETDECK_EXIT=101"), "{after}");
+    assert!(!t.alternate_on(), "the alternate screen was not left");
+    assert!(
+        after.contains("deliberate panic"),
+        "the panic report is not on the normal screen:\n{after}"
+    );
+    assert!(
+        !after.contains("1 Fleet"),
+        "the dashboard is still drawn:\n{after}"
     );
 }

@@ -25,13 +25,13 @@ fn quote(s: &str) -> String {
 
 impl Tmux {
     /// Starts `program` in a detached session of `width`×`height`, with the user's
-    /// directories under `home`. When the program ends the pane shows
+    /// directories under `home` and `env` added. When the program ends the pane shows
     /// `FLEETDECK_EXIT=<code>` and stays open.
     pub fn start(
         name: &str,
-        width: u16,
-        height: u16,
+        (width, height): (u16, u16),
         home: &Path,
+        env: &[(&str, &str)],
         program: &str,
         args: &[&str],
     ) -> Tmux {
@@ -39,10 +39,14 @@ impl Tmux {
         let h = home.display();
         let mut command = format!(
             "env HOME={home} XDG_DATA_HOME={home}/data XDG_STATE_HOME={home}/state \
-             XDG_CACHE_HOME={home}/cache XDG_CONFIG_HOME={home}/config USER=e2e-tester {}",
-            quote(program),
+             XDG_CACHE_HOME={home}/cache XDG_CONFIG_HOME={home}/config USER=e2e-tester",
             home = quote(&h.to_string())
         );
+        for (k, v) in env {
+            command.push_str(&format!(" {k}={}", quote(v)));
+        }
+        command.push(' ');
+        command.push_str(&quote(program));
         for a in args {
             command.push(' ');
             command.push_str(&quote(a));
