@@ -99,13 +99,30 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
 fn render(app: &App, e: &Event, w: usize, selected: bool) -> Vec<Line<'static>> {
     let t = &app.config.theme;
     let lvl = status::level(t, e.level);
-    let subject = sanitize_line(&e.subject.label()).into_owned();
+    // Narrow panes keep the message readable: the most specific id only, no actor.
+    let narrow = w < 110;
+    let subject = if narrow {
+        let s = &e.subject;
+        s.database_id
+            .as_deref()
+            .or(s.approval_id.as_deref())
+            .or(s.campaign_id.as_deref())
+            .map(|id| sanitize_line(id).into_owned())
+            .unwrap_or_default()
+    } else {
+        sanitize_line(&e.subject.label()).into_owned()
+    };
     let mut prefix = vec![
         Span::raw(if selected { "›" } else { " " }),
         Span::styled(e.at.format("%H:%M:%S ").to_string(), t.muted),
         Span::styled(format!("{}{} ", lvl.glyph, lvl.word), lvl.style),
-        Span::styled(format!("{} ", sanitize_line(&e.actor)), t.muted),
     ];
+    if !narrow {
+        prefix.push(Span::styled(
+            format!("{} ", sanitize_line(&e.actor)),
+            t.muted,
+        ));
+    }
     if !subject.is_empty() {
         prefix.push(Span::styled(format!("{subject}: "), t.accent));
     }
