@@ -5,7 +5,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::Utc;
 use fleetdeck_api::{Approval, ApprovalState, CommentBody, Verdict};
 use serde::Deserialize;
 
@@ -14,6 +13,7 @@ use super::body;
 use super::caller::{Caller, Permission};
 use super::mutation::{Action, Begun};
 use super::problem::ApiError;
+use crate::store;
 use crate::store::approvals::{self, NewDecision};
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +76,6 @@ async fn decide(
         comment: comment.as_deref(),
         if_match: seen,
     };
-    let result = approvals::decide(&mut tx, &id, decision, Utc::now(), m.correlation_id()).await;
+    let result = approvals::decide(&mut tx, &id, decision, store::now(), m.correlation_id()).await;
     m.finish(&state, tx, StatusCode::OK, result).await
 }

@@ -3,7 +3,7 @@
 //! Every state change appends an event carrying the whole approval
 //! ([`Change::Approval`]) in the same transaction, so consoles update without refetching.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use fleetdeck_api::{
     Approval, ApprovalKind, ApprovalState, BlastRadius, Change, Decision, EventSubject, Finding,
     Level, Verdict, kinds,
@@ -64,8 +64,8 @@ pub async fn insert(
         findings: a.findings,
         approvals_required: a.approvals_required.max(1),
         decisions: Vec::new(),
-        created_at: Utc::now(),
-        expires_at: a.expires_at,
+        created_at: super::now(),
+        expires_at: a.expires_at.trunc_subsecs(6),
         decided_at: None,
         version: 1,
     };

@@ -1,6 +1,5 @@
 //! The event log: the execution log and the audit trail in one append-only sequence.
 
-use chrono::Utc;
 use fleetdeck_api::{Change, Event, EventSubject, Level, Seq};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
@@ -62,7 +61,7 @@ pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
         .await?;
     let event = Event {
         seq: to_u64(seq, "event seq")?,
-        at: Utc::now(),
+        at: super::now(),
         actor: fleetdeck_api::text::sanitize_line(&ev.actor).into_owned(),
         kind: ev.kind,
         level: ev.level,
@@ -173,4 +172,58 @@ fn from_row(row: &SqliteRow) -> Result<Event, DomainError> {
             .map(serde_json::from_str)
             .transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn sequence_is_contiguous_across_rollbacks_and_text_is_made_inert() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        let mut seen = store.subscribe();
+
+        let mut tx = store.begin().await.unwrap();
+        let ev = NewEvent::new(
+            "eve\u{1b}[2J",
+            "test.event",
+            Level::Warn,
+            "a\u{1b}]52;c;aGk=\u{7}b",
+        )
+        .correlation(Some("req-1".into()));
+        let first = append(&mut tx, ev).await.unwrap();
+        store.commit(tx).await.unwrap();
+        assert_eq!(first.seq, 1);
+        assert_eq!(first.message, "a\u{FFFD}b");
+        assert_eq!(first.actor, "eve\u{FFFD}");
+        assert!(seen.has_changed().unwrap());
+        assert_eq!(*seen.borrow_and_update(), 1);
+
+        // A rolled-back transaction leaves no hole.
+        let mut tx = store.begin().await.unwrap();
+        append(
+            &mut tx,
+            NewEvent::new("x", "test.event", Level::Info, "gone"),
+        )
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let second = append(
+            &mut tx,
+            NewEvent::new("x", "test.event", Level::Info, "kept"),
+        )
+        .await
+        .unwrap();
+        store.commit(tx).await.unwrap();
+        assert_eq!(second.seq, 2);
+
+        let all = after(store.pool(), 0, 10).await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], first, "what is read back is what was appended");
+        assert_eq!(recent(store.pool(), 1).await.unwrap()[0].seq, 2);
+        assert_eq!(last_seq(store.pool()).await.unwrap(), 2);
+    }
 }
