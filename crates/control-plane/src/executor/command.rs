@@ -65,7 +65,7 @@ impl CommandExecutor {
 fn answer<'o>(operation: &str, output: &'o Output) -> Result<&'o str, ExecError> {
     output.last_stdout_line().ok_or_else(|| {
         ExecError::new(format!(
-            "{operation} printed nothing on stdout; see the documented format"
+            "printed nothing on stdout; the {operation} answer is expected on its last line"
         ))
     })
 }
@@ -73,7 +73,7 @@ fn answer<'o>(operation: &str, output: &'o Output) -> Result<&'o str, ExecError>
 fn parse_json<'de, T: Deserialize<'de>>(operation: &str, line: &'de str) -> Result<T, ExecError> {
     serde_json::from_str(line).map_err(|e| {
         ExecError::new(format!(
-            "{operation}: the last stdout line is not the expected JSON ({e}): {}",
+            "the last stdout line is not the expected {operation} JSON ({e}): {}",
             fleetdeck_api::text::sanitize_line(line)
         ))
     })
@@ -104,13 +104,13 @@ fn parse_health(output: &Output) -> Result<Health, ExecError> {
         HealthStatus::Healthy | HealthStatus::Degraded | HealthStatus::Down
     ) {
         return Err(ExecError::new(
-            "health: status must be \"healthy\", \"degraded\" or \"down\"",
+            "the health answer's status must be \"healthy\", \"degraded\" or \"down\"",
         ));
     }
     let finite = |v: f64| v.is_finite() && v >= 0.0;
     if !finite(answer.latency_ms) || answer.replication_lag_s.is_some_and(|l| !finite(l)) {
         return Err(ExecError::new(
-            "health: latency_ms and replication_lag_s must be non-negative numbers",
+            "the health answer's latency_ms and replication_lag_s must be non-negative numbers",
         ));
     }
     Ok(Health {
@@ -128,7 +128,7 @@ fn parse_version(output: &Output) -> Result<String, ExecError> {
         || line.chars().any(|c| c.is_whitespace() || c.is_control())
     {
         return Err(ExecError::new(format!(
-            "version: the last stdout line must be the bare version (no spaces, at most {MAX_VERSION_CHARS} characters), got: {}",
+            "the last stdout line must be the bare version (no spaces, at most {MAX_VERSION_CHARS} characters), got: {}",
             fleetdeck_api::text::sanitize_line(line)
         )));
     }
@@ -141,7 +141,7 @@ fn parse_drill(output: &Output, measured_seconds: f64) -> Result<DrillOutcome, E
         Some(s) if s.is_finite() && s >= 0.0 => s,
         Some(_) => {
             return Err(ExecError::new(
-                "drill: restore_seconds must be a non-negative number",
+                "the drill answer's restore_seconds must be a non-negative number",
             ));
         }
         None => measured_seconds,

@@ -99,21 +99,14 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
     if let Some(dir) = run.working_dir {
         cmd.current_dir(dir);
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        ExecError::new(format!(
-            "{}: cannot start {}: {e}",
-            run.operation,
-            run.shell.display()
-        ))
-    })?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ExecError::new(format!("cannot start {}: {e}", run.shell.display())))?;
     let mut guard = GroupKill {
         pgid: child.id().and_then(|id| i32::try_from(id).ok()),
     };
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(ExecError::new(format!(
-            "{}: no output pipes",
-            run.operation
-        )));
+        return Err(ExecError::new("the command started without output pipes"));
     };
     let mut out = LineReader::new(stdout);
     let mut err = LineReader::new(stderr);
@@ -147,7 +140,7 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
             },
             status = child.wait(), if exited.is_none() => {
                 let status = status.map_err(|e| {
-                    ExecError::new(format!("{}: waiting for the command failed: {e}", run.operation))
+                    ExecError::new(format!("waiting for the command failed: {e}"))
                 })?;
                 // Reaped: from here the group may hold processes the command started on
                 // purpose, and the leader's pid may be reused; never signal it.
@@ -159,20 +152,16 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
                 guard.kill();
                 let _ = child.wait().await;
                 let message = format!(
-                    "{} timed out after {} s; its process group was killed",
-                    run.operation,
+                    "still running after {} s; its process group was killed",
                     run.timeout.as_secs_f64()
                 );
-                log.error(&message);
+                log.error(format!("{}: {message}", run.operation));
                 return Err(ExecError::timeout(message));
             },
         }
     }
     let Some((status, _)) = exited else {
-        return Err(ExecError::new(format!(
-            "{}: the command vanished",
-            run.operation
-        )));
+        return Err(ExecError::new("the command vanished before it exited"));
     };
     if status.success() {
         return Ok(output);
@@ -187,7 +176,7 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
         .or(output.last_stdout_line())
         .map(|l| format!(": {}", fleetdeck_api::text::sanitize_line(l.trim())))
         .unwrap_or_default();
-    Err(ExecError::new(format!("{} {how}{said}", run.operation)))
+    Err(ExecError::new(format!("{how}{said}")))
 }
 
 /// Reads lines from a pipe without trusting it: invalid UTF-8 is replaced, an endless

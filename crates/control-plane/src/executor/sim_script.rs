@@ -76,9 +76,7 @@ pub(crate) fn precheck(db: &Database, actual: &str, to: &str, disk_free: u32) ->
 }
 
 pub(crate) fn precheck_failure(disk_free: u32) -> String {
-    format!(
-        "precheck failed: disk free {disk_free}% on the data volume, the patch needs at least 15%"
-    )
+    format!("disk free {disk_free}% on the data volume; the patch needs at least 15%")
 }
 
 pub(crate) fn patch(db: &Database, from: &str, to: &str) -> Vec<Step> {
@@ -230,13 +228,16 @@ pub(crate) fn patch_failure(db: &Database, to: &str) -> (Vec<Step>, String) {
                 warn(0.7, "[ERROR] [MY-012526] [InnoDB] Upgrade after a crash is not supported."),
                 warn(0.8, "[ERROR] [MY-010119] [Server] Aborting"),
             ],
-            "patch failed: mysqld did not start after the upgrade (InnoDB: upgrade after a crash is not supported)".into(),
+            "mysqld did not start after the upgrade (InnoDB: upgrade after a crash is not supported)".into(),
         )
     } else {
         let m = major(to);
         (
             vec![
-                step(0.1, format!("apt-get install -y postgresql-{m}={to}-1.pgdg22.04+1")),
+                step(
+                    0.1,
+                    format!("apt-get install -y postgresql-{m}={to}-1.pgdg22.04+1"),
+                ),
                 step(0.4, format!("pg_ctlcluster {m} main restart")),
                 warn(
                     0.6,
@@ -244,7 +245,7 @@ pub(crate) fn patch_failure(db: &Database, to: &str) -> (Vec<Step>, String) {
                 ),
                 warn(0.7, "pg_ctl: could not start server"),
             ],
-            "patch failed: postgres did not start after the upgrade (pg_stat_statements does not load)".into(),
+            "postgres did not start after the upgrade (pg_stat_statements does not load)".into(),
         )
     }
 }
@@ -296,8 +297,8 @@ pub(crate) fn rollback_failure(db: &Database) -> (Vec<Step>, String) {
             ),
         ],
         format!(
-            "rollback of {} failed: the previous {} package is not available; the database still runs the new version",
-            db.id, db.engine
+            "the previous {} package is not available; {} still runs the new version",
+            db.engine, db.id
         ),
     )
 }

@@ -337,7 +337,7 @@ impl Executor for SimulatedExecutor {
             self.narrate(&log, &steps, 4.0 + rng.f64() * 8.0).await;
             if fails {
                 let message = sim_script::precheck_failure(disk_free);
-                log.error(&message);
+                log.error(format!("precheck: {message}"));
                 return Err(ExecError::new(message));
             }
             log.info("precheck: ok");
@@ -358,7 +358,7 @@ impl Executor for SimulatedExecutor {
             if self.scripted(|c| c.fail_patch.contains(&db.id)) {
                 let (steps, message) = sim_script::patch_failure(db, to_version);
                 self.narrate(&log, &steps, seconds * 0.7).await;
-                log.error(&message);
+                log.error(format!("patch: {message}"));
                 return Err(ExecError::new(message));
             }
             let steps = sim_script::patch(db, &from, to_version);
@@ -381,7 +381,7 @@ impl Executor for SimulatedExecutor {
             if self.scripted(|c| c.fail_rollback.contains(&db.id)) {
                 let (steps, message) = sim_script::rollback_failure(db);
                 self.narrate(&log, &steps, seconds * 0.5).await;
-                log.error(&message);
+                log.error(format!("rollback: {message}"));
                 return Err(ExecError::new(message));
             }
             let steps = sim_script::rollback(db, &from, to_version);
