@@ -367,3 +367,26 @@ fn an_open_database_detail_refetches_when_its_evidence_changes() {
     ))));
     assert!(effects.is_empty());
 }
+
+#[test]
+fn the_mouse_wheel_moves_the_selection() {
+    use crossterm::event::{KeyModifiers, MouseEvent, MouseEventKind};
+    let mut app = app(80, 24);
+    let wheel = |kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(wheel(MouseEventKind::ScrollDown));
+    app.update(wheel(MouseEventKind::ScrollDown));
+    app.update(wheel(MouseEventKind::ScrollUp));
+    let s = screen(&app, 80, 24);
+    let selected = s.lines().find(|l| l.contains('›')).unwrap();
+    assert!(selected.contains("pg-dev-01"), "{s}");
+    app.mark_drawn();
+    app.update(wheel(MouseEventKind::Moved));
+    assert!(!app.is_dirty(), "a mouse move changes nothing");
+}

@@ -1,7 +1,7 @@
 //! Key routing: the top-most layer takes a key first (help, dialog, text field, detail
 //! or focused pane, then global). No widget matches key codes itself.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::App;
 use super::dialogs::{self, ActionKind, Dialog, Focus};
@@ -53,6 +53,27 @@ impl App {
             Some(action) => self.global_action(action),
             None => Vec::new(),
         }
+    }
+
+    /// The wheel scrolls whatever is on top; clicks are not used. False when nothing
+    /// changed.
+    pub(super) fn on_mouse(&mut self, mouse: MouseEvent) -> bool {
+        let delta: i64 = match mouse.kind {
+            MouseEventKind::ScrollUp => -1,
+            MouseEventKind::ScrollDown => 1,
+            _ => return false,
+        };
+        if self.dialog.is_some() {
+            return false;
+        }
+        if let Some(scroll) = &mut self.help {
+            *scroll = scroll.saturating_add_signed(delta as i16);
+        } else if let Some(detail) = &mut self.detail {
+            detail.scroll = detail.scroll.saturating_add_signed(delta as i16);
+        } else {
+            self.move_selection(delta);
+        }
+        true
     }
 
     pub(super) fn on_paste(&mut self, text: &str) {

@@ -99,7 +99,11 @@ impl App {
         match msg {
             Msg::Key(key) => effects = self.on_key(key),
             Msg::Paste(text) => self.on_paste(&text),
-            Msg::Mouse(_) => return effects,
+            Msg::Mouse(mouse) => {
+                if !self.on_mouse(mouse) {
+                    return effects;
+                }
+            }
             Msg::Resize(w, h) => self.size = (w, h),
             Msg::Tick(now) => self.advance_clock(now),
             Msg::Alive(at) => {
