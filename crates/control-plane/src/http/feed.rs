@@ -110,27 +110,16 @@ impl Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::events::{NewEvent, append};
-    use fleetdeck_api::Level;
+    use crate::store::testing::{append_events, temp_store};
 
     #[tokio::test]
     async fn the_ring_is_contiguous_bounded_and_says_when_it_does_not_reach_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        let (_dir, store) = temp_store().await;
         let feed = Feed::start(store.clone(), CancellationToken::new())
             .await
             .unwrap();
         let total = CAPACITY as Seq + 100;
-        let mut tx = store.begin().await.unwrap();
-        for i in 0..total {
-            append(
-                &mut tx,
-                NewEvent::new("t", "test.event", Level::Info, format!("{i}")),
-            )
-            .await
-            .unwrap();
-        }
-        store.commit(tx).await.unwrap();
+        append_events(&store, total).await;
         let mut head = feed.subscribe();
         tokio::time::timeout(Duration::from_secs(10), head.wait_for(|h| *h == total))
             .await

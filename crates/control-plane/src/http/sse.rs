@@ -161,6 +161,7 @@ impl Producer {
 mod tests {
     use super::*;
     use crate::store::events::{NewEvent, append};
+    use crate::store::testing::{append_events, temp_store};
     use fleetdeck_api::Level;
 
     async fn feed(store: &Store) -> Arc<Feed> {
@@ -169,19 +170,9 @@ mod tests {
             .unwrap()
     }
 
-    async fn store_with_events(n: usize) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
-        let mut tx = store.begin().await.unwrap();
-        for i in 0..n {
-            append(
-                &mut tx,
-                NewEvent::new("t", "test.event", Level::Info, format!("e{i}")),
-            )
-            .await
-            .unwrap();
-        }
-        store.commit(tx).await.unwrap();
+    async fn store_with_events(n: u64) -> (tempfile::TempDir, Store) {
+        let (dir, store) = temp_store().await;
+        append_events(&store, n).await;
         (dir, store)
     }
 

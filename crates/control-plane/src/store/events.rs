@@ -177,12 +177,11 @@ fn from_row(row: &SqliteRow) -> Result<Event, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::testing::temp_store;
 
     #[tokio::test]
     async fn sequence_is_contiguous_across_rollbacks_and_text_is_made_inert() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        let (_dir, store) = temp_store().await;
         let mut seen = store.subscribe();
 
         let mut tx = store.begin().await.unwrap();

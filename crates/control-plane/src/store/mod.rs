@@ -156,3 +156,29 @@ pub fn to_u64(v: i64, what: &str) -> Result<u64, DomainError> {
 pub fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
+
+/// Helpers for unit tests that need a real store.
+#[cfg(test)]
+pub(crate) mod testing {
+    use fleetdeck_api::Level;
+
+    use super::Store;
+    use super::events::{NewEvent, append};
+
+    /// A store in a fresh temp dir (kept alive by the returned guard).
+    pub async fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        (dir, store)
+    }
+
+    /// Appends `n` test events in one transaction.
+    pub async fn append_events(store: &Store, n: u64) {
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..n {
+            let ev = NewEvent::new("t", "test.event", Level::Info, format!("e{i}"));
+            append(&mut tx, ev).await.unwrap();
+        }
+        store.commit(tx).await.unwrap();
+    }
+}
