@@ -2,8 +2,11 @@
 //! holds the effect, its audit event and the stored response, then the answer.
 //!
 //! ```text
-//! let (m, tx) = match Mutation::begin(&state, &caller, &req).await? { .. Replay => return };
-//! let result = workflow::pause(&mut tx, ...).await;
+//! let (m, mut tx) = match action.begin(&state).await? {
+//!     Begun::Replay(resp) => return Ok(resp),
+//!     Begun::Fresh(m, tx) => (m, tx),
+//! };
+//! let result = workflow::pause(&mut tx, ..., m.correlation_id()).await;
 //! m.finish(&state, tx, StatusCode::OK, result).await
 //! ```
 
