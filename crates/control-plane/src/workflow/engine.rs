@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{demo, rollback, runner, scheduler, target};
+use super::{bake, demo, rollback, runner, scheduler, target};
 use crate::DomainError;
 use crate::executor::Executor;
 use crate::store::{Store, approvals, campaigns};
@@ -323,7 +323,7 @@ fn spawn(shared: &Arc<Shared>, jobs: &mut JoinSet<()>, job: Job) {
                 database_id,
                 fresh,
             } => target::run(&shared, campaign_id, database_id, *fresh).await,
-            Job::Bake { campaign_id } => runner::bake(&shared, campaign_id).await,
+            Job::Bake { campaign_id } => bake::bake(&shared, campaign_id).await,
             Job::Rollback { campaign_id } => rollback::run(&shared, campaign_id).await,
             Job::Drill { drill_id } => scheduler::run_drill(&shared, drill_id).await,
         };

@@ -3,10 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use fleetdeck_api::{
-    Approval, ApprovalKind, Campaign, Database, Evidence, Finding, Freshness, Severity, TargetState,
+    Approval, ApprovalKind, ApprovalState, Campaign, CampaignState, Database, Evidence, Finding,
+    Freshness, Level, RingState, Severity, TargetState, kinds,
 };
 
+use super::engine::Shared;
 use super::plan;
+use super::record;
+use super::runner::{CAMPAIGN_UPDATED, pause_for, runner, start_ring, to_chrono};
 use crate::DomainError;
 use crate::store::approvals::{self, NewApproval};
 use crate::store::{Tx, drills, fleet};
@@ -143,4 +147,181 @@ pub async fn request_exception(
         corr,
     )
     .await
+}
+
+pub(crate) async fn block_target(
+    shared: &Shared,
+    tx: &mut Tx,
+    c: &mut Campaign,
+    pos: usize,
+    db: &fleetdeck_api::Database,
+    ev: &fleetdeck_api::Evidence,
+) -> Result<(), DomainError> {
+    let expires = Utc::now() + to_chrono(shared.settings.approval_ttl);
+    let a = request_exception(tx, c, pos, db, ev, expires, None).await?;
+    let problem = evidence_problem(ev);
+    let Some((_, i)) = record::find_target(c, &db.id) else {
+        return Ok(());
+    };
+    let t = &mut c.rings[pos].targets[i];
+    t.state = TargetState::Blocked;
+    t.approval_id = Some(a.id.clone());
+    t.message = Some(format!("{problem}; waits for policy exception {}", a.id));
+    let ev = runner().event(
+        kinds::TARGET_STATE,
+        Level::Warn,
+        format!(
+            "{} blocked: {problem}; policy exception {} requested",
+            db.id, a.id
+        ),
+    );
+    record::save_target(tx, c, pos, &db.id, false, ev).await
+}
+
+/// Applies decided policy exceptions to blocked targets. Returns false when an expired
+/// one paused the campaign.
+pub(crate) async fn settle_exceptions(
+    shared: &Shared,
+    tx: &mut Tx,
+    c: &mut Campaign,
+    pos: usize,
+) -> Result<bool, DomainError> {
+    let blocked: Vec<(String, Option<String>)> = c.rings[pos]
+        .targets
+        .iter()
+        .filter(|t| t.state == TargetState::Blocked)
+        .map(|t| (t.database_id.clone(), t.approval_id.clone()))
+        .collect();
+    for (db_id, approval_id) in blocked {
+        let Some(approval_id) = approval_id else {
+            // Resumed after its exception expired: ask again.
+            if let Some(db) = fleet::get(tx, &db_id).await? {
+                let ev = evidence_of(tx, &db).await?;
+                block_target(shared, tx, c, pos, &db, &ev).await?;
+            }
+            continue;
+        };
+        let Some(a) = approvals::get(tx, &approval_id).await? else {
+            continue;
+        };
+        let Some((_, i)) = record::find_target(c, &db_id) else {
+            continue;
+        };
+        let t = &mut c.rings[pos].targets[i];
+        let (level, msg) = match a.state {
+            ApprovalState::Approved => {
+                t.state = TargetState::Pending;
+                t.message = Some(format!("policy exception {approval_id} approved"));
+                (
+                    Level::Info,
+                    format!("{db_id}: policy exception {approval_id} approved; queued"),
+                )
+            }
+            ApprovalState::Rejected => {
+                t.state = TargetState::Skipped;
+                t.finished_at = Some(Utc::now());
+                t.message = Some(format!(
+                    "policy exception {approval_id} rejected; not patched"
+                ));
+                (
+                    Level::Warn,
+                    format!("{db_id}: policy exception {approval_id} rejected; skipped"),
+                )
+            }
+            ApprovalState::Expired => {
+                let reason = format!(
+                    "policy exception {approval_id} for {db_id} expired undecided; resume to request it again"
+                );
+                pause_for(tx, c, reason).await?;
+                return Ok(false);
+            }
+            _ => continue,
+        };
+        let ev = runner().event(kinds::TARGET_STATE, level, msg);
+        record::save_target(tx, c, pos, &db_id, false, ev).await?;
+    }
+    Ok(true)
+}
+
+/// The campaign waits for a ring promotion: act on its decision.
+pub(crate) async fn await_promotion(
+    shared: &Shared,
+    tx: &mut Tx,
+    c: &mut Campaign,
+) -> Result<(), DomainError> {
+    let pos = usize::from(c.current_ring.unwrap_or(0));
+    let Some(ring) = c.rings.get(pos) else {
+        return Ok(());
+    };
+    let Some(id) = ring.approval_id.clone() else {
+        // Nothing requested yet (resumed after an expiry): the running path asks.
+        ring_pending_again(c, pos);
+        return record::save_campaign(
+            tx,
+            c,
+            runner().event(
+                CAMPAIGN_UPDATED,
+                Level::Info,
+                "requesting ring promotion again",
+            ),
+        )
+        .await;
+    };
+    let Some(a) = approvals::get(tx, &id).await? else {
+        return Ok(());
+    };
+    match a.state {
+        ApprovalState::Approved => {
+            let by: Vec<&str> = a.decisions.iter().map(|d| d.approver.as_str()).collect();
+            let note = format!("promotion {id} approved by {}", by.join(", "));
+            start_ring(shared, tx, c, pos, Some(note)).await
+        }
+        ApprovalState::Rejected => {
+            let why = a
+                .decisions
+                .iter()
+                .find(|d| d.verdict == fleetdeck_api::Verdict::Reject)
+                .map(|d| format!(" by {}: {}", d.approver, d.comment.as_deref().unwrap_or("")))
+                .unwrap_or_default();
+            pause_for(
+                tx,
+                c,
+                format!("ring promotion {id} rejected{why}; resume to request it again"),
+            )
+            .await
+        }
+        ApprovalState::Expired => pause_for(
+            tx,
+            c,
+            format!(
+                "ring promotion {id} expired with {} of {} approvals; resume to request it again",
+                a.approvals_so_far(),
+                a.approvals_required
+            ),
+        )
+        .await,
+        _ => {
+            let what = format!(
+                "ring-promotion approval {id} ({} of {} approvals) to enter production ring {}",
+                a.approvals_so_far(),
+                a.approvals_required,
+                c.rings[pos].index
+            );
+            if c.waiting_for.as_deref() != Some(what.as_str()) {
+                c.waiting_for = Some(what.clone());
+                let ev = runner().event(
+                    CAMPAIGN_UPDATED,
+                    Level::Info,
+                    format!("{} waits for {what}", c.id),
+                );
+                record::save_campaign(tx, c, ev).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn ring_pending_again(c: &mut Campaign, pos: usize) {
+    c.rings[pos].state = RingState::Pending;
+    c.state = CampaignState::Running;
 }

@@ -7,6 +7,7 @@
 //! restarted engine continues where the last one stopped.
 
 mod actions;
+mod bake;
 pub mod demo;
 mod engine;
 mod gates;

@@ -23,7 +23,7 @@ use crate::store::{Tx, approvals, fleet};
 /// for changed).
 pub const CAMPAIGN_UPDATED: &str = "campaign.updated";
 
-fn runner() -> Actor {
+pub(crate) fn runner() -> Actor {
     Actor::new("runner", None)
 }
 
@@ -36,7 +36,7 @@ pub(crate) async fn step(shared: &Shared, id: &str) -> Result<Vec<Job>, DomainEr
     let in_flight = recover_orphans(shared, &mut tx, &mut c, &mut jobs).await?;
     match c.state {
         CampaignState::Running => advance(shared, &mut tx, &mut c, &meta, &mut jobs).await?,
-        CampaignState::AwaitingApproval => await_promotion(shared, &mut tx, &mut c).await?,
+        CampaignState::AwaitingApproval => gates::await_promotion(shared, &mut tx, &mut c).await?,
         // Disable first: the revert starts once nothing of the forward run is in flight.
         CampaignState::RollingBack if !in_flight => jobs.push(Job::Rollback {
             campaign_id: c.id.clone(),
@@ -190,7 +190,7 @@ async fn enter_ring(
 }
 
 /// Marks ring `pos` running and blocks every target whose evidence needs an exception.
-async fn start_ring(
+pub(crate) async fn start_ring(
     shared: &Shared,
     tx: &mut Tx,
     c: &mut Campaign,
@@ -235,39 +235,10 @@ async fn start_ring(
         };
         let ev = gates::evidence_of(tx, &db).await?;
         if ev.freshness.needs_exception() {
-            block_target(shared, tx, c, pos, &db, &ev).await?;
+            gates::block_target(shared, tx, c, pos, &db, &ev).await?;
         }
     }
     Ok(())
-}
-
-async fn block_target(
-    shared: &Shared,
-    tx: &mut Tx,
-    c: &mut Campaign,
-    pos: usize,
-    db: &fleetdeck_api::Database,
-    ev: &fleetdeck_api::Evidence,
-) -> Result<(), DomainError> {
-    let expires = Utc::now() + to_chrono(shared.settings.approval_ttl);
-    let a = gates::request_exception(tx, c, pos, db, ev, expires, None).await?;
-    let problem = gates::evidence_problem(ev);
-    let Some((_, i)) = record::find_target(c, &db.id) else {
-        return Ok(());
-    };
-    let t = &mut c.rings[pos].targets[i];
-    t.state = TargetState::Blocked;
-    t.approval_id = Some(a.id.clone());
-    t.message = Some(format!("{problem}; waits for policy exception {}", a.id));
-    let ev = runner().event(
-        kinds::TARGET_STATE,
-        Level::Warn,
-        format!(
-            "{} blocked: {problem}; policy exception {} requested",
-            db.id, a.id
-        ),
-    );
-    record::save_target(tx, c, pos, &db.id, false, ev).await
 }
 
 /// Works a running ring: settles exceptions, checks the failure budget, dispatches, and
@@ -280,7 +251,7 @@ async fn run_ring(
     meta: &[TargetMeta],
     jobs: &mut Vec<Job>,
 ) -> Result<(), DomainError> {
-    if !settle_exceptions(shared, tx, c, pos).await? {
+    if !gates::settle_exceptions(shared, tx, c, pos).await? {
         return Ok(());
     }
     let ring = &c.rings[pos];
@@ -376,71 +347,6 @@ async fn run_ring(
     Ok(())
 }
 
-/// Applies decided policy exceptions to blocked targets. Returns false when an expired
-/// one paused the campaign.
-async fn settle_exceptions(
-    shared: &Shared,
-    tx: &mut Tx,
-    c: &mut Campaign,
-    pos: usize,
-) -> Result<bool, DomainError> {
-    let blocked: Vec<(String, Option<String>)> = c.rings[pos]
-        .targets
-        .iter()
-        .filter(|t| t.state == TargetState::Blocked)
-        .map(|t| (t.database_id.clone(), t.approval_id.clone()))
-        .collect();
-    for (db_id, approval_id) in blocked {
-        let Some(approval_id) = approval_id else {
-            // Resumed after its exception expired: ask again.
-            if let Some(db) = fleet::get(tx, &db_id).await? {
-                let ev = gates::evidence_of(tx, &db).await?;
-                block_target(shared, tx, c, pos, &db, &ev).await?;
-            }
-            continue;
-        };
-        let Some(a) = approvals::get(tx, &approval_id).await? else {
-            continue;
-        };
-        let Some((_, i)) = record::find_target(c, &db_id) else {
-            continue;
-        };
-        let t = &mut c.rings[pos].targets[i];
-        let (level, msg) = match a.state {
-            ApprovalState::Approved => {
-                t.state = TargetState::Pending;
-                t.message = Some(format!("policy exception {approval_id} approved"));
-                (
-                    Level::Info,
-                    format!("{db_id}: policy exception {approval_id} approved; queued"),
-                )
-            }
-            ApprovalState::Rejected => {
-                t.state = TargetState::Skipped;
-                t.finished_at = Some(Utc::now());
-                t.message = Some(format!(
-                    "policy exception {approval_id} rejected; not patched"
-                ));
-                (
-                    Level::Warn,
-                    format!("{db_id}: policy exception {approval_id} rejected; skipped"),
-                )
-            }
-            ApprovalState::Expired => {
-                let reason = format!(
-                    "policy exception {approval_id} for {db_id} expired undecided; resume to request it again"
-                );
-                pause_for(tx, c, reason).await?;
-                return Ok(false);
-            }
-            _ => continue,
-        };
-        let ev = runner().event(kinds::TARGET_STATE, level, msg);
-        record::save_target(tx, c, pos, &db_id, false, ev).await?;
-    }
-    Ok(true)
-}
-
 async fn start_bake(
     shared: &Shared,
     tx: &mut Tx,
@@ -481,7 +387,7 @@ async fn start_bake(
 }
 
 /// The gate failed: the ring fails and the campaign pauses with the reason.
-async fn fail_gate(
+pub(crate) async fn fail_gate(
     tx: &mut Tx,
     c: &mut Campaign,
     pos: usize,
@@ -508,7 +414,11 @@ async fn fail_gate(
 }
 
 /// Pauses the campaign on the runner's own account.
-async fn pause_for(tx: &mut Tx, c: &mut Campaign, reason: String) -> Result<(), DomainError> {
+pub(crate) async fn pause_for(
+    tx: &mut Tx,
+    c: &mut Campaign,
+    reason: String,
+) -> Result<(), DomainError> {
     c.state = CampaignState::Paused;
     c.paused_reason = Some(reason.clone());
     let ev = runner().event(
@@ -517,89 +427,6 @@ async fn pause_for(tx: &mut Tx, c: &mut Campaign, reason: String) -> Result<(), 
         format!("{} paused automatically: {reason}", c.id),
     );
     record::save_campaign(tx, c, ev).await
-}
-
-/// The campaign waits for a ring promotion: act on its decision.
-async fn await_promotion(
-    shared: &Shared,
-    tx: &mut Tx,
-    c: &mut Campaign,
-) -> Result<(), DomainError> {
-    let pos = usize::from(c.current_ring.unwrap_or(0));
-    let Some(ring) = c.rings.get(pos) else {
-        return Ok(());
-    };
-    let Some(id) = ring.approval_id.clone() else {
-        // Nothing requested yet (resumed after an expiry): the running path asks.
-        ring_pending_again(c, pos);
-        return record::save_campaign(
-            tx,
-            c,
-            runner().event(
-                CAMPAIGN_UPDATED,
-                Level::Info,
-                "requesting ring promotion again",
-            ),
-        )
-        .await;
-    };
-    let Some(a) = approvals::get(tx, &id).await? else {
-        return Ok(());
-    };
-    match a.state {
-        ApprovalState::Approved => {
-            let by: Vec<&str> = a.decisions.iter().map(|d| d.approver.as_str()).collect();
-            let note = format!("promotion {id} approved by {}", by.join(", "));
-            start_ring(shared, tx, c, pos, Some(note)).await
-        }
-        ApprovalState::Rejected => {
-            let why = a
-                .decisions
-                .iter()
-                .find(|d| d.verdict == fleetdeck_api::Verdict::Reject)
-                .map(|d| format!(" by {}: {}", d.approver, d.comment.as_deref().unwrap_or("")))
-                .unwrap_or_default();
-            pause_for(
-                tx,
-                c,
-                format!("ring promotion {id} rejected{why}; resume to request it again"),
-            )
-            .await
-        }
-        ApprovalState::Expired => pause_for(
-            tx,
-            c,
-            format!(
-                "ring promotion {id} expired with {} of {} approvals; resume to request it again",
-                a.approvals_so_far(),
-                a.approvals_required
-            ),
-        )
-        .await,
-        _ => {
-            let what = format!(
-                "ring-promotion approval {id} ({} of {} approvals) to enter production ring {}",
-                a.approvals_so_far(),
-                a.approvals_required,
-                c.rings[pos].index
-            );
-            if c.waiting_for.as_deref() != Some(what.as_str()) {
-                c.waiting_for = Some(what.clone());
-                let ev = runner().event(
-                    CAMPAIGN_UPDATED,
-                    Level::Info,
-                    format!("{} waits for {what}", c.id),
-                );
-                record::save_campaign(tx, c, ev).await?;
-            }
-            Ok(())
-        }
-    }
-}
-
-fn ring_pending_again(c: &mut Campaign, pos: usize) {
-    c.rings[pos].state = RingState::Pending;
-    c.state = CampaignState::Running;
 }
 
 /// Ring `pos` passed: move to the next ring or complete.
@@ -613,7 +440,7 @@ async fn next_ring(tx: &mut Tx, c: &mut Campaign, pos: usize) -> Result<(), Doma
     }
 }
 
-async fn complete(tx: &mut Tx, c: &mut Campaign) -> Result<(), DomainError> {
+pub(crate) async fn complete(tx: &mut Tx, c: &mut Campaign) -> Result<(), DomainError> {
     let all = c.rings.iter().flat_map(|r| &r.targets);
     let count = |s: TargetState| all.clone().filter(|t| t.state == s).count();
     let msg = format!(
@@ -637,103 +464,4 @@ async fn complete(tx: &mut Tx, c: &mut Campaign) -> Result<(), DomainError> {
 
 pub(crate) fn to_chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-/// How often a baking ring's health is checked (at least).
-const BAKE_CHECKS: u32 = 5;
-
-/// Watches a baking ring: its patched targets must stay healthy and within the lag
-/// limit until the bake ends; then the ring passes and the campaign moves on.
-pub(crate) async fn bake(shared: &Shared, campaign_id: &str) -> Result<(), DomainError> {
-    // Health is looked at every (scaled) minute, and at least BAKE_CHECKS times a bake.
-    let minute = shared.settings.scaled(Duration::from_secs(60));
-    loop {
-        if shared.stopping() {
-            return Ok(());
-        }
-        let c = {
-            let mut conn = shared.store.pool().acquire().await?;
-            campaigns::load(&mut conn, campaign_id).await?
-        };
-        let Some(c) = c else { return Ok(()) };
-        let pos = usize::from(c.current_ring.unwrap_or(0));
-        let Some(ring) = c.rings.get(pos) else {
-            return Ok(());
-        };
-        if c.state != CampaignState::Running || ring.state != RingState::Baking {
-            return Ok(());
-        }
-        let until = ring.gate.bake_until.unwrap_or_else(Utc::now);
-        let problem = check_ring_health(shared, &c, pos).await?;
-        let mut tx = shared.store.begin().await?;
-        let mut c = record::load(&mut tx, campaign_id).await?;
-        if c.state != CampaignState::Running || c.rings[pos].state != RingState::Baking {
-            return Ok(());
-        }
-        if let Some(reason) = problem {
-            fail_gate(&mut tx, &mut c, pos, reason).await?;
-            return shared.store.commit(tx).await;
-        }
-        if Utc::now() >= until {
-            let ring = &mut c.rings[pos];
-            ring.state = RingState::Passed;
-            ring.gate.state = GateState::Passed;
-            ring.gate.bake_until = None;
-            ring.finished_at = Some(Utc::now());
-            let msg = format!("{}: ring {} passed its health gate", c.id, ring.index);
-            let passed = runner()
-                .event(kinds::CAMPAIGN_RING_PASSED, Level::Info, msg)
-                .subject(record::subject(&c, Some(pos), None));
-            if pos + 1 < c.rings.len() {
-                c.current_ring = u8::try_from(pos + 1).ok();
-                record::save_campaign(&mut tx, &mut c, passed).await?;
-            } else {
-                record::save_campaign(&mut tx, &mut c, passed).await?;
-                complete(&mut tx, &mut c).await?;
-            }
-            return shared.store.commit(tx).await;
-        }
-        drop(tx);
-        let left = (until - Utc::now()).to_std().unwrap_or_default();
-        let bake = shared
-            .settings
-            .scaled(Duration::from_secs(c.gate.bake_seconds));
-        let every = minute
-            .min(bake / BAKE_CHECKS)
-            .max(Duration::from_millis(50));
-        tokio::time::sleep(every.min(left)).await;
-    }
-}
-
-/// The first health problem among the ring's patched targets, if any.
-async fn check_ring_health(
-    shared: &Shared,
-    c: &Campaign,
-    pos: usize,
-) -> Result<Option<String>, DomainError> {
-    for t in c.rings[pos]
-        .targets
-        .iter()
-        .filter(|t| t.state == TargetState::Done)
-    {
-        let db = {
-            let mut conn = shared.store.pool().acquire().await?;
-            fleet::get(&mut conn, &t.database_id).await?
-        };
-        let Some(db) = db else { continue };
-        match shared.executor.health(&db).await {
-            Ok(h) => {
-                if let Some(p) = plan::health_problem(&db.id, &h, &c.gate) {
-                    return Ok(Some(format!("during the bake, {p}")));
-                }
-            }
-            Err(e) => {
-                return Ok(Some(format!(
-                    "during the bake, health check of {} failed: {e}",
-                    db.id
-                )));
-            }
-        }
-    }
-    Ok(None)
 }
