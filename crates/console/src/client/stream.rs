@@ -46,7 +46,9 @@ impl Default for StreamOptions {
             idle_timeout: Duration::from_secs(7),
             alive_every: Duration::from_secs(1),
             backoff_first: Duration::from_millis(250),
-            backoff_max: Duration::from_secs(10),
+            // Capped low so a server that comes back is found within about 4 s, however
+            // long it was away; jitter still spreads a crowd of consoles over 2-4 s.
+            backoff_max: Duration::from_secs(4),
         }
     }
 }
