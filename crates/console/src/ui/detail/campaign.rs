@@ -92,6 +92,16 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
             ));
         }
     }
+    // Ids aligned in one column across the campaign (bounded, so one odd id does not
+    // push everything off screen).
+    let id_width = c
+        .rings
+        .iter()
+        .flat_map(|r| &r.targets)
+        .map(|t| crate::ui::format::width(&clean(&t.database_id)))
+        .max()
+        .unwrap_or(0)
+        .min(32);
     for r in &c.rings {
         out.push(blank());
         out.push(spans(ring_line(t, c, r), w));
@@ -105,7 +115,7 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
             ));
         }
         for target in &r.targets {
-            out.push(target_line(t, app, target, w));
+            out.push(target_line(t, app, target, id_width, w));
             // The message in full under its target: it is often the cause.
             if let Some(m) = &target.message {
                 let style = if target.state == fleetdeck_api::TargetState::Failed {
@@ -120,11 +130,17 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
     out
 }
 
-fn target_line(t: &Theme, app: &App, target: &Target, w: usize) -> Line<'static> {
+fn target_line(t: &Theme, app: &App, target: &Target, id_width: usize, w: usize) -> Line<'static> {
     let s = status::target(t, target.state);
     let mut v = vec![
         Span::styled(format!("     {:<16}", s.text()), s.style),
-        Span::styled(format!("{:<20}", clean(&target.database_id)), t.text),
+        Span::styled(
+            format!(
+                "{:<id_width$}",
+                crate::ui::format::ellipsize(&clean(&target.database_id), id_width)
+            ),
+            t.text,
+        ),
         Span::styled(
             format!(
                 " {} → {}",
@@ -143,7 +159,9 @@ fn target_line(t: &Theme, app: &App, target: &Target, w: usize) -> Line<'static>
     if let Some(at) = target.finished_at.or(target.started_at) {
         v.push(Span::styled(format!(" · {}", ago(app.now(), at)), t.muted));
     }
-    if let Some(a) = &target.approval_id {
+    if let Some(a) = &target.approval_id
+        && target.state == fleetdeck_api::TargetState::Blocked
+    {
         v.push(Span::styled(
             format!(" · waits for {}", clean(a)),
             t.warning,
