@@ -91,19 +91,13 @@ impl Mutation {
                 key: key.clone(),
             }
         };
+        // A retry of an answered request needs no write lock.
+        if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
+            return replay(&key, &fingerprint, stored);
+        }
         let mut tx = state.store().begin().await?;
-        if let Some(stored) = idempotency::lookup(&mut tx, &key).await? {
-            drop(tx);
-            if stored.fingerprint != fingerprint {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "Idempotency-Key {key} was already used for a different request; use a new key for a new request"
-                    ),
-                ));
-            }
-            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-            return Ok(Begun::Replay(json_response(status, stored.body)));
+        if let Some(stored) = idempotency::lookup(&mut *tx, &key).await? {
+            return replay(&key, &fingerprint, stored);
         }
         let record = Record {
             user: caller.user().to_string(),
@@ -143,6 +137,20 @@ impl Mutation {
         state.store().commit(tx).await?;
         Ok(json_response(status, std::mem::take(&mut self.record.body)))
     }
+}
+
+/// The stored answer, if `fingerprint` says it is the same request.
+fn replay(key: &str, fingerprint: &str, stored: Record) -> Result<Begun, ApiError> {
+    if stored.fingerprint != fingerprint {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "Idempotency-Key {key} was already used for a different request; use a new key for a new request"
+            ),
+        ));
+    }
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    Ok(Begun::Replay(json_response(status, stored.body)))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{Row, SqliteExecutor};
 
 use super::{Tx, fmt_time};
 use crate::DomainError;
@@ -35,12 +35,16 @@ pub fn fingerprint(user: &str, method: &str, path: &str, body: &[u8]) -> String 
     hex::encode(h.finalize())
 }
 
-/// The record for `key`, if any.
-pub async fn lookup(tx: &mut Tx, key: &str) -> Result<Option<Record>, DomainError> {
+/// The record for `key`, if any: in the write transaction, or on the pool for a quick
+/// look before taking the write lock.
+pub async fn lookup<'e>(
+    db: impl SqliteExecutor<'e>,
+    key: &str,
+) -> Result<Option<Record>, DomainError> {
     let row =
         sqlx::query("SELECT user_name, fingerprint, status, body FROM idempotency WHERE key = ?")
             .bind(key)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(db)
             .await?;
     row.map(|r| {
         let status: i64 = r.try_get("status")?;
