@@ -283,16 +283,17 @@ fn the_demo_script_is_picked_from_the_fleet_by_seed() {
             .expect("a fleet database")
     };
 
-    // Ring 1 of postgres fails its gate: three troubled targets and a lagging replica.
+    // Ring 1 of mysql (the engine that sorts first) fails its gate: three troubled
+    // targets and a lagging replica.
     assert_eq!(cfg.fail_patch.len(), 1);
     assert_eq!(cfg.degrade_after_patch.len(), 2);
     for id in cfg.fail_patch.iter().chain(&cfg.degrade_after_patch) {
         let db = get(id);
-        assert_eq!((db.engine.as_str(), db.ring), ("postgres", 1), "{id}");
+        assert_eq!((db.engine.as_str(), db.ring), ("mysql", 1), "{id}");
     }
     assert!(cfg.lag_after_patch.iter().any(|(id, peak)| {
         let db = get(id);
-        db.ring == 1 && db.engine == "postgres" && *peak > 30.0
+        db.ring == 1 && db.engine == "mysql" && *peak > 30.0
     }));
     // Prod replicas lag visibly but within the default 30 s limit.
     for (id, peak) in &cfg.lag_after_patch {
@@ -302,17 +303,17 @@ fn the_demo_script_is_picked_from_the_fleet_by_seed() {
             assert!(*peak < 30.0, "{id} lags {peak}");
         }
     }
-    // A ring-0 postgres database cannot be rolled back: reconcile has something to say.
+    // A ring-0 mysql database cannot be rolled back: reconcile has something to say.
     assert_eq!(cfg.fail_rollback.len(), 1);
     assert!(cfg.fail_rollback.iter().all(|id| get(id).ring == 0));
-    // MySQL stays clean so its campaigns reach production.
+    // Postgres stays clean so its campaigns reach production.
     for id in cfg
         .fail_patch
         .iter()
         .chain(&cfg.degrade_after_patch)
         .chain(&cfg.fail_rollback)
     {
-        assert_ne!(get(id).engine, "mysql");
+        assert_eq!(get(id).engine, "mysql", "{id}");
     }
     assert_eq!(cfg.drill_fails.len(), 240usize.div_ceil(25));
 }

@@ -60,16 +60,19 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
-    /// The demo's situations, picked from `fleet` by `seed`:
-    /// - in ring 1 (staging) of the postgres fleet, one patch fails, two databases
-    ///   degrade after their patch and one replica lags far past any sane limit, so a
-    ///   postgres campaign fails its ring-1 gate and pauses;
-    /// - one postgres ring-0 database cannot be rolled back, so the rollback that
-    ///   follows ends with a reconcile mismatch;
-    /// - a few prod replicas lag visibly (below the default 30 s limit) after a patch;
-    /// - about one drill in twenty-five ends in a checksum mismatch.
-    ///
-    /// MySQL is left clean, so a mysql campaign reaches the production rings.
+    /// The demo's situations, picked from `fleet` by `seed`. Trouble is concentrated
+    /// on one engine, the one whose name sorts first (mysql in the generated fleet:
+    /// the demo driver's first campaign patches it), so campaigns of that engine show
+    /// a failed gate and what follows, and campaigns of the others run clean into the
+    /// production rings and their approvals:
+    /// - in its ring 1 (staging) one patch fails, two databases degrade after their
+    ///   patch and one replica lags far past any sane limit, so its campaign fails the
+    ///   ring-1 gate and pauses;
+    /// - one of its ring-0 databases cannot be rolled back, so a rollback that follows
+    ///   ends with a reconcile mismatch;
+    /// - across engines, a few prod replicas lag visibly (below the default 30 s
+    ///   limit) after a patch, and about one drill in twenty-five ends in a checksum
+    ///   mismatch.
     pub fn scripted(seed: u64, time_scale: f64, fleet: &[Database]) -> SimConfig {
         let mut rng = fastrand::Rng::with_seed(mix(seed, 0x5c21_97ed));
         let mut cfg = SimConfig {
@@ -77,7 +80,12 @@ impl SimConfig {
             time_scale,
             ..SimConfig::default()
         };
-        let is_pg = |d: &&Database| d.engine == "postgres";
+        let troubled = fleet
+            .iter()
+            .map(|d| d.engine.as_str())
+            .min()
+            .unwrap_or_default();
+        let is_troubled = |d: &&Database| d.engine == troubled;
         let pick = |rng: &mut fastrand::Rng, pool: Vec<&Database>, n: usize| -> Vec<String> {
             rng.choose_multiple(pool, n)
                 .into_iter()
@@ -85,7 +93,11 @@ impl SimConfig {
                 .collect()
         };
 
-        let ring1: Vec<&Database> = fleet.iter().filter(is_pg).filter(|d| d.ring == 1).collect();
+        let ring1: Vec<&Database> = fleet
+            .iter()
+            .filter(is_troubled)
+            .filter(|d| d.ring == 1)
+            .collect();
         let (replicas, primaries): (Vec<&Database>, Vec<&Database>) =
             ring1.into_iter().partition(|d| d.role == DbRole::Replica);
         let mut troubled = pick(&mut rng, primaries, 3).into_iter();
@@ -95,7 +107,11 @@ impl SimConfig {
             cfg.lag_after_patch.insert(id, 95.0);
         }
 
-        let ring0: Vec<&Database> = fleet.iter().filter(is_pg).filter(|d| d.ring == 0).collect();
+        let ring0: Vec<&Database> = fleet
+            .iter()
+            .filter(is_troubled)
+            .filter(|d| d.ring == 0)
+            .collect();
         cfg.fail_rollback.extend(pick(&mut rng, ring0, 1));
 
         let prod_replicas: Vec<&Database> = fleet
