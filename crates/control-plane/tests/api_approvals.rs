@@ -89,7 +89,11 @@ async fn four_eyes_and_n_of_m() {
         .send()
         .await
         .json();
-    assert_eq!(listed, vec![done], "an answer is what a later read gives back");
+    assert_eq!(
+        listed,
+        vec![done],
+        "an answer is what a later read gives back"
+    );
     let pending: Vec<Approval> = ts.get("/v1/approvals").by("vic").send().await.json();
     assert!(pending.is_empty());
 }
