@@ -243,6 +243,16 @@ async fn idempotent_replay_key_reuse_and_missing_key() {
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(other.problem().detail.contains("different request"));
 
+    // Same key and body from someone else: another request, not a replay of ann's answer.
+    let stranger = ts
+        .post(&approve_path(&a.id))
+        .key(&key)
+        .by("abe")
+        .json(&body)
+        .send()
+        .await;
+    assert_eq!(stranger.status, StatusCode::UNPROCESSABLE_ENTITY);
+
     let missing = ts
         .post(&approve_path(&a.id))
         .no_key()
