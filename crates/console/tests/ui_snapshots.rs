@@ -22,8 +22,10 @@ fn snap_both(name: &str, setup: impl Fn(&mut App, u16)) {
 #[test]
 fn dashboard() {
     snap_both("dashboard", |_, _| {});
-    let app = app(250, 70);
-    insta::assert_snapshot!("dashboard_250x70", render(&app, 250, 70).backend());
+    for (w, h) in [(120, 40), (250, 70)] {
+        let app = app(w, h);
+        insta::assert_snapshot!(format!("dashboard_{w}x{h}"), render(&app, w, h).backend());
+    }
 }
 
 #[test]

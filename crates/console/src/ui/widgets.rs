@@ -52,7 +52,8 @@ pub fn fit_spans(spans: Vec<Span<'_>>, max: usize) -> Line<'static> {
     Line::from(out)
 }
 
-/// One column: the width it would like, the least it can live with.
+/// One column: the width it would like, the least it can live with, and whether it
+/// may be left out when even the least does not fit.
 #[derive(Debug, Clone, Copy)]
 pub struct Col {
     pub title: &'static str,
@@ -60,6 +61,8 @@ pub struct Col {
     pub min: u16,
     /// Takes the spare room when there is some (the pane's main text).
     pub grow: bool,
+    /// 0: always shown; otherwise left out when space runs short, highest first.
+    pub drop: u8,
 }
 
 pub const fn col(title: &'static str, want: u16, min: u16) -> Col {
@@ -68,32 +71,63 @@ pub const fn col(title: &'static str, want: u16, min: u16) -> Col {
         want,
         min,
         grow: false,
+        drop: 0,
     }
 }
 
 pub const fn grow(title: &'static str, want: u16, min: u16) -> Col {
     Col {
-        title,
-        want,
-        min,
         grow: true,
+        ..col(title, want, min)
     }
 }
 
-/// Widths for `cols` in `total` columns (one space between): shrinks the columns with
-/// the most slack first (the growing one last), gives spare room to the growing column (else the first).
+impl Col {
+    /// May be left out on a narrow pane; higher numbers go first.
+    pub const fn drops(self, order: u8) -> Col {
+        Col {
+            drop: order,
+            ..self
+        }
+    }
+}
+
+/// Widths for `cols` in `total` columns (one space between), 0 for a column left out.
+/// Optional columns go first when even the minimums do not fit; then the columns with
+/// the most slack shrink (the growing one last); spare room goes to the growing column.
 pub fn fit_columns(cols: &[Col], total: u16) -> Vec<u16> {
-    let gaps = cols.len().saturating_sub(1) as u16;
-    let avail = total.saturating_sub(gaps);
     // A column never shrinks below its own heading.
     let mins: Vec<u16> = cols
         .iter()
         .map(|c| c.min.max(width(c.title) as u16))
         .collect();
+    let mut kept: Vec<bool> = vec![true; cols.len()];
+    let need = |kept: &[bool]| -> u16 {
+        let n = kept.iter().filter(|k| **k).count() as u16;
+        let sum: u16 = mins
+            .iter()
+            .zip(kept)
+            .filter(|(_, k)| **k)
+            .map(|(m, _)| *m)
+            .sum();
+        sum + n.saturating_sub(1)
+    };
+    while need(&kept) > total {
+        let Some(i) = (0..cols.len())
+            .filter(|i| kept[*i] && cols[*i].drop > 0)
+            .max_by_key(|i| cols[*i].drop)
+        else {
+            break;
+        };
+        kept[i] = false;
+    }
+    let gaps = (kept.iter().filter(|k| **k).count() as u16).saturating_sub(1);
+    let avail = total.saturating_sub(gaps);
     let mut widths: Vec<u16> = cols
         .iter()
         .zip(&mins)
-        .map(|(c, m)| c.want.max(*m))
+        .zip(&kept)
+        .map(|((c, m), k)| if *k { c.want.max(*m) } else { 0 })
         .collect();
     let mut sum: u16 = widths.iter().sum();
     while sum > avail {
@@ -101,7 +135,7 @@ pub fn fit_columns(cols: &[Col], total: u16) -> Vec<u16> {
         let Some((i, _)) = widths
             .iter()
             .enumerate()
-            .filter(|(i, w)| **w > mins[*i])
+            .filter(|(i, w)| kept[*i] && **w > mins[*i])
             .max_by_key(|(i, w)| (!cols[*i].grow, **w - mins[*i], usize::MAX - i))
         else {
             break;
@@ -163,6 +197,7 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
                     spans
                         .into_iter()
                         .zip(&widths)
+                        .filter(|(_, w)| **w > 0)
                         .map(|(s, w)| Cell::from(fit_spans(s, usize::from(*w)))),
                 )
                 .collect::<Vec<_>>(),
@@ -174,6 +209,7 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
                 header
                     .iter()
                     .zip(&widths)
+                    .filter(|(_, w)| **w > 0)
                     .map(|(h, w)| Cell::from(ellipsize(h, usize::from(*w)))),
             )
             .collect::<Vec<_>>(),
@@ -197,8 +233,12 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
             }
         })
         .collect();
-    let constraints =
-        std::iter::once(Constraint::Length(1)).chain(widths.iter().map(|w| Constraint::Length(*w)));
+    let constraints = std::iter::once(Constraint::Length(1)).chain(
+        widths
+            .iter()
+            .filter(|w| **w > 0)
+            .map(|w| Constraint::Length(*w)),
+    );
     let t = Table::new(body, constraints).header(head).column_spacing(1);
     frame.render_widget(t, area);
 }
@@ -209,5 +249,27 @@ pub fn empty(frame: &mut Frame, area: Rect, style: Style, text: &str) {
     let y = area.y + area.height / 2;
     if area.height > 0 {
         frame.render_widget(line.centered(), Rect::new(area.x, y, area.width, 1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_columns_go_first_then_slack_shrinks() {
+        let cols = [
+            grow("NAME", 20, 8),
+            col("A", 6, 4).drops(1),
+            col("B", 6, 4).drops(2),
+            col("STATUS", 10, 8),
+        ];
+        // Everything fits at its wish; spare goes to the growing column (up to 2x).
+        assert_eq!(fit_columns(&cols, 60), vec![35, 6, 6, 10]);
+        // Shrinking: the non-growing columns give way first.
+        assert_eq!(fit_columns(&cols, 40), vec![20, 4, 4, 9]);
+        // Not even the minimums fit: B (dropped first), then A.
+        assert_eq!(fit_columns(&cols, 24), vec![10, 4, 0, 8]);
+        assert_eq!(fit_columns(&cols, 17), vec![8, 0, 0, 8]);
     }
 }

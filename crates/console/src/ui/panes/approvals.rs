@@ -12,12 +12,12 @@ use crate::ui::format::duration;
 use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 
 const COLS: [Col; 7] = [
-    col("ID", 6, 5),
-    col("KIND", 9, 9),
+    col("ID", 6, 5).drops(5),
+    col("KIND", 9, 9).drops(4),
     grow("SUBJECT", 24, 12),
-    col("BY", 12, 6),
-    col("BLAST RADIUS", 17, 16),
-    col("OK", 3, 3),
+    col("BY", 12, 6).drops(3),
+    col("BLAST RADIUS", 17, 16).drops(1),
+    col("OK", 3, 3).drops(2),
     col("EXPIRES", 7, 7),
 ];
 

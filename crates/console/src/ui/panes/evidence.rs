@@ -15,10 +15,10 @@ use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 const COLS: [Col; 6] = [
     grow("DATABASE", 22, 10),
     col("EVIDENCE", 8, 8),
-    col("GOOD/POLICY", 13, 12),
-    col("RESTORE", 7, 5),
-    col("CHECKSUM", 10, 10),
-    col("LATEST DRILL", 17, 16),
+    col("GOOD/POLICY", 13, 12).drops(1),
+    col("RESTORE", 7, 5).drops(4),
+    col("CHECKSUM", 10, 10).drops(3),
+    col("LATEST DRILL", 17, 16).drops(2),
 ];
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {

@@ -16,13 +16,13 @@ use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 
 const COLS: [Col; 8] = [
     grow("DATABASE", 24, 11),
-    col("ENGINE", 15, 13),
-    col("ENV", 4, 4),
-    col("TIER", 4, 4),
-    col("RING", 4, 4),
-    col("ROLE", 7, 7),
+    col("ENGINE", 15, 13).drops(3),
+    col("ENV", 4, 4).drops(2),
+    col("TIER", 4, 4).drops(4),
+    col("RING", 4, 4).drops(5),
+    col("ROLE", 7, 7).drops(6),
     col("HEALTH", 19, 18),
-    col("EVIDENCE", 9, 8),
+    col("EVIDENCE", 9, 8).drops(1),
 ];
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
