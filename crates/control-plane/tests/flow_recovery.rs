@@ -89,7 +89,8 @@ async fn rollback_runs_four_stages_and_reports_every_mismatch() {
             .unwrap()
             .starts_with("rollback failed")
     );
-    assert_eq!(t("pg-prod-01").state, TargetState::Pending);
+    assert_eq!(t("pg-prod-01").state, TargetState::Skipped);
+    assert!(t("pg-prod-01").message.unwrap().contains("rolled back"));
     assert_eq!(
         env.sim.rollback_calls("pg-prod-01"),
         0,

@@ -394,6 +394,16 @@ async fn finish(shared: &Shared, id: &str, mismatches: Vec<Mismatch>) -> Result<
         .subject(record::subject(&c, None, None)),
     )
     .await?;
+    // Targets the campaign never reached are settled, so none looks like it still waits.
+    let now = Utc::now();
+    for t in c.rings.iter_mut().flat_map(|r| r.targets.iter_mut()) {
+        if matches!(t.state, TargetState::Pending | TargetState::Blocked) {
+            t.state = TargetState::Skipped;
+            t.finished_at = Some(now);
+            t.message = Some("not patched: the campaign was rolled back".into());
+            campaigns::save_target(&mut tx, id, t).await?;
+        }
+    }
     c.state = CampaignState::RolledBack;
     c.waiting_for = None;
     let ev = who.event(
