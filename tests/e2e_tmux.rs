@@ -3,6 +3,7 @@
 //! the dialog, quits with `q`, and leaves the terminal as it found it. The approval is
 //! then checked in the demo's state file, where the control plane recorded it.
 
+mod common;
 mod tmux;
 
 use std::time::Duration;
@@ -129,4 +130,51 @@ fn a_panic_restores_the_terminal_before_the_report() {
         !after.contains("1 Fleet"),
         "the dashboard is still drawn:\n{after}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_tracks_a_remote_server_going_away_and_coming_back() {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+        return;
+    }
+    let mut fx = common::Fixture::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let token = common::token("ann");
+    let env = [("FLEETDECK_TOKEN", token.as_str())];
+    let base = fx.base.clone();
+    let t = tmux::Tmux::start(
+        "outage",
+        (120, 40),
+        home.path(),
+        &env,
+        BIN,
+        &["--server", &base],
+    );
+    let connected = |s: &str| s.contains("● connected") && s.contains(&base);
+    t.wait_for(
+        "connected to the remote server",
+        Duration::from_secs(30),
+        connected,
+    );
+
+    let stopping = std::time::Instant::now();
+    fx.stop().await;
+    t.wait_for(
+        "the header to say disconnected",
+        Duration::from_secs(2),
+        |s| s.contains("DISCONNECTED"),
+    );
+    assert!(stopping.elapsed() < Duration::from_secs(3));
+
+    fx.restart().await;
+    t.wait_for(
+        "the header to say connected again",
+        Duration::from_secs(5),
+        connected,
+    );
+    t.keys(&["q"]);
+    t.wait_for("the program to exit", Duration::from_secs(10), |s| {
+        s.contains("FLEETDECK_EXIT=0")
+    });
 }
