@@ -110,7 +110,7 @@ impl App {
                 } else {
                     Err(format!(
                         "{id} is {}: {} needs it {needs}",
-                        c.state.as_str(),
+                        c.state.as_str().replace('_', " "),
                         kind.label().to_lowercase()
                     ))
                 }
@@ -375,8 +375,12 @@ impl App {
             fact(
                 "State",
                 match c.current_ring {
-                    Some(r) => format!("{} at ring {r} of {}", c.state.as_str(), c.rings.len()),
-                    None => c.state.as_str().to_string(),
+                    Some(r) => format!(
+                        "{} at ring {r} of {}",
+                        c.state.as_str().replace('_', " "),
+                        c.rings.len()
+                    ),
+                    None => c.state.as_str().replace('_', " "),
                 },
                 false,
             ),
