@@ -340,3 +340,50 @@ async fn gaps_are_filled_duplicates_dropped_and_silence_detected() {
     listener.abort();
     server.abort();
 }
+
+#[tokio::test]
+async fn a_runaway_event_is_cut_off_not_buffered() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            read_head(&mut sock).await;
+            sock.write_all(SSE_HEAD.as_bytes()).await.unwrap();
+            sock.write_all(sse(1).as_bytes()).await.unwrap();
+            // Two megabytes of one line, never ended.
+            let _ = sock.write_all(b"data: ").await;
+            let _ = sock.write_all(&vec![b'x'; 2 * 1024 * 1024]).await;
+            held.push(sock);
+        }
+    });
+    let client = fleetdeck_console::client::Client::new(&format!("http://{addr}"), "t").unwrap();
+    let rec = Recorder::default();
+    let (tx, rx) = mpsc::channel(1024);
+    let listener = rec.listen(rx);
+    let opts = StreamOptions {
+        max_event_bytes: 1024 * 1024,
+        ..fast_retries()
+    };
+    let stream = spawn_event_stream(client, 0, tx, opts);
+    eventually(
+        Duration::from_secs(10),
+        "the runaway event to be refused",
+        || async { rec.count(is_disconnected) >= 1 },
+    )
+    .await;
+    let reason = rec
+        .all()
+        .into_iter()
+        .find_map(|(_, s)| match s {
+            Seen::Disconnected(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason.contains("larger than 1048576 bytes"), "{reason}");
+    assert_eq!(rec.seqs().first(), Some(&1));
+    stream.abort();
+    listener.abort();
+    server.abort();
+}

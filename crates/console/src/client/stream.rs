@@ -35,6 +35,9 @@ pub struct StreamOptions {
     pub idle_timeout: Duration,
     /// At most one [`Msg::Alive`] per this interval.
     pub alive_every: Duration,
+    /// Largest single event accepted; a server sending more without an event boundary
+    /// is treated as broken, so a runaway line cannot grow the console's memory.
+    pub max_event_bytes: usize,
     /// Base delay of the first reconnect; doubles per failed attempt.
     pub backoff_first: Duration,
     pub backoff_max: Duration,
@@ -45,6 +48,7 @@ impl Default for StreamOptions {
         StreamOptions {
             idle_timeout: Duration::from_secs(7),
             alive_every: Duration::from_secs(1),
+            max_event_bytes: 4 * 1024 * 1024,
             backoff_first: Duration::from_millis(250),
             // Capped low so a server that comes back is found within about 4 s, however
             // long it was away; jitter still spreads a crowd of consoles over 2-4 s.
@@ -296,12 +300,14 @@ fn watched_bytes<S, B>(
 ) -> impl Stream<Item = Result<B, StreamFailure>>
 where
     S: Stream<Item = reqwest::Result<B>> + Unpin,
+    B: AsRef<[u8]>,
 {
     struct State<S> {
         inner: S,
         tx: mpsc::Sender<Msg>,
         opts: StreamOptions,
         last_alive: Option<Instant>,
+        event_size: EventSize,
         done: bool,
     }
     let state = State {
@@ -309,6 +315,7 @@ where
         tx,
         opts,
         last_alive: None,
+        event_size: EventSize::default(),
         done: false,
     };
     futures_util::stream::unfold(state, |mut s| async move {
@@ -326,6 +333,14 @@ where
                 innermost(&e)
             ))),
             Ok(Some(Ok(bytes))) => {
+                if s.event_size.add(bytes.as_ref()) > s.opts.max_event_bytes {
+                    s.done = true;
+                    let reason = format!(
+                        "event stream: an event larger than {} bytes; the server is not speaking the contract",
+                        s.opts.max_event_bytes
+                    );
+                    return Some((Err(StreamFailure::Lost(reason)), s));
+                }
                 let now = Instant::now();
                 let due = s
                     .last_alive
@@ -345,6 +360,35 @@ where
     })
 }
 
+/// Bytes since the last event boundary (a blank line), counted as chunks arrive.
+#[derive(Debug, Default)]
+struct EventSize {
+    since_boundary: usize,
+    after_newline: bool,
+}
+
+impl EventSize {
+    /// Counts `chunk` and returns the size of the event still open at its end.
+    fn add(&mut self, chunk: &[u8]) -> usize {
+        for &b in chunk {
+            match b {
+                b'\n' if self.after_newline => self.since_boundary = 0,
+                b'\n' => {
+                    self.after_newline = true;
+                    self.since_boundary += 1;
+                }
+                // CR LF CR LF is a boundary too: a CR does not end the newline run.
+                b'\r' => self.since_boundary += 1,
+                _ => {
+                    self.after_newline = false;
+                    self.since_boundary += 1;
+                }
+            }
+        }
+        self.since_boundary
+    }
+}
+
 fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = e.to_string();
     let mut source = e.source();
@@ -353,4 +397,20 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     cause
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventSize;
+
+    #[test]
+    fn event_size_resets_at_blank_lines_across_chunks() {
+        let mut size = EventSize::default();
+        assert_eq!(size.add(b"data: 12345\n"), 12);
+        assert_eq!(size.add(b"\n"), 0, "a boundary split across chunks");
+        assert_eq!(size.add(b": keep-alive\n\nid: 1\n"), 6);
+        assert_eq!(size.add(b"data: x\r\n\r\n"), 0, "CR LF boundaries");
+        assert_eq!(size.add(&[b'x'; 100]), 100);
+        assert_eq!(size.add(&[b'x'; 100]), 200, "no boundary: it keeps growing");
+    }
 }
