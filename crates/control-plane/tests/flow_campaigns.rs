@@ -505,6 +505,11 @@ async fn actions_refuse_bad_input_stale_versions_and_wrong_states() {
     let env = Env::new(&fleet, &[]).await;
     let c = env.create(request(Some(vec![1]), gate(1, 1))).await;
     assert_eq!(c.target_count(), 2);
+    assert_eq!(
+        c.current_ring,
+        Some(1),
+        "the fleet's ring number, not a position"
+    );
     let mut tx = env.store.begin().await.unwrap();
     let err = workflow::pause(&mut tx, "olga", &c.id, None, "  ", None)
         .await

@@ -112,11 +112,12 @@ pub async fn create_campaign(
         paused_reason: None,
         waiting_for: None,
         gate,
-        current_ring: Some(0),
+        current_ring: None,
         rings,
         rollback: None,
         version: 0,
     };
+    record::set_current(&mut c, 0);
     campaigns::insert(tx, num, &c, &metas).await?;
     let summary = c
         .rings
@@ -176,7 +177,8 @@ pub async fn resume(
         return Err(wrong_state(&c, "resumed", "paused"));
     }
     let mut notes = Vec::new();
-    if let Some(pos) = c.current_ring.map(usize::from) {
+    if c.current_ring.is_some() {
+        let pos = record::current_pos(&c);
         let mut stale_approvals = Vec::new();
         if let Some(ring) = c.rings.get(pos) {
             if let Some(id) = &ring.approval_id {

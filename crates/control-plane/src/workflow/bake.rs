@@ -30,7 +30,7 @@ pub(crate) async fn bake(shared: &Shared, campaign_id: &str) -> Result<(), Domai
             campaigns::load(&mut conn, campaign_id).await?
         };
         let Some(c) = c else { return Ok(()) };
-        let pos = usize::from(c.current_ring.unwrap_or(0));
+        let pos = record::current_pos(&c);
         let Some(ring) = c.rings.get(pos) else {
             return Ok(());
         };
@@ -59,7 +59,7 @@ pub(crate) async fn bake(shared: &Shared, campaign_id: &str) -> Result<(), Domai
                 .event(kinds::CAMPAIGN_RING_PASSED, Level::Info, msg)
                 .subject(record::subject(&c, Some(pos), None));
             if pos + 1 < c.rings.len() {
-                c.current_ring = u8::try_from(pos + 1).ok();
+                record::set_current(&mut c, pos + 1);
                 record::save_campaign(&mut tx, &mut c, passed).await?;
             } else {
                 record::save_campaign(&mut tx, &mut c, passed).await?;

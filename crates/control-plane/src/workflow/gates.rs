@@ -249,7 +249,7 @@ pub(crate) async fn await_promotion(
     tx: &mut Tx,
     c: &mut Campaign,
 ) -> Result<(), DomainError> {
-    let pos = usize::from(c.current_ring.unwrap_or(0));
+    let pos = record::current_pos(c);
     let Some(ring) = c.rings.get(pos) else {
         return Ok(());
     };

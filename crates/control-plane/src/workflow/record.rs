@@ -126,3 +126,16 @@ pub async fn load(tx: &mut Tx, id: &str) -> Result<Campaign, DomainError> {
         ))
     })
 }
+
+/// Position in `c.rings` of the ring being worked on. `current_ring` holds the fleet's
+/// ring number (what a console shows as "ring 3"), not the position.
+pub fn current_pos(c: &Campaign) -> usize {
+    c.current_ring
+        .and_then(|n| c.rings.iter().position(|r| r.index == n))
+        .unwrap_or(0)
+}
+
+/// Makes the ring at `pos` the one being worked on.
+pub fn set_current(c: &mut Campaign, pos: usize) {
+    c.current_ring = c.rings.get(pos).map(|r| r.index);
+}

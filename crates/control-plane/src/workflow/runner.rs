@@ -104,7 +104,7 @@ async fn advance(
     meta: &[TargetMeta],
     jobs: &mut Vec<Job>,
 ) -> Result<(), DomainError> {
-    let pos = usize::from(c.current_ring.unwrap_or(0));
+    let pos = record::current_pos(c);
     if pos >= c.rings.len() {
         return complete(tx, c).await;
     }
@@ -432,7 +432,7 @@ pub(crate) async fn pause_for(
 /// Ring `pos` passed: move to the next ring or complete.
 async fn next_ring(tx: &mut Tx, c: &mut Campaign, pos: usize) -> Result<(), DomainError> {
     if pos + 1 < c.rings.len() {
-        c.current_ring = u8::try_from(pos + 1).ok();
+        record::set_current(c, pos + 1);
         let msg = format!("{}: moving on to ring {}", c.id, c.rings[pos + 1].index);
         record::save_campaign(tx, c, runner().event(CAMPAIGN_UPDATED, Level::Info, msg)).await
     } else {
