@@ -390,3 +390,42 @@ fn the_mouse_wheel_moves_the_selection() {
     app.update(wheel(MouseEventKind::Moved));
     assert!(!app.is_dirty(), "a mouse move changes nothing");
 }
+
+#[test]
+fn the_selection_stays_on_its_approval_and_moves_on_when_it_leaves() {
+    let mut app = app(80, 24);
+    typed(&mut app, "4j"); // apr-1
+    let selected = |app: &App| {
+        let s = screen(app, 80, 24);
+        s.lines()
+            .find(|l| l.contains('›'))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let decided = |id: usize| {
+        let mut a = approvals().remove(id);
+        a.state = ApprovalState::Approved;
+        Some(Change::Approval {
+            approval: Box::new(a),
+        })
+    };
+    send_event(&mut app, 6, decided(1)); // apr-2, above the selection, leaves
+    assert!(selected(&app).contains("apr-1"), "{}", screen(&app, 80, 24));
+    send_event(&mut app, 7, decided(0)); // the selected apr-1 leaves
+    assert!(selected(&app).contains("apr-3"), "{}", screen(&app, 80, 24));
+    let mut urgent = approval("apr-9", ApprovalKind::PolicyException, "urgent", "carol", 1);
+    urgent.version = 1;
+    send_event(
+        &mut app,
+        8,
+        Some(Change::Approval {
+            approval: Box::new(urgent),
+        }),
+    );
+    let s = screen(&app, 80, 24);
+    assert!(row_of(&s, "apr-9") < row_of(&s, "apr-3"), "{s}");
+    assert!(
+        selected(&app).contains("apr-3"),
+        "the highlight stays put: {s}"
+    );
+}

@@ -200,6 +200,7 @@ impl App {
         let mut effects = Vec::new();
         if let Some(change) = &event.change {
             self.data.apply(change);
+            self.pin_selections();
             effects = self.refresh_detail(change);
         }
         self.log.push(event);
@@ -247,13 +248,29 @@ impl App {
         }
     }
 
-    /// Holds each table pane's selection by id from the first frame, so events that
-    /// move rows never move the highlight to another item.
+    /// Holds each table pane's selection by id, so events that move rows never move
+    /// the highlight to another item. A selection whose item left (or a pane that was
+    /// empty) takes the item now at its place. O(1) per pane.
     fn pin_selections(&mut self) {
         for pane in [Pane::Fleet, Pane::Rings, Pane::Evidence, Pane::Approvals] {
+            let present = self
+                .selection(pane)
+                .and_then(|s| s.id.as_deref())
+                .is_some_and(|id| match pane {
+                    Pane::Fleet => self.data.databases.get(id).is_some(),
+                    Pane::Rings => self.data.campaigns.get(id).is_some(),
+                    Pane::Evidence => self.data.evidence.get(id).is_some(),
+                    Pane::Approvals => self.data.approvals.get(id).is_some(),
+                    Pane::Log => false,
+                });
+            if present {
+                continue;
+            }
+            let index = self.selected_index(pane);
             let id = self.selected_id(pane);
             if let Some(sel) = self.selection_mut(pane) {
                 sel.id = id;
+                sel.index = index.unwrap_or(0);
             }
         }
     }
