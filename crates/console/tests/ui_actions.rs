@@ -131,6 +131,34 @@ fn reject_cannot_be_confirmed_without_a_comment() {
 }
 
 #[test]
+fn enter_in_a_text_field_moves_on_to_the_button_not_to_cancel() {
+    let mut app = app(80, 24);
+    typed(&mut app, "4x");
+    key(&mut app, KeyCode::BackTab); // Cancel → comment
+    typed(&mut app, "not during the freeze");
+    assert!(
+        enter(&mut app).is_empty(),
+        "the first Enter only leaves the field"
+    );
+    let req = one_send(enter(&mut app));
+    assert_eq!(
+        req.action.body(),
+        json!({"comment": "not during the freeze"})
+    );
+
+    // With a typed confirmation: reason, Enter, id, Enter, Enter.
+    let mut app = ui_support::app(80, 24);
+    typed(&mut app, "2R");
+    tab(&mut app, 2);
+    typed(&mut app, "bad build");
+    enter(&mut app);
+    typed(&mut app, "cmp-2");
+    enter(&mut app);
+    let req = one_send(enter(&mut app));
+    assert_eq!(req.action.path(), "/v1/campaigns/cmp-2/rollback");
+}
+
+#[test]
 fn pause_needs_a_reason_and_sends_the_campaign_version() {
     let mut app = app(80, 24);
     typed(&mut app, "2jjp"); // cmp-1, the running campaign

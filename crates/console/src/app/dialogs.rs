@@ -232,6 +232,15 @@ impl ActionDialog {
         }];
     }
 
+    /// Enter in a text field: on to the next field, then to the action's button (never
+    /// to Cancel, which would throw the text away).
+    pub fn field_done(&mut self) {
+        self.focus = match self.focus {
+            Focus::Text if self.confirm_id.is_some() => Focus::ConfirmId,
+            _ => Focus::Confirm,
+        };
+    }
+
     /// The text field with focus, if a text field has it.
     pub fn focused_field(&mut self) -> Option<&mut TextField> {
         match self.focus {

@@ -300,7 +300,7 @@ impl App {
             Some(A::Activate) => match d.focus {
                 Focus::Cancel if d.in_flight.is_none() => self.dialog = None,
                 Focus::Confirm => return self.confirm(),
-                Focus::Text | Focus::ConfirmId => d.cycle_focus(true),
+                Focus::Text | Focus::ConfirmId => d.field_done(),
                 Focus::Cancel => {}
             },
             _ if d.in_flight.is_none() => {

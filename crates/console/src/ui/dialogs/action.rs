@@ -165,6 +165,7 @@ fn status_lines(app: &App, d: &ActionDialog, w: usize) -> Vec<Line<'static>> {
     } else {
         match d.action() {
             Err(why) => (format!("○ {why}"), t.muted),
+            Ok(_) if d.focus == Focus::Confirm => ("● ready: Enter sends it".to_string(), t.ok),
             Ok(_) => (
                 format!("● ready: Tab to {} and press Enter to send", d.kind.label()),
                 t.ok,
