@@ -126,6 +126,9 @@ pub mod kinds {
     pub const CAMPAIGN_ROLLBACK_REQUESTED: &str = "campaign.rollback_requested";
     pub const CAMPAIGN_ROLLBACK_STAGE: &str = "campaign.rollback_stage";
     pub const CAMPAIGN_ROLLED_BACK: &str = "campaign.rolled_back";
+    /// The campaign changed in a way no other kind names (what it waits for, the ring it
+    /// moves on to); the change carries the whole campaign.
+    pub const CAMPAIGN_UPDATED: &str = "campaign.updated";
     pub const TARGET_STATE: &str = "target.state";
     pub const EXECUTOR_OUTPUT: &str = "executor.output";
     pub const DRILL_STARTED: &str = "drill.started";

@@ -10,7 +10,7 @@ use fleetdeck_api::{
 use super::engine::Shared;
 use super::plan;
 use super::record;
-use super::runner::{CAMPAIGN_UPDATED, pause_for, runner, start_ring, to_chrono};
+use super::runner::{pause_for, runner, start_ring, to_chrono};
 use crate::DomainError;
 use crate::store::approvals::{self, NewApproval};
 use crate::store::{Tx, drills, fleet};
@@ -260,7 +260,7 @@ pub(crate) async fn await_promotion(
             tx,
             c,
             runner().event(
-                CAMPAIGN_UPDATED,
+                kinds::CAMPAIGN_UPDATED,
                 Level::Info,
                 "requesting ring promotion again",
             ),
@@ -310,7 +310,7 @@ pub(crate) async fn await_promotion(
             if c.waiting_for.as_deref() != Some(what.as_str()) {
                 c.waiting_for = Some(what.clone());
                 let ev = runner().event(
-                    CAMPAIGN_UPDATED,
+                    kinds::CAMPAIGN_UPDATED,
                     Level::Info,
                     format!("{} waits for {what}", c.id),
                 );

@@ -22,4 +22,3 @@ mod target;
 pub use actions::{create_campaign, pause, resume, rollback, start_drill};
 pub use demo::DemoSettings;
 pub use engine::{Engine, EngineSettings};
-pub use runner::CAMPAIGN_UPDATED;

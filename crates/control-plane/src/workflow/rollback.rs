@@ -178,7 +178,7 @@ async fn revert(shared: &Shared, c: &Campaign) -> Result<(), DomainError> {
         r.gate.bake_until = None;
     }
     let msg = format!("{}: revert finished", c.id);
-    let ev = actor(&c).event(super::runner::CAMPAIGN_UPDATED, Level::Info, msg);
+    let ev = actor(&c).event(kinds::CAMPAIGN_UPDATED, Level::Info, msg);
     record::save_campaign(&mut tx, &mut c, ev).await?;
     shared.store.commit(tx).await
 }

@@ -19,10 +19,6 @@ use crate::store::campaigns::{self, TargetMeta};
 use crate::store::events::append;
 use crate::store::{Tx, approvals, fleet};
 
-/// Emitted when the campaign changes in a way no other kind describes (what it waits
-/// for changed).
-pub const CAMPAIGN_UPDATED: &str = "campaign.updated";
-
 pub(crate) fn runner() -> Actor {
     Actor::new("runner", None)
 }
@@ -337,7 +333,7 @@ async fn run_ring(
                 format!("{} waits for {w}", c.id),
             ),
             None => (
-                CAMPAIGN_UPDATED,
+                kinds::CAMPAIGN_UPDATED,
                 format!("{} no longer waits for exceptions", c.id),
             ),
         };
@@ -434,7 +430,12 @@ async fn next_ring(tx: &mut Tx, c: &mut Campaign, pos: usize) -> Result<(), Doma
     if pos + 1 < c.rings.len() {
         record::set_current(c, pos + 1);
         let msg = format!("{}: moving on to ring {}", c.id, c.rings[pos + 1].index);
-        record::save_campaign(tx, c, runner().event(CAMPAIGN_UPDATED, Level::Info, msg)).await
+        record::save_campaign(
+            tx,
+            c,
+            runner().event(kinds::CAMPAIGN_UPDATED, Level::Info, msg),
+        )
+        .await
     } else {
         complete(tx, c).await
     }
