@@ -419,6 +419,26 @@ fn quit_asks_only_while_a_request_is_in_flight() {
 }
 
 #[test]
+fn no_second_request_for_an_item_while_one_is_in_flight() {
+    let mut app = app(80, 24);
+    typed(&mut app, "4a");
+    tab(&mut app, 1);
+    let req = one_send(enter(&mut app));
+    key(&mut app, KeyCode::Esc);
+    typed(&mut app, "x");
+    assert!(
+        shows(&app, "the approve request for apr-2 is still waiting"),
+        "{}",
+        screen(&app, 80, 24)
+    );
+    app.update(Msg::ActionDone {
+        request_id: req.id,
+        result: Ok(()),
+    });
+    assert_eq!(app.requests_in_flight(), 0);
+}
+
+#[test]
 fn a_result_after_the_dialog_was_closed_still_becomes_a_notice() {
     let mut app = app(80, 24);
     typed(&mut app, "4a");

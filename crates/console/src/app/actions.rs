@@ -182,6 +182,17 @@ impl App {
                 kind.label().to_lowercase()
             )
         })?;
+        // One request per item at a time: a second would race the first.
+        if let Some(waiting) = self
+            .in_flight
+            .values()
+            .find(|r| super::send::target_of(&r.action) == id)
+        {
+            return Err(format!(
+                "the {} request for {id} is still waiting for the server's answer",
+                waiting.action.verb()
+            ));
+        }
         self.prepare_for(kind, id)
     }
 
