@@ -267,3 +267,53 @@ async fn an_engine_shut_down_cleanly_continues_a_rollback_after_restart() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_patch_cut_short_by_a_crash_is_reported_not_repeated() {
+    let fleet: Vec<_> = (1..=3)
+        .map(|i| db(&format!("pg-dev-{i:02}"), 0, Environment::Dev, 3))
+        .collect();
+    let slow = SimConfig {
+        time_scale: 100.0,
+        ..SimConfig::default()
+    };
+    let mut env = Env::with(&fleet, &[], settings(), slow).await;
+    let c = env.create(request(None, gate(1, 3))).await;
+    let mid = env
+        .wait_for(&c.id, "a target mid-patch", |c| {
+            c.rings[0]
+                .targets
+                .iter()
+                .any(|t| t.state == TargetState::Patching)
+        })
+        .await;
+    drop(env.engine.take());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let cut = env.campaign(&c.id).await.rings[0]
+        .targets
+        .iter()
+        .find(|t| t.state == TargetState::Patching)
+        .map(|t| t.database_id.clone())
+        .expect("still patching when the engine died");
+    assert!(mid.version <= env.campaign(&c.id).await.version);
+
+    let store = Store::open(&env.state_path()).await.unwrap();
+    let engine = Engine::start(store, env.sim.clone(), settings());
+    let done = env
+        .wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+    engine.shutdown().await;
+    let t = done.rings[0]
+        .targets
+        .iter()
+        .find(|t| t.database_id == cut)
+        .unwrap();
+    assert_eq!(t.state, TargetState::Failed);
+    assert!(
+        t.message.as_deref().unwrap().contains("not patched again"),
+        "{t:?}"
+    );
+    for t in &done.rings[0].targets {
+        assert_eq!(env.sim.patch_calls(&t.database_id), 1, "{}", t.database_id);
+    }
+}

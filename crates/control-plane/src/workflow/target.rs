@@ -249,12 +249,21 @@ async fn verify(ctx: &Ctx<'_>, fresh: bool) -> Result<(), DomainError> {
         }
     };
     if actual != ctx.to_version {
-        return ctx
-            .fail(format!(
+        let why = if fresh {
+            format!(
                 "verification failed: runs {actual}, expected {}",
                 ctx.to_version
-            ))
-            .await;
+            )
+        } else {
+            // The patch call may or may not have reached the database; patching again
+            // could apply it twice, so a person decides.
+            format!(
+                "interrupted during its patch and runs {actual}, not {}: not patched again; \
+                 patch it by hand or roll the campaign back",
+                ctx.to_version
+            )
+        };
+        return ctx.fail(why).await;
     }
     let mut health = match ex.health(&ctx.db).await {
         Ok(h) => h,
