@@ -25,6 +25,8 @@ enum Seen {
     Connecting,
     Connected,
     Disconnected(String),
+    /// A fresh snapshot, at this sequence number.
+    Loaded(Seq),
 }
 
 #[derive(Clone, Default)]
@@ -43,6 +45,7 @@ impl Recorder {
                     Msg::Connection(ConnState::Disconnected { reason, .. }) => {
                         Seen::Disconnected(reason)
                     }
+                    Msg::Loaded { snapshot, .. } => Seen::Loaded(snapshot.last_seq),
                     other => panic!("the stream sent {other:?}"),
                 };
                 log.lock().unwrap().push((Instant::now(), seen));
@@ -249,6 +252,20 @@ async fn scripted_server(listener: TcpListener, requests: Requests) {
             sock.write_all(answer.as_bytes()).await.unwrap();
             continue;
         }
+        if path.starts_with("/v1/events?after=") {
+            // The history check after a reconnect: the server knows up to 5.
+            let body = serde_json::to_string(&EventsPage {
+                events: Vec::new(),
+                last_seq: 5,
+            })
+            .unwrap();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(answer.as_bytes()).await.unwrap();
+            continue;
+        }
         assert!(path.starts_with("/v1/events/stream"), "unexpected {path}");
         streams += 1;
         let script = if streams == 1 {
@@ -386,4 +403,80 @@ async fn a_runaway_event_is_cut_off_not_buffered() {
     stream.abort();
     listener.abort();
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_a_shorter_history_is_reloaded_not_resumed() {
+    let mut fx = Fixture::start().await;
+    let client = fx.client("olga");
+    let start = client.snapshot().await.unwrap().last_seq;
+    let rec = Recorder::default();
+    let (tx, rx) = mpsc::channel(4096);
+    let listener = rec.listen(rx);
+    let stream = spawn_event_stream(client.clone(), start, tx, fast_retries());
+    // A long history on the first server, longer than the fresh one can grow while the
+    // console reconnects.
+    for _ in 0..300 {
+        fx.raise_approval("olga", 1).await;
+    }
+    eventually(Duration::from_secs(30), "a long history", || async {
+        rec.seqs().last().is_some_and(|s| *s > 300)
+    })
+    .await;
+    let seen = *rec.seqs().last().unwrap();
+
+    fx.restart_fresh().await;
+    eventually(
+        Duration::from_secs(10),
+        "a reload from the new server",
+        || async { rec.count(|s| matches!(s, Seen::Loaded(_))) == 1 },
+    )
+    .await;
+    let loaded_at = rec
+        .all()
+        .into_iter()
+        .find_map(|(_, s)| match s {
+            Seen::Loaded(q) => Some(q),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        loaded_at < seen,
+        "the new server's snapshot is at {loaded_at}, not before {seen}"
+    );
+
+    // From the reload on, the new server's events arrive, in order, once.
+    fx.create_campaign("olga").await;
+    let after_reload = || {
+        let all = rec.all();
+        let at = all
+            .iter()
+            .position(|(_, s)| matches!(s, Seen::Loaded(_)))
+            .unwrap();
+        all[at..]
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Seen::Event(q) => Some(*q),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    eventually(
+        Duration::from_secs(10),
+        "events from the new server",
+        || async { !after_reload().is_empty() },
+    )
+    .await;
+    let got = after_reload();
+    let upto = *got.last().unwrap();
+    let expected: Vec<_> = fx
+        .events_after(loaded_at)
+        .await
+        .into_iter()
+        .map(|e| e.seq)
+        .filter(|s| *s <= upto)
+        .collect();
+    assert_eq!(got, expected);
+    stream.abort();
+    listener.abort();
 }

@@ -123,6 +123,16 @@ impl Fixture {
         panic!("server did not restart on {}: {last_err:?}", self.addr);
     }
 
+    /// Starts a new server on the same port with its state file deleted: the same address,
+    /// a different history (a reset, or a restore from an older copy).
+    pub async fn restart_fresh(&mut self) {
+        self.stop().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(self.dir.path().join(format!("state.db{suffix}")));
+        }
+        self.restart().await;
+    }
+
     /// Raises a pending approval as `requester` (the runner does this in production).
     pub async fn raise_approval(&self, requester: &str, required: u32) -> Approval {
         let store = self.server.as_ref().expect("running").store();

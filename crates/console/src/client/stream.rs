@@ -7,6 +7,9 @@
 //!   is filled from `GET /v1/events?after=`);
 //! - any bytes from the server (keep-alive comments too) produce [`Msg::Alive`], at
 //!   most once per [`StreamOptions::alive_every`];
+//! - after an outage, a server whose history ends before the last event seen (reset,
+//!   or restored from an older copy) is reloaded with a fresh [`Msg::Loaded`] rather
+//!   than resumed into silence;
 //! - a lost connection is reported at once ([`ConnState::Disconnected`]) when the
 //!   socket closes, and after [`StreamOptions::idle_timeout`] of silence when the server
 //!   hangs; each retry reports its attempt and delay; [`ConnState::Connected`] says it
@@ -99,8 +102,18 @@ impl EventStreamTask {
         if !self.emit(Msg::Connection(ConnState::Connecting)).await {
             return;
         }
+        let mut first = true;
         loop {
-            let end = match self.connect().await {
+            let connected = if first {
+                self.connect().await
+            } else {
+                match self.resync_if_replaced().await {
+                    Ok(()) => self.connect().await,
+                    Err(end) => Err(end),
+                }
+            };
+            first = false;
+            let end = match connected {
                 Ok(response) => {
                     backoff.reset();
                     down_since = None;
@@ -135,6 +148,41 @@ impl EventStreamTask {
                 return;
             }
             tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    /// After an outage: a server whose history ends before the last event this console
+    /// saw is not the one it was watching (its state was reset or restored from an older
+    /// copy). Resuming by sequence number would then skip everything new, so the app
+    /// is given a fresh snapshot ([`Msg::Loaded`]) and the stream starts over from it.
+    async fn resync_if_replaced(&mut self) -> Result<(), End> {
+        let checking = |e: crate::message::ActionError| {
+            End::Lost(format!("checking the server's history: {e}"))
+        };
+        let page = self
+            .client
+            .events_after(self.last_seq, 1)
+            .await
+            .map_err(checking)?;
+        if page.last_seq >= self.last_seq {
+            return Ok(());
+        }
+        tracing::warn!(
+            seen = self.last_seq,
+            server = page.last_seq,
+            "the server's history ends before what this console saw; reloading"
+        );
+        let whoami = self.client.whoami().await.map_err(checking)?;
+        let snapshot = self.client.snapshot().await.map_err(checking)?;
+        self.last_seq = snapshot.last_seq;
+        let loaded = Msg::Loaded {
+            whoami,
+            snapshot: Box::new(snapshot),
+        };
+        if self.emit(loaded).await {
+            Ok(())
+        } else {
+            Err(End::ReceiverGone)
         }
     }
 
