@@ -13,7 +13,11 @@ use clap::{Args, Parser, Subcommand};
     about = "Terminal operations console for a database-fleet automation control plane, and that control plane",
     long_about = "Without --server, fleetdeck starts an embedded control plane with a simulated demo \
                   fleet and opens the console on it. With --server it connects to a running control \
-                  plane (the token comes from --token-file or the FLEETDECK_TOKEN environment variable)."
+                  plane (the token comes from --token-file or the FLEETDECK_TOKEN environment variable).",
+    after_long_help = "Files (Linux; the XDG_* variables move them, other systems use their own places):\n  \
+                       ~/.local/share/fleetdeck/demo.sqlite   the embedded demo's state (--demo-reset removes it)\n  \
+                       ~/.local/state/fleetdeck/logs/         the console's log, one file a day (FLEETDECK_LOG sets the filter)\n  \
+                       ~/.config/fleetdeck/                   keymap.toml, theme.toml, and the default token file"
 )]
 pub struct Cli {
     #[command(flatten)]
