@@ -496,3 +496,27 @@ fn a_412_refreshes_the_dialog_and_the_next_confirm_sends_the_new_version() {
     assert_eq!(second.action.body(), json!({"reason": "hold for the dba"}));
     assert_ne!(second.idempotency_key, first.idempotency_key);
 }
+
+#[test]
+fn acting_on_an_empty_pane_says_so() {
+    let mut app = app(80, 24);
+    for (seq, a) in approvals().into_iter().enumerate() {
+        let mut a = a;
+        a.state = fleetdeck_api::ApprovalState::Expired;
+        app.update(Msg::Server(Box::new(event(
+            6 + seq as u64,
+            fleetdeck_api::Level::Info,
+            "approval.expired",
+            "expired",
+            Some(fleetdeck_api::Change::Approval {
+                approval: Box::new(a),
+            }),
+        ))));
+    }
+    typed(&mut app, "4a");
+    assert!(
+        shows(&app, "the Approvals pane is empty: nothing to approve yet"),
+        "{}",
+        screen(&app, 80, 24)
+    );
+}

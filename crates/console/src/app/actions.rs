@@ -177,10 +177,14 @@ impl App {
     /// Builds the dialog for `kind` on the current subject, or says why not.
     pub(crate) fn prepare(&self, kind: ActionKind) -> Result<ActionDialog, String> {
         let id = self.subject_for(kind).ok_or_else(|| {
-            format!(
-                "nothing selected to {}: select an item first",
-                kind.label().to_lowercase()
-            )
+            let verb = kind.label().to_lowercase();
+            match self.focus {
+                _ if self.detail.is_some() => format!("nothing here to {verb}"),
+                pane if self.pane_len(pane) == 0 => {
+                    format!("the {} pane is empty: nothing to {verb} yet", pane.title())
+                }
+                _ => format!("nothing selected to {verb}: select an item first"),
+            }
         })?;
         // One request per item at a time: a second would race the first.
         if let Some(waiting) = self
