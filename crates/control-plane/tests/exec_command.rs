@@ -346,6 +346,17 @@ async fn a_shell_that_cannot_start_is_an_error_not_a_panic() {
         .unwrap_err();
     assert!(err.message.contains("cannot start"), "{err}");
     exec_cfg.shell = "/bin/sh".into();
+    exec_cfg.working_dir = Some(dir.path().join("no-such-dir"));
+    let err = CommandExecutor::new(exec_cfg.clone())
+        .patch(&db("pg-a"), "16.6", LogSink::discard())
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("no-such-dir is not a directory"),
+        "{err}"
+    );
+    exec_cfg.working_dir = None;
+    exec_cfg.shell = "/bin/sh".into();
     exec_cfg.patch = op("kill -9 $$", SECOND);
     let err = CommandExecutor::new(exec_cfg)
         .patch(&db("pg-a"), "16.6", LogSink::discard())

@@ -99,9 +99,14 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
     if let Some(dir) = run.working_dir {
         cmd.current_dir(dir);
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| ExecError::new(format!("cannot start {}: {e}", run.shell.display())))?;
+    let mut child = cmd.spawn().map_err(|e| match run.working_dir {
+        // The OS blames a missing working directory on the program; say which it is.
+        Some(dir) if !dir.is_dir() => ExecError::new(format!(
+            "cannot start the command: working_dir {} is not a directory",
+            dir.display()
+        )),
+        _ => ExecError::new(format!("cannot start {}: {e}", run.shell.display())),
+    })?;
     let mut guard = GroupKill {
         pgid: child.id().and_then(|id| i32::try_from(id).ok()),
     };
