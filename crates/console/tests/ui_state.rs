@@ -429,3 +429,21 @@ fn the_selection_stays_on_its_approval_and_moves_on_when_it_leaves() {
         "the highlight stays put: {s}"
     );
 }
+
+#[test]
+fn first_and_last_jump_to_the_ends_and_last_follows_again() {
+    let mut app = app(80, 24);
+    typed(&mut app, "5g");
+    let s = screen(&app, 80, 24);
+    let selected = s.lines().find(|l| l.contains('›')).unwrap();
+    assert!(
+        selected.contains("02:59:01") && s.contains("not following"),
+        "{s}"
+    );
+    typed(&mut app, "G");
+    assert!(screen(&app, 80, 24).contains("▼ following"));
+    typed(&mut app, "1G");
+    let s = screen(&app, 80, 24);
+    let selected = s.lines().find(|l| l.contains('›')).unwrap();
+    assert!(selected.contains("pg-stg-r1"), "the last database: {s}");
+}

@@ -112,8 +112,9 @@ impl App {
             A::Down => self.move_selection(1),
             A::PageUp => self.move_selection(-(self.page() as i64)),
             A::PageDown => self.move_selection(self.page() as i64),
-            A::Top => self.move_selection(i64::MIN / 2),
-            A::Bottom => self.move_selection(i64::MAX / 2),
+            // Moves saturate at the ends, so "as far as possible" is the first/last row.
+            A::Top => self.move_selection(i64::MIN),
+            A::Bottom => self.move_selection(i64::MAX),
             A::Open => return self.open_detail(),
             _ => {}
         }
@@ -200,11 +201,7 @@ impl App {
     fn move_selection(&mut self, delta: i64) {
         let page = self.page();
         if self.focus == Pane::Log {
-            if delta < -1_000_000 {
-                self.log.to_top(page);
-            } else {
-                self.log.move_by(delta, page);
-            }
+            self.log.move_by(delta, page);
             return;
         }
         let pane = self.focus;

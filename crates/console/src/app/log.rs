@@ -142,11 +142,6 @@ impl LogBuffer {
         self.top = self.top.max(self.first());
     }
 
-    pub fn to_top(&mut self, page: usize) {
-        let delta = -(self.selected().saturating_sub(self.first()) as i64);
-        self.move_by(delta.min(-1), page);
-    }
-
     pub fn follow_newest(&mut self) {
         self.follow = true;
         self.unseen = 0;
