@@ -41,10 +41,10 @@ pub struct ConsoleArgs {
     #[arg(long, conflicts_with = "server")]
     pub demo_reset: bool,
 
-    /// Databases in a new embedded demo fleet (takes effect on a fresh demo: the first
-    /// run or with --demo-reset).
-    #[arg(long, value_name = "N", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=5000), conflicts_with = "server")]
-    pub demo_fleet: u32,
+    /// Databases in a new embedded demo fleet [default: 240]; an existing demo of
+    /// another size needs --demo-reset.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=5000), conflicts_with = "server")]
+    pub demo_fleet: Option<u32>,
 
     /// Key bindings (default: keymap.toml in fleetdeck's config directory, if present).
     #[arg(long, value_name = "FILE")]

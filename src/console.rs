@@ -43,7 +43,8 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
                 embedded::reset(&state).map_err(Failure::runtime)?;
                 tracing::info!(state = %state.display(), "demo state removed");
             }
-            let demo = embedded::start(&state, args.demo_fleet as usize)
+            let size = args.demo_fleet.map_or(embedded::DEMO_FLEET, |n| n as usize);
+            let demo = embedded::start(&state, size)
                 .await
                 .map_err(Failure::runtime)?;
             tracing::info!(url = %demo.base_url, state = %state.display(), "embedded control plane started");
@@ -53,7 +54,13 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
         }
     };
 
-    let outcome = match preflight(&client).await {
+    let loaded = preflight(&client).await.and_then(|(whoami, snapshot)| {
+        if embedded.is_some() {
+            check_demo_size(args.demo_fleet, snapshot.databases.len())?;
+        }
+        Ok((whoami, snapshot))
+    });
+    let outcome = match loaded {
         Ok((whoami, snapshot)) => {
             let config = AppConfig {
                 context,
@@ -79,6 +86,17 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
         }
     }
     outcome
+}
+
+/// An existing demo keeps its fleet; asking for another size without `--demo-reset`
+/// would silently show the old one.
+fn check_demo_size(asked: Option<u32>, actual: usize) -> Result<(), Failure> {
+    match asked {
+        Some(n) if n as usize != actual => Err(Failure::usage(format!(
+            "the existing demo has {actual} databases; to start one with {n}, add --demo-reset"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The header's context for a remote server: its URL without credentials.
@@ -203,6 +221,15 @@ mod tests {
         let good = dir.path().join("good");
         std::fs::write(&good, "fdk_abc\n").unwrap();
         assert_eq!(read_token("http://x", Some(&good)).unwrap(), "fdk_abc");
+    }
+
+    #[test]
+    fn a_demo_of_another_size_needs_a_reset() {
+        assert!(check_demo_size(None, 240).is_ok());
+        assert!(check_demo_size(Some(240), 240).is_ok());
+        let f = check_demo_size(Some(50), 240).unwrap_err();
+        assert_eq!(f.code, crate::failure::USAGE);
+        assert!(f.message.contains("--demo-reset"), "{}", f.message);
     }
 
     #[test]

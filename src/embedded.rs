@@ -11,6 +11,8 @@ use fleetdeck_control_plane::server::{
     self, DemoOptions, RunningServer, ServeOptions, TokenSource,
 };
 
+/// Databases in the demo fleet unless `--demo-fleet` says otherwise.
+pub const DEMO_FLEET: usize = 240;
 /// Seed of the demo fleet, so two people looking at "the demo" see the same fleet.
 pub const DEMO_SEED: u64 = 7;
 /// Simulated seconds per real second: a demo campaign moves visibly within a minute.
