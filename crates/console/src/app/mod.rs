@@ -119,7 +119,8 @@ impl App {
                 }
                 self.loaded = true;
                 self.pin_selections();
-                self.last_alive = Some(snapshot.server_time);
+                let at = snapshot.server_time;
+                self.last_alive = Some(self.last_alive.map_or(at, |t| t.max(at)));
                 if self.clock.is_none() {
                     self.clock = Some(snapshot.server_time);
                 }
