@@ -355,8 +355,17 @@ async fn start_bake(
         .scaled(Duration::from_secs(c.gate.bake_seconds));
     let ring = &mut c.rings[pos];
     let count = |s: TargetState| ring.targets.iter().filter(|t| t.state == s).count();
+    let speed = if shared.settings.time_scale == 1.0 {
+        String::new()
+    } else {
+        format!(
+            " ({:.1}s at time scale {})",
+            bake.as_secs_f64(),
+            shared.settings.time_scale
+        )
+    };
     let msg = format!(
-        "{}: ring {} finished ({} done, {} failed, {} skipped); baking {}s, watching health and replication lag (limit {:.1}s)",
+        "{}: ring {} finished ({} done, {} failed, {} skipped); baking {}s{speed}, watching health and replication lag (limit {:.1}s)",
         c.id,
         ring.index,
         count(TargetState::Done),
