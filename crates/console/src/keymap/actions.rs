@@ -60,6 +60,31 @@ impl Layer {
         }
     }
 
+    /// The layer the router asks right after this one, whose keys this one can hide.
+    pub fn asked_before(self) -> Option<Layer> {
+        match self {
+            Layer::Fleet
+            | Layer::Rings
+            | Layer::Evidence
+            | Layer::Approvals
+            | Layer::Log
+            | Layer::Detail => Some(Layer::Global),
+            Layer::TextInput => Some(Layer::Dialog),
+            Layer::Global | Layer::Dialog => None,
+        }
+    }
+
+    /// Whether a key of this layer would take `action` of `below` away. A detail view
+    /// only passes quit and help on to the global layer, so only those matter there.
+    pub fn hides(self, below: Layer, action: NamedAction) -> bool {
+        match (self, below) {
+            (Layer::Detail, Layer::Global) => {
+                matches!(action, NamedAction::Quit | NamedAction::Help)
+            }
+            _ => true,
+        }
+    }
+
     /// The actions a binding in this layer may name.
     pub fn allows(self, action: NamedAction) -> bool {
         use NamedAction as A;

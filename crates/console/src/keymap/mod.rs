@@ -115,6 +115,27 @@ impl Keymap {
             seen.entry((*layer, key.label()))
                 .or_insert((*action, *line));
         }
+        // A layer asked first hides the keys of the layer asked after it: a pane key
+        // that is also a global key would silently take, say, quit away.
+        for (line, layer, key_text, key, action) in &entries {
+            let Some(below) = layer.asked_before() else {
+                continue;
+            };
+            if let Some(&(other, other_line)) = seen.get(&(below, key.label()))
+                && other != *action
+                && layer.hides(below, other)
+            {
+                errors.push(KeymapError {
+                    line: *line,
+                    message: format!(
+                        "key '{key_text}' in [{}] would hide {} of [{}] (line {other_line})",
+                        layer.name(),
+                        other.name(),
+                        below.name()
+                    ),
+                });
+            }
+        }
         if let Some(first) = errors.into_iter().min_by_key(|e| e.line) {
             return Err(first);
         }
@@ -215,6 +236,20 @@ mod tests {
         let err = Keymap::from_toml("[global]\nquit = \"q\"\nhelp = [\"?\", \"q\"]\n").unwrap_err();
         assert_eq!(err.line, 3);
         assert!(err.message.contains("quit (line 2)"), "{err}");
+    }
+
+    #[test]
+    fn a_pane_key_may_not_hide_a_global_one() {
+        let err = Keymap::from_toml("[global]\nquit = \"q\"\n[fleet]\nsort = \"q\"\n").unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(err.message.contains("would hide quit of [global]"), "{err}");
+        // A text field may not take the dialog's keys either.
+        let err =
+            Keymap::from_toml("[dialog]\ncancel = \"esc\"\n[text_input]\nclear_field = \"esc\"\n")
+                .unwrap_err();
+        assert_eq!(err.line, 4);
+        // The detail layer repeating a global action on the same key is no conflict.
+        Keymap::from_toml("[global]\nup = \"k\"\n[detail]\nup = \"k\"\n").unwrap();
     }
 
     #[test]
