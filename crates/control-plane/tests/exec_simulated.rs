@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use fleetdeck_api::{Database, DbRole, Environment, HealthStatus, Level};
 use fleetdeck_control_plane::demo;
-use fleetdeck_control_plane::executor::simulated::{SimConfig, SimulatedExecutor};
+use fleetdeck_control_plane::executor::simulated::{SimConfig, SimulatedExecutor, read_call_log};
 use fleetdeck_control_plane::executor::{Executor, LogLine, LogSink};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -316,4 +316,39 @@ fn the_demo_script_is_picked_from_the_fleet_by_seed() {
         assert_eq!(get(id).engine, "mysql", "{id}");
     }
     assert_eq!(cfg.drill_fails.len(), 240usize.div_ceil(25));
+}
+
+#[tokio::test]
+async fn the_call_log_counts_calls_across_restarts() {
+    let fleet = fleet();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.log");
+    let db = fleet[0].clone();
+    for _ in 0..2 {
+        // A fresh executor stands for a restarted server: its counters start at zero,
+        // the log keeps counting.
+        let exec = sim(|c| c.call_log = Some(path.clone()));
+        exec.precheck(&db, "16.6", LogSink::discard())
+            .await
+            .unwrap();
+        exec.patch(&db, "16.6", LogSink::discard()).await.unwrap();
+        exec.health(&db).await.unwrap();
+        assert_eq!(exec.patch_calls(&db.id), 1);
+    }
+    let counts = read_call_log(&path).unwrap();
+    let n = |op: &str| counts.get(&(op.to_string(), db.id.clone())).copied();
+    assert_eq!(n("patch"), Some(2));
+    assert_eq!(n("precheck"), Some(2));
+    assert_eq!(n("health"), None, "reads are not recorded");
+
+    let exec = sim(|c| c.call_log = Some(dir.path().join("no-such-dir/calls.log")));
+    let err = exec
+        .patch(&db, "16.6", LogSink::discard())
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("cannot record the patch call"),
+        "{err}"
+    );
+    assert_eq!(exec.actual_version(&db).await.unwrap(), db.engine_version);
 }

@@ -10,6 +10,8 @@
 //! directly, the demo takes [`SimConfig::scripted`].
 
 use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -42,6 +44,12 @@ pub struct SimConfig {
     pub fail_rollback: HashSet<String>,
     /// Restore drills of these databases finish with a checksum mismatch.
     pub drill_fails: HashSet<String>,
+    /// When set, every precheck, patch, rollback and drill call is appended to this
+    /// file (`OPERATION DATABASE`, one line each, synced) before it starts, so a harness
+    /// that kills and restarts the server can count calls across restarts ("no target
+    /// was patched twice"); see [`read_call_log`]. Health and version reads are not
+    /// recorded.
+    pub call_log: Option<PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -55,6 +63,7 @@ impl Default for SimConfig {
             lag_after_patch: HashMap::new(),
             fail_rollback: HashSet::new(),
             drill_fails: HashSet::new(),
+            call_log: None,
         }
     }
 }
@@ -141,6 +150,16 @@ enum Op {
 }
 
 impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Precheck => "precheck",
+            Op::Patch => "patch",
+            Op::Rollback => "rollback",
+            Op::Health => "health",
+            Op::Drill => "drill",
+        }
+    }
+
     fn salt(self) -> u64 {
         match self {
             Op::Precheck => 0x7072_6563,
@@ -223,8 +242,18 @@ impl SimulatedExecutor {
             .unwrap_or(0)
     }
 
-    /// Counts the call and returns the generator for it.
-    fn begin(&self, db: &Database, op: Op) -> fastrand::Rng {
+    /// Counts (and, with a call log, records) the call; returns its generator.
+    fn begin(&self, db: &Database, op: Op) -> Result<fastrand::Rng, ExecError> {
+        let call_log = lock(&self.config).call_log.clone();
+        if let Some(path) = call_log.filter(|_| op != Op::Health) {
+            record_call(&path, op, &db.id).map_err(|e| {
+                ExecError::new(format!(
+                    "cannot record the {} call in {}: {e}",
+                    op.name(),
+                    path.display()
+                ))
+            })?;
+        }
         let n = {
             let mut state = lock(&self.state);
             let n = state.calls.entry((db.id.clone(), op)).or_insert(0);
@@ -232,10 +261,10 @@ impl SimulatedExecutor {
             *n
         };
         let seed = lock(&self.config).seed;
-        fastrand::Rng::with_seed(mix(
+        Ok(fastrand::Rng::with_seed(mix(
             mix(mix(seed, fnv1a(db.id.as_bytes())), op.salt()),
             u64::from(n),
-        ))
+        )))
     }
 
     fn sim(&self, db: &Database) -> SimDb {
@@ -305,6 +334,28 @@ impl SimulatedExecutor {
     }
 }
 
+fn record_call(path: &Path, op: Op, db_id: &str) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    // One write per line: appends from concurrent calls do not interleave.
+    file.write_all(format!("{} {db_id}\n", op.name()).as_bytes())?;
+    file.sync_data()
+}
+
+/// Counts the calls in a [`SimConfig::call_log`] file: `(operation, database) -> calls`.
+pub fn read_call_log(path: &Path) -> std::io::Result<HashMap<(String, String), u32>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut counts = HashMap::new();
+    for line in text.lines() {
+        if let Some((op, id)) = line.split_once(' ') {
+            *counts.entry((op.to_string(), id.to_string())).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these maps half-updated in a way that
     // matters more than stopping the simulation would.
@@ -341,7 +392,7 @@ impl Executor for SimulatedExecutor {
         log: LogSink,
     ) -> BoxFuture<'a, Result<(), ExecError>> {
         Box::pin(async move {
-            let mut rng = self.begin(db, Op::Precheck);
+            let mut rng = self.begin(db, Op::Precheck)?;
             let fails = self.scripted(|c| c.fail_precheck.contains(&db.id));
             let disk_free = if fails {
                 rng.u32(3..8)
@@ -368,7 +419,7 @@ impl Executor for SimulatedExecutor {
         log: LogSink,
     ) -> BoxFuture<'a, Result<(), ExecError>> {
         Box::pin(async move {
-            let mut rng = self.begin(db, Op::Patch);
+            let mut rng = self.begin(db, Op::Patch)?;
             let from = self.sim(db).version;
             let seconds = 25.0 + rng.f64() * 50.0 + f64::from(3 - db.tier.min(3)) * 10.0;
             if self.scripted(|c| c.fail_patch.contains(&db.id)) {
@@ -391,7 +442,7 @@ impl Executor for SimulatedExecutor {
         log: LogSink,
     ) -> BoxFuture<'a, Result<(), ExecError>> {
         Box::pin(async move {
-            let mut rng = self.begin(db, Op::Rollback);
+            let mut rng = self.begin(db, Op::Rollback)?;
             let from = self.sim(db).version;
             let seconds = 20.0 + rng.f64() * 40.0;
             if self.scripted(|c| c.fail_rollback.contains(&db.id)) {
@@ -409,7 +460,7 @@ impl Executor for SimulatedExecutor {
 
     fn health<'a>(&'a self, db: &'a Database) -> BoxFuture<'a, Result<Health, ExecError>> {
         Box::pin(async move {
-            let mut rng = self.begin(db, Op::Health);
+            let mut rng = self.begin(db, Op::Health)?;
             tokio::time::sleep(self.real(0.05 + rng.f64() * 0.2)).await;
             let sim = self.sim(db);
             let degraded = sim.patched_at.is_some()
@@ -444,7 +495,7 @@ impl Executor for SimulatedExecutor {
         log: LogSink,
     ) -> BoxFuture<'a, Result<DrillOutcome, ExecError>> {
         Box::pin(async move {
-            let mut rng = self.begin(db, Op::Drill);
+            let mut rng = self.begin(db, Op::Drill)?;
             let n = self.drill_calls(&db.id);
             let (size_gib, restore_seconds) = match db.tier {
                 1 => (300.0 + rng.f64() * 900.0, 1200.0 + rng.f64() * 1800.0),
