@@ -233,6 +233,37 @@ async fn a_health_problem_during_the_bake_fails_the_gate() {
 }
 
 #[tokio::test]
+async fn replication_lag_is_judged_by_the_bake_not_the_verification() {
+    let fleet = dev_and_staging();
+    // Lag drains over 600 simulated seconds: 6 s here, longer than the whole test.
+    let env = Env::with(
+        &fleet,
+        &[],
+        flow_support::settings(),
+        fleetdeck_control_plane::executor::simulated::SimConfig {
+            time_scale: 100.0,
+            ..Default::default()
+        },
+    )
+    .await;
+    env.sim.update_config(|c| {
+        c.lag_after_patch.insert("pg-stg-01-r1".into(), 95.0);
+    });
+    let c = env.create(request(Some(vec![1]), gate(2, 2))).await;
+    let paused = env
+        .wait_for(&c.id, "auto-pause", |c| c.state == CampaignState::Paused)
+        .await;
+    let ring = &paused.rings[0];
+    assert!(
+        ring.targets.iter().all(|t| t.state == TargetState::Done),
+        "{ring:?}"
+    );
+    let reason = ring.gate.reason.clone().unwrap();
+    assert!(reason.contains("pg-stg-01-r1 replication lag"), "{reason}");
+    assert!(reason.contains("exceeds the 30.0s limit"), "{reason}");
+}
+
+#[tokio::test]
 async fn prod_promotion_waits_for_two_approvals_for_tier_one() {
     let p = db("pg-prod-01", 2, Environment::Prod, 1);
     let mut fleet = dev_and_staging();

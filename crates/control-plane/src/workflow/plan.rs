@@ -225,11 +225,19 @@ pub fn budget_exhausted(failures: u32, gate: &GateSettings) -> bool {
     failures >= gate.failure_budget
 }
 
-/// Why a database's health fails the gate, if it does.
-pub fn health_problem(db_id: &str, health: &Health, gate: &GateSettings) -> Option<String> {
+/// Why a database's status is not good enough, if it is not.
+pub fn status_problem(db_id: &str, health: &Health) -> Option<String> {
     match health.status {
-        HealthStatus::Healthy => {}
-        other => return Some(format!("{db_id} is {}", other.as_str())),
+        HealthStatus::Healthy => None,
+        other => Some(format!("{db_id} is {}", other.as_str())),
+    }
+}
+
+/// Why a database's health fails the gate, if it does: its status, or a replica lagging
+/// past the limit.
+pub fn health_problem(db_id: &str, health: &Health, gate: &GateSettings) -> Option<String> {
+    if let Some(p) = status_problem(db_id, health) {
+        return Some(p);
     }
     match health.replication_lag_s {
         Some(lag) if !lag.is_finite() || lag > gate.max_replication_lag_s => Some(format!(
