@@ -54,6 +54,8 @@ pub struct SimSettings {
     pub seed: u64,
     /// Simulated seconds per real second.
     pub time_scale: f64,
+    /// Where to record every mutating executor call (see `SimConfig::call_log`).
+    pub call_log: Option<PathBuf>,
 }
 
 impl Default for SimSettings {
@@ -61,6 +63,7 @@ impl Default for SimSettings {
         SimSettings {
             seed: 1,
             time_scale: 1.0,
+            call_log: None,
         }
     }
 }
@@ -249,6 +252,7 @@ struct RawExecutor {
     kind: Spanned<String>,
     seed: Option<u64>,
     time_scale: Option<Spanned<f64>>,
+    call_log: Option<PathBuf>,
     shell: Option<PathBuf>,
     working_dir: Option<PathBuf>,
     precheck: Option<Spanned<RawOperation>>,
@@ -385,13 +389,14 @@ impl RawExecutor {
                 Ok(ExecutorConfig::Simulated(SimSettings {
                     seed: self.seed.unwrap_or(1),
                     time_scale,
+                    call_log: self.call_log.clone(),
                 }))
             }
             "command" => {
-                if self.seed.is_some() || self.time_scale.is_some() {
+                if self.seed.is_some() || self.time_scale.is_some() || self.call_log.is_some() {
                     return Err(at(
                         &self.kind,
-                        "seed and time_scale apply only to kind = \"simulated\"",
+                        "seed, time_scale and call_log apply only to kind = \"simulated\"",
                     ));
                 }
                 let required = |op: &Option<Spanned<RawOperation>>, name: &str, default: u64| {

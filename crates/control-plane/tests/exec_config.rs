@@ -63,7 +63,8 @@ fn simulated_and_empty_configs_load() {
         cfg.executor,
         ExecutorConfig::Simulated(SimSettings {
             seed: 42,
-            time_scale: 20.0
+            time_scale: 20.0,
+            call_log: Some("/var/tmp/fleetdeck-sim-calls.log".into()),
         })
     );
     assert_eq!(executor::build(&cfg.executor).name(), "simulated");
@@ -144,4 +145,26 @@ fn the_documented_examples_load() {
     for block in &blocks[1..] {
         config::parse(block, doc).unwrap_or_else(|e| panic!("{e}\n{block}"));
     }
+}
+
+#[tokio::test]
+async fn a_simulated_executor_built_from_config_keeps_its_call_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let text = format!(
+        "[executor]\nkind = \"simulated\"\ntime_scale = 10000.0\ncall_log = \"{}\"\n",
+        log.display()
+    );
+    let cfg = config::parse(&text, Path::new("sim.toml")).unwrap();
+    let exec = executor::build(&cfg.executor);
+    let db = fleetdeck_control_plane::demo::generate(1, 1, chrono::Utc::now())
+        .databases
+        .remove(0);
+    exec.patch(&db, "99.0", executor::LogSink::discard())
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("patch {}\n", db.id)
+    );
 }

@@ -29,6 +29,7 @@ pub fn build(config: &ExecutorConfig) -> Arc<dyn Executor> {
             Arc::new(simulated::SimulatedExecutor::new(simulated::SimConfig {
                 seed: s.seed,
                 time_scale: s.time_scale,
+                call_log: s.call_log.clone(),
                 ..simulated::SimConfig::default()
             }))
         }
