@@ -29,10 +29,24 @@ fn has_data(s: &str) -> bool {
             .iter()
             .all(|p| s.contains(p))
         && s.contains("240 databases")
-        && s.contains("pending")
-        && s.contains("apr-")
+        && pending_approvals(s) > 0
         && s.contains("cmp-")
         && s.contains(" INF ")
+}
+
+/// The count in the Approvals pane's title (`4 Approvals · 3 pending`); the demo raises
+/// its approvals a moment after it starts.
+fn pending_approvals(screen: &str) -> u32 {
+    let Some(at) = screen.find("4 Approvals · ") else {
+        return 0;
+    };
+    let rest = &screen[at + "4 Approvals · ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    if rest[digits.len()..].starts_with(" pending") {
+        digits.parse().unwrap_or(0)
+    } else {
+        0
+    }
 }
 
 #[test]
