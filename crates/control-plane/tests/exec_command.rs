@@ -364,3 +364,27 @@ async fn a_shell_that_cannot_start_is_an_error_not_a_panic() {
         .unwrap_err();
     assert!(err.message.contains("killed by a signal"), "{err}");
 }
+
+#[tokio::test]
+async fn a_flood_of_output_is_read_to_the_end_but_logged_with_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    // 20 000 lines: more than the log takes, and more than a pipe buffer holds, so the
+    // command only finishes if it is read to the end.
+    let exec = executor(
+        dir.path(),
+        "i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done\necho '16.6'\n",
+        30 * SECOND,
+    );
+    let (log, mut rx) = LogSink::channel();
+    exec.patch(&db("pg-a"), "16.6", log).await.unwrap();
+    let lines = drain(&mut rx);
+    assert_eq!(lines.len(), 5001);
+    assert_eq!(lines[4999].text, "line 4999");
+    assert_eq!(
+        lines[5000].text,
+        "15001 more output lines were not logged (at most 5000 per operation)"
+    );
+    assert_eq!(lines[5000].level, Level::Warn);
+    // The answer on the last line is still seen.
+    assert_eq!(exec.actual_version(&db("pg-a")).await.unwrap(), "16.6");
+}

@@ -9,12 +9,17 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::time::Instant;
 
+use fleetdeck_api::Level;
+
 use super::{ExecError, LogSink};
 
 /// Longest line kept whole; a longer one is cut into pieces of this size.
 const MAX_LINE_BYTES: usize = 8 * 1024;
-/// Lines of output kept for the caller (the log saw them all).
+/// Lines of output kept for the caller.
 const KEPT_LINES: usize = 500;
+/// Lines of one operation forwarded to the execution log; a command that prints more
+/// is still read to the end, but the log gets a count instead of a flood.
+pub(crate) const MAX_LOGGED_LINES: usize = 5000;
 /// After the command exits, how long output is still read from a background process
 /// it left holding the pipes. Such a process is not killed: it may be the database
 /// the command just started.
@@ -54,6 +59,33 @@ impl Output {
             .rev()
             .map(|l| l.trim())
             .find(|l| !l.is_empty())
+    }
+}
+
+/// Forwards lines to the log up to [`MAX_LOGGED_LINES`], then only counts them.
+struct Forward<'a> {
+    log: &'a LogSink,
+    sent: usize,
+    dropped: usize,
+}
+
+impl Forward<'_> {
+    fn line(&mut self, level: Level, text: &str) {
+        if self.sent < MAX_LOGGED_LINES {
+            self.sent += 1;
+            self.log.line(level, text);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    fn finish(&self) {
+        if self.dropped > 0 {
+            self.log.warn(format!(
+                "{} more output lines were not logged (at most {MAX_LOGGED_LINES} per operation)",
+                self.dropped
+            ));
+        }
     }
 }
 
@@ -117,6 +149,11 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
     let mut err = LineReader::new(stderr);
     let (mut out_done, mut err_done) = (false, false);
     let mut output = Output::default();
+    let mut forward = Forward {
+        log,
+        sent: 0,
+        dropped: 0,
+    };
     let deadline = Instant::now() + run.timeout;
     let mut exited: Option<(ExitStatus, Instant)> = None;
     loop {
@@ -127,7 +164,7 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
         tokio::select! {
             line = out.next_line(), if !out_done => match line {
                 Some(line) => {
-                    log.info(&line);
+                    forward.line(Level::Info, &line);
                     Output::keep(&mut output.stdout, line.clone());
                     Output::keep(&mut output.all, line);
                 }
@@ -135,7 +172,7 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
             },
             line = err.next_line(), if !err_done => match line {
                 Some(line) => {
-                    log.warn(&line);
+                    forward.line(Level::Warn, &line);
                     if !line.trim().is_empty() {
                         output.last_stderr = Some(line.clone());
                     }
@@ -156,6 +193,7 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
             _ = tokio::time::sleep_until(deadline), if exited.is_none() => {
                 guard.kill();
                 let _ = child.wait().await;
+                forward.finish();
                 let message = format!(
                     "still running after {} s; its process group was killed",
                     run.timeout.as_secs_f64()
@@ -165,6 +203,7 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
             },
         }
     }
+    forward.finish();
     let Some((status, _)) = exited else {
         return Err(ExecError::new("the command vanished before it exited"));
     };
