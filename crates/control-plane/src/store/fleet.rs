@@ -92,8 +92,11 @@ pub async fn upsert_database(tx: &mut Tx, db: &Database) -> Result<(), DomainErr
     match existing {
         Some(old) if same_config(&old, db) => Ok(()),
         Some(old) => {
-            // Observed state (health, version, last patch) stays as the control plane saw it.
+            // Observed state (health, version, last patch) stays as the control plane saw
+            // it: the config's version is where a database starts, and a campaign that
+            // patched it since must not be undone by a restart.
             let merged = Database {
+                engine_version: old.engine_version.clone(),
                 health: old.health.clone(),
                 last_patched_at: old.last_patched_at,
                 ..db.clone()
@@ -128,8 +131,10 @@ pub async fn upsert_database(tx: &mut Tx, db: &Database) -> Result<(), DomainErr
     }
 }
 
+/// Whether two databases declare the same thing (observed state ignored).
 fn same_config(old: &Database, new: &Database) -> bool {
     let strip = |d: &Database| Database {
+        engine_version: String::new(),
         health: Default::default(),
         last_patched_at: None,
         version: 0,
