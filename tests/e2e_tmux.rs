@@ -155,7 +155,11 @@ async fn the_header_tracks_a_remote_server_going_away_and_coming_back() {
     let mut fx = common::Fixture::start().await;
     let home = tempfile::tempdir().unwrap();
     let token = common::token("ann");
-    let env = [("FLEETDECK_TOKEN", token.as_str())];
+    // The most verbose log there is, to prove the token reaches none of it.
+    let env = [
+        ("FLEETDECK_TOKEN", token.as_str()),
+        ("FLEETDECK_LOG", "trace"),
+    ];
     let base = fx.base.clone();
     let t = tmux::Tmux::start(
         "outage",
@@ -191,4 +195,15 @@ async fn the_header_tracks_a_remote_server_going_away_and_coming_back() {
     t.wait_for("the program to exit", Duration::from_secs(10), |s| {
         s.contains("FLEETDECK_EXIT=0")
     });
+
+    let logs = home.path().join("state/fleetdeck/logs");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&logs).expect("a log directory") {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(
+        text.contains("event stream lost"),
+        "the outage is not in the log"
+    );
+    assert!(!text.contains(&token), "the token is in the log file");
 }
