@@ -80,17 +80,24 @@ pub async fn run(
 ) -> color_eyre::Result<()> {
     let (tx, mut rx) = mpsc::channel(opts.channel_capacity.max(16));
     let after = snapshot.last_seq;
-    app.update(Msg::Loaded {
-        whoami,
-        snapshot: Box::new(snapshot),
-    });
-
     let mut guard = TerminalGuard::enter().wrap_err("cannot take over the terminal")?;
     let size = guard
         .terminal()
         .size()
         .wrap_err("cannot read the terminal's size")?;
-    app.update(Msg::Resize(size.width, size.height));
+    // The first messages go through the loop like every other, so whatever effects
+    // they ask for are run too. The channel is new and empty: these cannot block.
+    for first in [
+        Msg::Loaded {
+            whoami,
+            snapshot: Box::new(snapshot),
+        },
+        Msg::Resize(size.width, size.height),
+        Msg::Tick(chrono::Utc::now()),
+    ] {
+        tx.try_send(first)
+            .map_err(|e| color_eyre::eyre::eyre!("cannot queue the first messages: {e}"))?;
+    }
     let tasks = [
         sources::spawn_input(tx.clone()),
         sources::spawn_ticks(tx.clone(), opts.tick_every),
