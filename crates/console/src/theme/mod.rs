@@ -1,72 +1,61 @@
-//! Styles named by meaning (`themes/default.toml`), parsed once into ready [`Style`]s.
+//! Styles named by meaning (`themes/*.toml`), parsed once into ready [`Style`]s.
 //!
-//! Drawing code asks for `theme.critical`, never for a colour. A theme file may leave a
-//! meaning out (it falls back to the default theme's), but an unknown meaning or an
-//! unknown field is an error with its line, so a typo is never silently ignored.
+//! Drawing code asks for `theme.critical`, never for a colour. A theme file names a
+//! `parent` (the default theme when it names none) and overrides any subset of
+//! meanings; an unknown meaning, field or colour is an error with its line, so a typo
+//! is never silently ignored.
 
-use std::str::FromStr;
+mod file;
 
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use serde::Deserialize;
+use toml::Spanned;
 
-const DEFAULT_THEME: &str = include_str!("../../../../themes/default.toml");
+use file::{Lines, StyleSpec};
 
-/// Why a theme file was refused; the message names the line.
+/// The themes built into the binary, by the name `:theme` and the config use.
+const BUILT_IN: [(&str, &str); 4] = [
+    ("default", include_str!("../../../../themes/default.toml")),
+    ("light", include_str!("../../../../themes/light.toml")),
+    (
+        "high-contrast",
+        include_str!("../../../../themes/high-contrast.toml"),
+    ),
+    ("mono", include_str!("../../../../themes/mono.toml")),
+];
+
+/// Why a theme file was refused: the line (0 when the file as a whole is wrong) and,
+/// once the caller knows it, the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("theme: {0}")]
-pub struct ThemeError(pub String);
-
-/// One style as the file writes it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StyleSpec {
-    fg: Option<String>,
-    bg: Option<String>,
-    #[serde(default)]
-    bold: bool,
-    #[serde(default)]
-    dim: bool,
-    #[serde(default)]
-    italic: bool,
-    #[serde(default)]
-    underline: bool,
-    #[serde(default)]
-    reversed: bool,
+#[error("{}", self.describe())]
+pub struct ThemeError {
+    pub file: Option<String>,
+    pub line: usize,
+    pub message: String,
 }
 
-impl StyleSpec {
-    fn to_style(&self, meaning: &str) -> Result<Style, ThemeError> {
-        let colour = |c: &Option<String>| -> Result<Option<Color>, ThemeError> {
-            c.as_deref()
-                .map(|s| {
-                    Color::from_str(s).map_err(|_| {
-                        ThemeError(format!(
-                            "'{meaning}': unknown colour '{s}' (use a name like \"red\", \
-                             \"#rrggbb\" or an index 0-255)"
-                        ))
-                    })
-                })
-                .transpose()
-        };
-        let mut style = Style::default();
-        if let Some(fg) = colour(&self.fg)? {
-            style = style.fg(fg);
+impl ThemeError {
+    fn at(line: usize, message: String) -> ThemeError {
+        ThemeError {
+            file: None,
+            line,
+            message,
         }
-        if let Some(bg) = colour(&self.bg)? {
-            style = style.bg(bg);
+    }
+
+    /// Names the file the error is in.
+    pub fn in_file(mut self, file: impl Into<String>) -> ThemeError {
+        self.file = Some(file.into());
+        self
+    }
+
+    fn describe(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(f), 0) => format!("{f}: {}", self.message),
+            (Some(f), n) => format!("{f}:{n}: {}", self.message),
+            (None, 0) => format!("theme: {}", self.message),
+            (None, n) => format!("theme line {n}: {}", self.message),
         }
-        for (on, m) in [
-            (self.bold, Modifier::BOLD),
-            (self.dim, Modifier::DIM),
-            (self.italic, Modifier::ITALIC),
-            (self.underline, Modifier::UNDERLINED),
-            (self.reversed, Modifier::REVERSED),
-        ] {
-            if on {
-                style = style.add_modifier(m);
-            }
-        }
-        Ok(style)
     }
 }
 
@@ -74,22 +63,38 @@ macro_rules! meanings {
     ($($field:ident: $doc:literal,)*) => {
         #[derive(Debug, Default, Deserialize)]
         #[serde(deny_unknown_fields)]
-        struct FileForm { $($field: Option<StyleSpec>,)* }
+        struct FileForm {
+            parent: Option<Spanned<String>>,
+            $($field: Option<StyleSpec>,)*
+        }
 
         /// Ready styles, one per meaning.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Theme { $(#[doc = $doc] pub $field: Style,)* }
 
+        /// Every meaning a theme names, with what it is for (docs and `config check`).
+        pub const MEANINGS: &[(&str, &str)] = &[$((stringify!($field), $doc),)*];
+
         impl Theme {
-            fn build(file: &FileForm, fallback: Option<&Theme>) -> Result<Theme, ThemeError> {
-                Ok(Theme { $($field: match (&file.$field, fallback) {
-                    (Some(spec), _) => spec.to_style(stringify!($field))?,
-                    (None, Some(f)) => f.$field,
-                    (None, None) => {
-                        return Err(ThemeError(format!(
-                            "the default theme lacks '{}'", stringify!($field)
-                        )))
-                    }
+            fn build(file: &FileForm, parent: &Theme, lines: &Lines) -> Result<Theme, ThemeError> {
+                Ok(Theme { $($field: match &file.$field {
+                    Some(spec) => spec.to_style(stringify!($field), lines)?,
+                    None => parent.$field,
+                },)* })
+            }
+
+            /// Every meaning with its style, in file order.
+            pub fn styles(&self) -> Vec<(&'static str, Style)> {
+                vec![$((stringify!($field), self.$field),)*]
+            }
+
+            /// The root of every inheritance chain: all of it must be written out.
+            fn complete(file: &FileForm, lines: &Lines) -> Result<Theme, ThemeError> {
+                Ok(Theme { $($field: match &file.$field {
+                    Some(spec) => spec.to_style(stringify!($field), lines)?,
+                    None => return Err(ThemeError::at(0, format!(
+                        "the default theme lacks '{}'", stringify!($field)
+                    ))),
                 },)* })
             }
         }
@@ -103,9 +108,14 @@ meanings! {
     title_focused: "The focused pane's title.",
     border: "Pane borders.",
     border_focused: "The focused pane's border.",
+    border_production: "Pane borders while connected to a production context.",
     header: "The top bar.",
+    production: "The header banner of a production context.",
+    read_only: "The READ-ONLY badge in the header.",
     table_header: "Column headings.",
     selection: "The selected row.",
+    marked: "A marked row (Space), ready for a bulk action.",
+    matched: "Characters a filter matched.",
     ok: "Healthy, fresh, passed, connected.",
     warning: "Degraded, aging, paused, waiting.",
     critical: "Down, stale, failed, disconnected.",
@@ -113,6 +123,7 @@ meanings! {
     accent: "Things to look at: counts, the subject of a dialog.",
     key: "Key names in hints and help.",
     notice: "The footer notice after an action.",
+    command: "The command and filter line.",
     disconnected: "The header banner while disconnected.",
     button: "A dialog button.",
     button_focused: "The focused dialog button.",
@@ -126,25 +137,66 @@ meanings! {
 
 impl Default for Theme {
     fn default() -> Theme {
-        let file: FileForm =
-            toml::from_str(DEFAULT_THEME).expect("the embedded default theme parses");
-        Theme::build(&file, None).expect("the embedded default theme is complete")
+        let text = BUILT_IN[0].1;
+        let file: FileForm = file::parse(text).expect("the embedded default theme parses");
+        Theme::complete(&file, &Lines(text)).expect("the embedded default theme is complete")
     }
 }
 
 impl Theme {
-    /// Parses a theme; meanings it leaves out come from the default theme.
+    /// Names of the themes built in, for completion and `:theme`.
+    pub const NAMES: [&'static str; 4] = ["default", "light", "high-contrast", "mono"];
+
+    /// A built-in theme by name.
+    pub fn by_name(name: &str) -> Option<Theme> {
+        let (_, text) = BUILT_IN.iter().find(|(n, _)| *n == name)?;
+        if name == "default" {
+            return Some(Theme::default());
+        }
+        Some(Theme::from_toml(text).expect("the embedded themes are valid"))
+    }
+
+    /// The theme when nothing else is configured: mono when `NO_COLOR` is set (any
+    /// value, as no-color.org asks), else the default.
+    pub fn for_environment(no_color: bool) -> Theme {
+        if no_color {
+            Theme::by_name("mono").expect("mono is built in")
+        } else {
+            Theme::default()
+        }
+    }
+
+    /// Parses a theme whose parent is a built-in theme (the default when it names none).
     pub fn from_toml(text: &str) -> Result<Theme, ThemeError> {
-        let file: FileForm = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            match line {
-                Some(line) => ThemeError(format!("line {line}: {}", e.message())),
-                None => ThemeError(e.message().to_string()),
-            }
-        })?;
-        Theme::build(&file, Some(&Theme::default()))
+        Theme::from_toml_with_parent(text, &|_| None)
+    }
+
+    /// Parses a theme; its `parent` is looked up with `user` first (the user's own
+    /// themes, which may fail with their own file and line), then among the built-ins.
+    /// Meanings the file leaves out come from the parent.
+    pub fn from_toml_with_parent(
+        text: &str,
+        user: &dyn Fn(&str) -> Option<Result<Theme, ThemeError>>,
+    ) -> Result<Theme, ThemeError> {
+        let file: FileForm = file::parse(text)?;
+        let lines = Lines(text);
+        let parent = match &file.parent {
+            None => Theme::default(),
+            Some(name) => match user(name.get_ref()) {
+                Some(parent) => parent?,
+                None => Theme::by_name(name.get_ref()).ok_or_else(|| {
+                    ThemeError::at(
+                        lines.of(name.span().start),
+                        format!(
+                            "unknown parent theme '{}': use one of {} or a theme file of yours",
+                            name.get_ref(),
+                            Theme::NAMES.join(", ")
+                        ),
+                    )
+                })?,
+            },
+        };
+        Theme::build(&file, &parent, &lines)
     }
 
     /// Border style for a pane.
@@ -168,6 +220,7 @@ impl Theme {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::style::{Color, Modifier};
 
     #[test]
     fn default_theme_is_complete() {
@@ -191,14 +244,22 @@ mod tests {
     fn unknown_meaning_is_an_error_with_a_line() {
         let err =
             Theme::from_toml("ok = { fg = \"green\" }\ncritcal = { fg = \"red\" }\n").unwrap_err();
-        assert!(err.0.contains("line 2"), "{err}");
-        assert!(err.0.contains("critcal"), "{err}");
+        assert_eq!(err.line, 2, "{err}");
+        assert!(err.message.contains("critcal"), "{err}");
     }
 
     #[test]
     fn unknown_field_and_colour_are_errors() {
         assert!(Theme::from_toml("ok = { colour = \"green\" }\n").is_err());
-        let err = Theme::from_toml("ok = { fg = \"greenish\" }\n").unwrap_err();
-        assert!(err.0.contains("greenish"), "{err}");
+        let err = Theme::from_toml("\nok = { fg = \"greenish\" }\n").unwrap_err();
+        assert!(err.message.contains("greenish"), "{err}");
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn every_built_in_theme_loads() {
+        for name in Theme::NAMES {
+            assert!(Theme::by_name(name).is_some(), "{name}");
+        }
     }
 }
