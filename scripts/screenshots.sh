@@ -17,7 +17,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="$ROOT/docs/screenshots"
-SOCKET="fleetdeck-shots-$$"
+SOCKET_BASE="fleetdeck-shots-$$"
+SOCKET="$SOCKET_BASE"
 
 command -v tmux >/dev/null || { echo "screenshots.sh: tmux is required" >&2; exit 1; }
 
@@ -93,6 +94,8 @@ capture() {
 
 shoot() {
     local w="$1" h="$2"
+    # A tmux server of its own per size: a fresh one never races the last one's exit.
+    SOCKET="$SOCKET_BASE-${w}x${h}"
     rm -rf "${HOME_DIR:?}"/*
     tm new-session -d -s shots -x "$w" -y "$h" \
         "env HOME='$HOME_DIR' XDG_DATA_HOME='$HOME_DIR/data' XDG_STATE_HOME='$HOME_DIR/state' \
