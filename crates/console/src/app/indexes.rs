@@ -5,6 +5,11 @@
 //! the item's slot from `order` by binary search under its old value and inserts it
 //! under the new one: O(log n) comparisons plus one `Vec` shift of plain integers, never
 //! a re-sort of the world. Drawing reads only the visible window of `order`.
+//!
+//! A filter keeps a second list, `shown`: the slots that pass it, in the same order.
+//! A change to one item re-tests that item only and moves it in `shown` the same way,
+//! so a filter and a sort together still cost O(log n) per event. Positions (`at`,
+//! `position`, `len`, `iter_from`) are positions among the shown items.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -17,6 +22,9 @@ pub trait Keyed {
 /// Compares two items under a sort specification; must be a total order (end on the id).
 pub type Compare<T, S> = fn(&S, &T, &T) -> Ordering;
 
+/// Whether an item passes the active filter.
+pub type Predicate<T> = Box<dyn Fn(&T) -> bool + Send>;
+
 pub struct Collection<T, S = ()> {
     slots: Vec<Option<T>>,
     free: Vec<usize>,
@@ -24,6 +32,9 @@ pub struct Collection<T, S = ()> {
     order: Vec<usize>,
     cmp: Compare<T, S>,
     spec: S,
+    filter: Option<Predicate<T>>,
+    /// With a filter: the slots that pass it, in display order.
+    shown: Vec<usize>,
 }
 
 impl<T: Keyed, S> Collection<T, S> {
@@ -35,15 +46,81 @@ impl<T: Keyed, S> Collection<T, S> {
             order: Vec::new(),
             cmp,
             spec,
+            filter: None,
+            shown: Vec::new(),
         }
     }
 
+    /// Items shown: those passing the filter, or all.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.view().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.view().is_empty()
+    }
+
+    /// Every item, filtered or not.
+    pub fn total(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn filtered(&self) -> bool {
+        self.filter.is_some()
+    }
+
+    fn view(&self) -> &[usize] {
+        if self.filter.is_some() {
+            &self.shown
+        } else {
+            &self.order
+        }
+    }
+
+    /// Sets or clears the filter; the one O(n) step, on the user's keystroke.
+    pub fn set_filter(&mut self, filter: Option<Predicate<T>>) {
+        self.filter = filter;
+        self.refilter();
+    }
+
+    fn refilter(&mut self) {
+        self.shown.clear();
+        if let Some(f) = &self.filter {
+            let slots = &self.slots;
+            self.shown = self
+                .order
+                .iter()
+                .copied()
+                .filter(|&s| f(item(slots, s)))
+                .collect();
+        }
+    }
+
+    fn locate_in(&self, list: &[usize], slot: usize) -> Result<usize, usize> {
+        let (slots, cmp, spec) = (&self.slots, self.cmp, &self.spec);
+        let target = item(slots, slot);
+        list.binary_search_by(|&probe| cmp(spec, item(slots, probe), target))
+    }
+
+    /// Before `slot` changes: takes it out of `shown` under its old value.
+    fn unshow(&mut self, slot: usize) {
+        if self.filter.is_none() {
+            return;
+        }
+        if let Ok(pos) = self.locate_in(&self.shown, slot) {
+            self.shown.remove(pos);
+        }
+    }
+
+    /// After `slot` changed or arrived: puts it back if it passes the filter.
+    fn reshow(&mut self, slot: usize) {
+        let Some(f) = &self.filter else {
+            return;
+        };
+        if f(item(&self.slots, slot)) {
+            let pos = self.locate_in(&self.shown, slot).unwrap_or_else(|p| p);
+            self.shown.insert(pos, slot);
+        }
     }
 
     pub fn spec(&self) -> &S {
@@ -79,13 +156,11 @@ impl<T: Keyed, S> Collection<T, S> {
         self.order = (0..slots.len()).filter(|&s| slots[s].is_some()).collect();
         self.order
             .sort_by(|&a, &b| cmp(spec, item(slots, a), item(slots, b)));
+        self.refilter();
     }
 
     fn locate(&self, slot: usize) -> Result<usize, usize> {
-        let (slots, cmp, spec) = (&self.slots, self.cmp, &self.spec);
-        let target = item(slots, slot);
-        self.order
-            .binary_search_by(|&probe| cmp(spec, item(slots, probe), target))
+        self.locate_in(&self.order, slot)
     }
 
     fn unlink(&mut self, slot: usize) {
@@ -129,8 +204,10 @@ impl<T: Keyed, S> Collection<T, S> {
     pub fn upsert(&mut self, value: T) -> Option<T> {
         if let Some(&slot) = self.by_id.get(value.key()) {
             let pos = self.locate(slot).ok();
+            self.unshow(slot);
             let old = self.slots[slot].replace(value);
             self.reposition(slot, pos);
+            self.reshow(slot);
             return old;
         }
         let slot = match self.free.pop() {
@@ -146,6 +223,7 @@ impl<T: Keyed, S> Collection<T, S> {
         self.by_id
             .insert(item(&self.slots, slot).key().to_string(), slot);
         self.link(slot);
+        self.reshow(slot);
         None
     }
 
@@ -153,13 +231,16 @@ impl<T: Keyed, S> Collection<T, S> {
     pub fn modify<R>(&mut self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let slot = *self.by_id.get(id)?;
         let pos = self.locate(slot).ok();
+        self.unshow(slot);
         let out = self.slots[slot].as_mut().map(f);
         self.reposition(slot, pos);
+        self.reshow(slot);
         out
     }
 
     pub fn remove(&mut self, id: &str) -> Option<T> {
         let slot = *self.by_id.get(id)?;
+        self.unshow(slot);
         self.unlink(slot);
         self.by_id.remove(id);
         self.free.push(slot);
@@ -172,18 +253,18 @@ impl<T: Keyed, S> Collection<T, S> {
 
     /// The item at display position `pos`.
     pub fn at(&self, pos: usize) -> Option<&T> {
-        self.order.get(pos).and_then(|&s| self.slots[s].as_ref())
+        self.view().get(pos).and_then(|&s| self.slots[s].as_ref())
     }
 
-    /// Display position of `id`, by binary search.
+    /// Display position of `id` among the shown items, by binary search.
     pub fn position(&self, id: &str) -> Option<usize> {
         let slot = *self.by_id.get(id)?;
-        self.locate(slot).ok()
+        self.locate_in(self.view(), slot).ok()
     }
 
     /// Items in display order from `start`, for drawing a window.
     pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &T> {
-        self.order
+        self.view()
             .iter()
             .skip(start)
             .filter_map(|&s| self.slots[s].as_ref())
@@ -241,6 +322,28 @@ mod tests {
         c.set_spec(true);
         assert_eq!(ids(&c), ["b", "d", "a", "e"]);
         assert_eq!(c.len(), 4);
+    }
+
+    #[test]
+    fn a_filter_follows_changes_one_item_at_a_time() {
+        let mut c = Collection::new(by_value, false);
+        c.replace_all([Row("a".into(), 3), Row("b".into(), 1), Row("c".into(), 2)]);
+        c.set_filter(Some(Box::new(|r: &Row| r.1 % 2 == 1)));
+        assert_eq!(ids(&c), ["b", "a"]);
+        assert_eq!((c.len(), c.total()), (2, 3));
+        c.modify("c", |r| r.1 = 5);
+        assert_eq!(ids(&c), ["b", "a", "c"]);
+        c.upsert(Row("a".into(), 4));
+        assert_eq!(ids(&c), ["b", "c"]);
+        assert_eq!(c.position("c"), Some(1));
+        assert_eq!(c.position("a"), None);
+        c.remove("b");
+        c.upsert(Row("d".into(), 0));
+        assert_eq!(ids(&c), ["c"]);
+        c.set_spec(true);
+        assert_eq!(ids(&c), ["c"]);
+        c.set_filter(None);
+        assert_eq!(ids(&c), ["c", "a", "d"]);
     }
 
     #[test]

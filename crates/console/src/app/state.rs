@@ -100,7 +100,7 @@ impl FleetState {
         let mut counts = Counts::default();
         self.evidence.values().for_each(|e| counts.evidence(e, 1));
         self.campaigns.values().for_each(|c| counts.campaign(c, 1));
-        counts.pending_approvals = self.approvals.len();
+        counts.pending_approvals = self.approvals.total();
         self.counts = counts;
         self.last_seq = snap.last_seq;
     }
@@ -159,7 +159,7 @@ impl FleetState {
                 } else {
                     self.approvals.remove(&approval.id);
                 }
-                self.counts.pending_approvals = self.approvals.len();
+                self.counts.pending_approvals = self.approvals.total();
             }
             Change::Unknown => {}
         }

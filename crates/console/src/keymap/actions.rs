@@ -12,10 +12,12 @@ pub enum Layer {
     Detail,
     Dialog,
     TextInput,
+    /// The command and filter line: completion and history.
+    Prompt,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 9] = [
+    pub const ALL: [Layer; 10] = [
         Layer::Global,
         Layer::Fleet,
         Layer::Rings,
@@ -25,6 +27,7 @@ impl Layer {
         Layer::Detail,
         Layer::Dialog,
         Layer::TextInput,
+        Layer::Prompt,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Layer {
             Layer::Detail => "detail",
             Layer::Dialog => "dialog",
             Layer::TextInput => "text_input",
+            Layer::Prompt => "prompt",
         }
     }
 
@@ -57,6 +61,7 @@ impl Layer {
             Layer::Detail => "Detail view",
             Layer::Dialog => "Dialogs",
             Layer::TextInput => "Text fields (other characters are typed)",
+            Layer::Prompt => "Command and filter line",
         }
     }
 
@@ -69,7 +74,7 @@ impl Layer {
             | Layer::Approvals
             | Layer::Log
             | Layer::Detail => Some(Layer::Global),
-            Layer::TextInput => Some(Layer::Dialog),
+            Layer::TextInput | Layer::Prompt => Some(Layer::Dialog),
             Layer::Global | Layer::Dialog => None,
         }
     }
@@ -80,6 +85,10 @@ impl Layer {
         match (self, below) {
             (Layer::Detail, Layer::Global) => {
                 matches!(action, NamedAction::Quit | NamedAction::Help)
+            }
+            // The command line borrows only cancel and activate from dialogs.
+            (Layer::Prompt, Layer::Dialog) => {
+                matches!(action, NamedAction::Cancel | NamedAction::Activate)
             }
             _ => true,
         }
@@ -108,6 +117,11 @@ impl Layer {
                     | A::Top
                     | A::Bottom
                     | A::Open
+                    | A::Command
+                    | A::Filter
+                    | A::ClearFilter
+                    | A::Mark
+                    | A::ToggleTime
             ),
             Layer::Fleet => matches!(action, A::Sort | A::ReverseSort | A::Drill),
             Layer::Rings => matches!(action, A::Pause | A::Resume | A::Rollback),
@@ -149,6 +163,7 @@ impl Layer {
                     | A::DeleteWord
                     | A::ClearField
             ),
+            Layer::Prompt => matches!(action, A::Complete | A::HistoryPrev | A::HistoryNext),
         }
     }
 }
@@ -192,6 +207,11 @@ named_actions! {
     Top => "top", "first";
     Bottom => "bottom", "last";
     Open => "open", "details";
+    Command => "command", "command line";
+    Filter => "filter", "filter";
+    ClearFilter => "clear_filter", "clear filter and marks";
+    Mark => "mark", "mark";
+    ToggleTime => "toggle_time", "UTC/local time";
     Close => "close", "close";
     Sort => "sort", "sort";
     ReverseSort => "reverse_sort", "reverse";
@@ -217,6 +237,17 @@ named_actions! {
     LineEnd => "line_end", "end of line";
     DeleteWord => "delete_word", "delete word";
     ClearField => "clear_field", "clear field";
+    Complete => "complete", "complete";
+    HistoryPrev => "history_prev", "older command";
+    HistoryNext => "history_next", "newer command";
+}
+
+impl Layer {
+    /// The layers whose actions can be run from command mode as `:action_name`: the
+    /// ones that act on the console rather than edit a field.
+    pub fn commandable(self) -> bool {
+        !matches!(self, Layer::Dialog | Layer::TextInput | Layer::Prompt)
+    }
 }
 
 impl NamedAction {

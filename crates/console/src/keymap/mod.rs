@@ -16,6 +16,8 @@ pub use actions::{Layer, NamedAction};
 pub use keys::KeyBinding;
 
 const DEFAULT_KEYMAP: &str = include_str!("../../../../keymaps/default.toml");
+/// Overrides of the default for vim users (the file lists only what differs).
+const VIM_KEYMAP: &str = include_str!("../../../../keymaps/vim.toml");
 
 /// Why a keymap file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +43,25 @@ enum KeyList {
 
 type FileForm = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<KeyList>>>;
 
+/// One binding with where it came from: a line of the file being read, or `None`
+/// for a binding kept from the keymap being overridden.
+struct Entry {
+    line: Option<usize>,
+    layer: Layer,
+    key_text: String,
+    key: KeyBinding,
+    action: NamedAction,
+}
+
+impl Entry {
+    fn place(&self) -> String {
+        match self.line {
+            Some(l) => format!("line {l}"),
+            None => "the keymap it overrides".to_string(),
+        }
+    }
+}
+
 impl Default for Keymap {
     fn default() -> Keymap {
         Keymap::from_toml(DEFAULT_KEYMAP).expect("the embedded default keymap is valid")
@@ -48,102 +69,48 @@ impl Default for Keymap {
 }
 
 impl Keymap {
+    /// Names of the keymaps built in.
+    pub const NAMES: [&'static str; 2] = ["default", "vim"];
+
+    /// A built-in keymap by name.
+    pub fn by_name(name: &str) -> Option<Keymap> {
+        match name {
+            "default" => Some(Keymap::default()),
+            "vim" => Some(
+                Keymap::default()
+                    .with_overrides(VIM_KEYMAP)
+                    .expect("the embedded vim keymap is valid"),
+            ),
+            _ => None,
+        }
+    }
+
     pub fn from_toml(text: &str) -> Result<Keymap, KeymapError> {
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let file: FileForm = toml::from_str(text).map_err(|e| KeymapError {
-            line: e.span().map_or(0, |s| line_of(s.start)),
-            message: e.message().to_string(),
-        })?;
-        let mut errors: Vec<KeymapError> = Vec::new();
-        let mut entries: Vec<(usize, Layer, String, KeyBinding, NamedAction)> = Vec::new();
-        for (layer_name, table) in &file {
-            let Some(layer) = Layer::parse(layer_name.get_ref()) else {
-                errors.push(KeymapError {
-                    line: line_of(layer_name.span().start),
-                    message: format!(
-                        "unknown layer [{}]: use one of {}",
-                        layer_name.get_ref(),
-                        Layer::ALL.map(Layer::name).join(", ")
-                    ),
-                });
-                continue;
-            };
-            for (action_name, keys) in table {
-                let line = line_of(action_name.span().start);
-                let Some(action) =
-                    NamedAction::parse(action_name.get_ref()).filter(|a| layer.allows(*a))
-                else {
-                    errors.push(KeymapError {
-                        line,
-                        message: format!(
-                            "unknown action '{}' in [{}]",
-                            action_name.get_ref(),
-                            layer.name()
-                        ),
+        let entries = parse_entries(text)?;
+        validate(entries)
+    }
+
+    /// This keymap with the actions a user file names rebound: an action the file
+    /// names gets exactly the file's keys in that layer; every other binding stays.
+    /// Conflicts are checked over the result, naming both actions.
+    pub fn with_overrides(&self, text: &str) -> Result<Keymap, KeymapError> {
+        let mut entries = parse_entries(text)?;
+        let overridden: std::collections::BTreeSet<(Layer, NamedAction)> =
+            entries.iter().map(|e| (e.layer, e.action)).collect();
+        for (layer, bindings) in &self.layers {
+            for (key, action) in bindings {
+                if !overridden.contains(&(*layer, *action)) {
+                    entries.push(Entry {
+                        line: None,
+                        layer: *layer,
+                        key_text: key.label(),
+                        key: *key,
+                        action: *action,
                     });
-                    continue;
-                };
-                let list = match keys.get_ref() {
-                    KeyList::One(k) => vec![k.clone()],
-                    KeyList::Many(ks) => ks.clone(),
-                };
-                for key_text in list {
-                    match KeyBinding::parse(&key_text) {
-                        Ok(key) => entries.push((line, layer, key_text, key, action)),
-                        Err(message) => errors.push(KeymapError { line, message }),
-                    }
                 }
             }
         }
-        // File order, so a conflict names the earlier line and errors come first-first.
-        entries.sort_by_key(|e| e.0);
-        let mut seen: BTreeMap<(Layer, String), (NamedAction, usize)> = BTreeMap::new();
-        for (line, layer, key_text, key, action) in &entries {
-            if let Some(&(other, other_line)) = seen.get(&(*layer, key.label()))
-                && other != *action
-            {
-                errors.push(KeymapError {
-                    line: *line,
-                    message: format!(
-                        "key '{key_text}' in [{}] is bound to both {} (line {other_line}) and {}",
-                        layer.name(),
-                        other.name(),
-                        action.name()
-                    ),
-                });
-            }
-            seen.entry((*layer, key.label()))
-                .or_insert((*action, *line));
-        }
-        // A layer asked first hides the keys of the layer asked after it: a pane key
-        // that is also a global key would silently take, say, quit away.
-        for (line, layer, key_text, key, action) in &entries {
-            let Some(below) = layer.asked_before() else {
-                continue;
-            };
-            if let Some(&(other, other_line)) = seen.get(&(below, key.label()))
-                && other != *action
-                && layer.hides(below, other)
-            {
-                errors.push(KeymapError {
-                    line: *line,
-                    message: format!(
-                        "key '{key_text}' in [{}] would hide {} of [{}] (line {other_line})",
-                        layer.name(),
-                        other.name(),
-                        below.name()
-                    ),
-                });
-            }
-        }
-        if let Some(first) = errors.into_iter().min_by_key(|e| e.line) {
-            return Err(first);
-        }
-        let mut layers: BTreeMap<Layer, Vec<(KeyBinding, NamedAction)>> = BTreeMap::new();
-        for (_, layer, _, key, action) in entries {
-            layers.entry(layer).or_default().push((key, action));
-        }
-        Ok(Keymap { layers })
+        validate(entries)
     }
 
     /// The action `key` has in `layer`, if any.
@@ -185,6 +152,124 @@ impl Keymap {
         }
         out
     }
+}
+
+fn parse_entries(text: &str) -> Result<Vec<Entry>, KeymapError> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let file: FileForm = toml::from_str(text).map_err(|e| KeymapError {
+        line: e.span().map_or(0, |s| line_of(s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    let mut errors: Vec<KeymapError> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    for (layer_name, table) in &file {
+        let Some(layer) = Layer::parse(layer_name.get_ref()) else {
+            errors.push(KeymapError {
+                line: line_of(layer_name.span().start),
+                message: format!(
+                    "unknown layer [{}]: use one of {}",
+                    layer_name.get_ref(),
+                    Layer::ALL.map(Layer::name).join(", ")
+                ),
+            });
+            continue;
+        };
+        for (action_name, keys) in table {
+            let line = line_of(action_name.span().start);
+            let Some(action) =
+                NamedAction::parse(action_name.get_ref()).filter(|a| layer.allows(*a))
+            else {
+                errors.push(KeymapError {
+                    line,
+                    message: format!(
+                        "unknown action '{}' in [{}]",
+                        action_name.get_ref(),
+                        layer.name()
+                    ),
+                });
+                continue;
+            };
+            let list = match keys.get_ref() {
+                KeyList::One(k) => vec![k.clone()],
+                KeyList::Many(ks) => ks.clone(),
+            };
+            for key_text in list {
+                match KeyBinding::parse(&key_text) {
+                    Ok(key) => entries.push(Entry {
+                        line: Some(line),
+                        layer,
+                        key_text,
+                        key,
+                        action,
+                    }),
+                    Err(message) => errors.push(KeymapError { line, message }),
+                }
+            }
+        }
+    }
+    match errors.into_iter().min_by_key(|e| e.line) {
+        Some(first) => Err(first),
+        None => Ok(entries),
+    }
+}
+
+/// Checks a whole set of bindings for conflicts and builds the keymap.
+fn validate(mut entries: Vec<Entry>) -> Result<Keymap, KeymapError> {
+    // Kept bindings first, then file order: a conflict is reported at the file's line.
+    entries.sort_by_key(|e| e.line);
+    let mut errors: Vec<KeymapError> = Vec::new();
+    let mut seen: BTreeMap<(Layer, String), usize> = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if let Some(&j) = seen.get(&(e.layer, e.key.label())) {
+            let other = &entries[j];
+            if other.action != e.action {
+                errors.push(KeymapError {
+                    line: e.line.unwrap_or(0),
+                    message: format!(
+                        "key '{}' in [{}] is bound to both {} ({}) and {} ({})",
+                        e.key_text,
+                        e.layer.name(),
+                        other.action.name(),
+                        other.place(),
+                        e.action.name(),
+                        e.place()
+                    ),
+                });
+            }
+        }
+        seen.entry((e.layer, e.key.label())).or_insert(i);
+    }
+    // A layer asked first hides the keys of the layer asked after it: a pane key
+    // that is also a global key would silently take, say, quit away.
+    for e in &entries {
+        let Some(below) = e.layer.asked_before() else {
+            continue;
+        };
+        if let Some(&j) = seen.get(&(below, e.key.label())) {
+            let other = &entries[j];
+            if other.action != e.action && e.layer.hides(below, other.action) {
+                errors.push(KeymapError {
+                    line: e.line.or(other.line).unwrap_or(0),
+                    message: format!(
+                        "key '{}' in [{}] would hide {} of [{}] ({})",
+                        e.key_text,
+                        e.layer.name(),
+                        other.action.name(),
+                        below.name(),
+                        other.place()
+                    ),
+                });
+            }
+        }
+    }
+    if let Some(first) = errors.into_iter().min_by_key(|e| e.line) {
+        return Err(first);
+    }
+    let mut layers: BTreeMap<Layer, Vec<(KeyBinding, NamedAction)>> = BTreeMap::new();
+    for e in entries {
+        layers.entry(e.layer).or_default().push((e.key, e.action));
+    }
+    Ok(Keymap { layers })
 }
 
 #[cfg(test)]
@@ -235,7 +320,10 @@ mod tests {
     fn conflicting_bindings_in_a_layer_are_reported() {
         let err = Keymap::from_toml("[global]\nquit = \"q\"\nhelp = [\"?\", \"q\"]\n").unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.message.contains("quit (line 2)"), "{err}");
+        assert!(
+            err.message.contains("quit (line 2)") && err.message.contains("help (line 3)"),
+            "{err}"
+        );
     }
 
     #[test]
