@@ -380,6 +380,28 @@ pub async fn unfinished_ids(conn: &mut SqliteConnection) -> Result<Vec<String>, 
     .await?)
 }
 
+/// Unfinished campaigns, oldest first: (id, state, targets in flight).
+pub async fn unfinished(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<(String, CampaignState, u32)>, DomainError> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.state, (SELECT count(*) FROM campaign_targets t WHERE t.campaign_id = c.id \
+         AND t.state IN ('prechecking', 'patching', 'verifying', 'rolling_back')) AS in_flight \
+         FROM campaigns c WHERE c.state NOT IN ('completed', 'rolled_back') ORDER BY c.num",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                parse_campaign_state(&r.try_get::<String, _>("state")?),
+                u32_of(r.try_get("in_flight")?, "targets in flight")?,
+            ))
+        })
+        .collect()
+}
+
 /// Every (database, campaign) pair of the unfinished campaigns.
 pub async fn busy_databases(
     conn: &mut SqliteConnection,

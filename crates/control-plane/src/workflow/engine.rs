@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use fleetdeck_api::CampaignState;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -282,11 +283,15 @@ async fn pass(
             tracing::info!("{} approvals expired", expired.len());
         }
     }
-    let ids = {
+    let unfinished = {
         let mut conn = shared.store.pool().acquire().await?;
-        campaigns::unfinished_ids(&mut conn).await?
+        campaigns::unfinished(&mut conn).await?
     };
-    for id in ids {
+    for (id, state, in_flight) in unfinished {
+        // A paused campaign only needs a step to recover targets a stopped engine left.
+        if state == CampaignState::Paused && in_flight == 0 {
+            continue;
+        }
         match runner::step(shared, &id).await {
             Ok(new) => new.into_iter().for_each(|j| spawn(shared, jobs, j)),
             Err(e) => tracing::warn!("campaign {id}: {e}"),

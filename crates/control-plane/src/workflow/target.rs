@@ -159,10 +159,16 @@ pub(crate) async fn run(
         },
         db,
     };
+    let expected: &[TargetState] = if fresh {
+        &[TargetState::Prechecking]
+    } else {
+        &[TargetState::Patching, TargetState::Verifying]
+    };
+    if !expected.contains(&target.state) {
+        // Someone else moved it on since the job was handed out.
+        return Ok(());
+    }
     if fresh {
-        if target.state != TargetState::Prechecking {
-            return Ok(());
-        }
         let ex = &shared.executor;
         let pre = with_log(shared, &ctx.log, |log| {
             ex.precheck(&ctx.db, &ctx.to_version, log)
