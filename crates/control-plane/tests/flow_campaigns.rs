@@ -201,6 +201,53 @@ async fn failed_gate_pauses_the_campaign_with_the_reason() {
 }
 
 #[tokio::test]
+async fn a_pause_during_the_bake_makes_the_bake_start_over() {
+    let fleet = dev_and_staging();
+    let env = Env::new(&fleet, &[]).await;
+    let slow_bake = fleetdeck_api::GateSettings {
+        bake_seconds: 2000,
+        ..gate(2, 2)
+    };
+    let c = env.create(request(Some(vec![0]), slow_bake)).await;
+    let baking = env
+        .wait_for(&c.id, "baking", |c| c.rings[0].state == RingState::Baking)
+        .await;
+    let first_until = baking.rings[0].gate.bake_until.unwrap();
+    let mut tx = env.store.begin().await.unwrap();
+    let paused = workflow::pause(&mut tx, "olga", &c.id, None, "watching a dashboard", None)
+        .await
+        .unwrap();
+    env.store.commit(tx).await.unwrap();
+    assert_eq!(
+        paused.paused_reason.as_deref(),
+        Some("paused by olga: watching a dashboard")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(env.campaign(&c.id).await.rings[0].state, RingState::Baking);
+    let mut tx = env.store.begin().await.unwrap();
+    let resumed = workflow::resume(&mut tx, "olga", &c.id, None, None, None)
+        .await
+        .unwrap();
+    env.store.commit(tx).await.unwrap();
+    assert_eq!(resumed.state, CampaignState::Running);
+    let again = env
+        .wait_for(&c.id, "a new bake", |c| {
+            c.rings[0].gate.bake_until.is_some_and(|u| u > first_until)
+        })
+        .await;
+    assert_eq!(again.rings[0].state, RingState::Baking);
+    env.wait_for(&c.id, "completion", |c| c.state == CampaignState::Completed)
+        .await;
+    let bakes = env
+        .events()
+        .await
+        .iter()
+        .filter(|e| e.kind == kinds::CAMPAIGN_RING_BAKING)
+        .count();
+    assert_eq!(bakes, 2);
+}
+
+#[tokio::test]
 async fn a_health_problem_during_the_bake_fails_the_gate() {
     let fleet = dev_and_staging();
     let env = Env::new(&fleet, &[]).await;

@@ -224,22 +224,28 @@ pub async fn resume(
                 ));
             }
         }
-        if ring.state == RingState::Failed {
-            ring.state = if plan::ring_finished(&ring.targets) {
-                RingState::Baking
-            } else {
-                RingState::Running
-            };
-            ring.gate = GateStatus {
-                state: GateState::Pending,
-                failures: 0,
-                bake_until: None,
-                reason: None,
-            };
-            notes.push(format!(
-                "ring {} gate restarted (failed targets stay failed)",
-                ring.index
-            ));
+        match ring.state {
+            RingState::Failed => {
+                // Running again: a finished ring starts a whole new bake at the next step.
+                ring.state = RingState::Running;
+                ring.gate = GateStatus {
+                    state: GateState::Watching,
+                    failures: 0,
+                    bake_until: None,
+                    reason: None,
+                };
+                notes.push(format!(
+                    "ring {} gate restarted (failed targets stay failed)",
+                    ring.index
+                ));
+            }
+            RingState::Baking => {
+                // Health was not watched while paused: the bake starts over.
+                ring.state = RingState::Running;
+                ring.gate.bake_until = None;
+                notes.push(format!("ring {} bake starts over", ring.index));
+            }
+            _ => {}
         }
         c.state = if ring.state == RingState::AwaitingApproval {
             CampaignState::AwaitingApproval
