@@ -205,3 +205,48 @@ async fn a_disconnected_console_refuses_to_act() {
     h.run_effects().await;
     assert_eq!(fx.approval(&a.id).await.state, ApprovalState::Approved);
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_the_action_with_a_timeout() {
+    let fx = Fixture::start().await;
+    let a = fx.raise_approval("olga", 1).await;
+    let mut h = Harness::new(fx.client("abe")).await;
+
+    // From here on the console talks to a server that accepts and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    h.client = fleetdeck_console::client::Client::with_timeouts(
+        &format!("http://{addr}"),
+        &common::token("abe"),
+        fleetdeck_console::client::Timeouts {
+            connect: Duration::from_secs(1),
+            request: Duration::from_millis(300),
+        },
+    )
+    .unwrap();
+
+    open(&mut h, 'a');
+    h.tab();
+    h.enter();
+    assert_eq!(h.sends(), 1);
+    assert_eq!(
+        h.app.requests_in_flight(),
+        1,
+        "the request shows as in flight"
+    );
+    h.run_effects().await;
+    match h.answers.as_slice() {
+        [Err(ActionError::Transport(msg))] => assert!(msg.contains("timed out"), "{msg}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(h.app.requests_in_flight(), 0);
+    assert!(h.text().contains("timed out"), "{}", h.screen(160, 48));
+    assert_eq!(fx.approval(&a.id).await.state, ApprovalState::Pending);
+    hold.abort();
+}
