@@ -158,8 +158,12 @@ async fn start_campaign(shared: &Shared, demo: &DemoSettings) -> Result<(), Doma
     if lines.is_empty() {
         return Ok(());
     }
-    let count = campaigns::list_campaigns(shared.store.pool()).await?.len();
-    let Some(((engine, _), (newest, ids))) = lines.iter().nth(count % lines.len()) else {
+    let started = {
+        let mut conn = shared.store.pool().acquire().await?;
+        campaigns::next_num(&mut conn).await? - 1
+    };
+    let turn = usize::try_from(started).unwrap_or(0) % lines.len();
+    let Some(((engine, _), (newest, ids))) = lines.iter().nth(turn) else {
         return Ok(());
     };
     let version = next_version(newest);
