@@ -303,7 +303,7 @@ pub struct Campaign {
     /// Human description of what the campaign waits for, if anything.
     pub waiting_for: Option<String>,
     pub gate: GateSettings,
-    /// Index into `rings` of the ring being worked on.
+    /// The ring number (`Ring::index`, not a position in `rings`) being worked on.
     pub current_ring: Option<u8>,
     pub rings: Vec<Ring>,
     pub rollback: Option<RollbackStatus>,
