@@ -8,10 +8,10 @@
 pub mod app;
 pub mod client;
 pub mod keymap;
-pub mod runtime;
 pub mod message;
+pub mod runtime;
 pub mod theme;
 pub mod ui;
 
-pub use app::{App, AppConfig};
-pub use message::{Action, ActionRequest, ConnState, Effect, Msg};
+pub use app::{App, AppConfig, Session};
+pub use message::{Action, ActionRequest, ConnState, Effect, HostRequest, Msg};

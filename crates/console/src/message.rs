@@ -82,6 +82,20 @@ pub enum Effect {
     Quit,
 }
 
+/// Something the terminal host must do that is not a network call. Kept apart from
+/// [`Effect`] so that adding one never breaks the runtime's exhaustive effect match;
+/// the runtime takes them with `App::take_host_requests` after each update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostRequest {
+    /// Ring the terminal bell (a new approval, a campaign that paused itself).
+    Bell,
+    /// Set the terminal window title.
+    SetTitle(String),
+    /// Connect to another context from the config (`:ctx NAME`); the name was checked
+    /// against `Session::contexts`.
+    SwitchContext(String),
+}
+
 /// One mutating request, exactly as it will be sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionRequest {

@@ -143,6 +143,19 @@ impl App {
         }
     }
 
+    /// In a read-only session nothing is sent; the refusal says why and how to change it.
+    pub(crate) fn read_only_gate(&self, kind: ActionKind) -> Result<(), String> {
+        if !self.read_only {
+            return Ok(());
+        }
+        let verb = kind.label().to_lowercase();
+        Err(if self.session.read_only_forced {
+            format!("READ-ONLY: this context is read-only, so {verb} is never sent from here")
+        } else {
+            format!("READ-ONLY: {verb} is not sent while read-only is on (:readonly turns it off)")
+        })
+    }
+
     /// Actions are refused while disconnected or when the data is too old to act on.
     pub(crate) fn connection_gate(&self) -> Result<(), String> {
         if !self.loaded {

@@ -114,6 +114,10 @@ pub struct ActionDialog {
     /// After a request got no answer: resending the same action reuses its key, so the
     /// server can tell a retry from a second request.
     pub retry: Option<(Action, Uuid)>,
+    /// A bulk decision: each marked item with the version the user saw. Empty for one.
+    pub bulk: Vec<(String, u64)>,
+    /// What must be typed into `confirm_id`: the target id, or the count for a bulk.
+    pub expect: String,
 }
 
 impl ActionDialog {
@@ -138,7 +142,23 @@ impl ActionDialog {
             in_flight: None,
             error: None,
             retry: None,
+            bulk: Vec::new(),
+            expect: String::new(),
         }
+    }
+
+    /// One decision for several marked items: the count must be typed to confirm, so
+    /// a stray Enter never decides a batch.
+    pub fn bulk(kind: ActionKind, items: Vec<(String, u64)>, facts: Vec<Fact>) -> ActionDialog {
+        let n = items.len();
+        let mut d = ActionDialog::new(kind, format!("{n} marked approvals"), 0, facts, false);
+        d.confirm_id = Some(TextField::new(
+            "Type the number of approvals to confirm",
+            true,
+        ));
+        d.expect = n.to_string();
+        d.bulk = items;
+        d
     }
 
     /// After a 412: takes the item's current version and facts from `fresh`, keeping
@@ -158,6 +178,11 @@ impl ActionDialog {
 
     /// The request the inputs make, or why Confirm is not available yet.
     pub fn action(&self) -> Result<Action, String> {
+        self.action_for(self.target.clone())
+    }
+
+    /// The request the inputs make for item `id` (each item of a bulk decision).
+    pub fn action_for(&self, id: String) -> Result<Action, String> {
         let text = self.text.as_ref().and_then(TextField::value);
         if let (Some(field), None) = (&self.text, &text)
             && field.required
@@ -174,16 +199,27 @@ impl ActionDialog {
         {
             return Err(format!("the text is over {MAX_REASON_CHARS} characters"));
         }
+        let expect = if self.expect.is_empty() {
+            &self.target
+        } else {
+            &self.expect
+        };
         if let Some(field) = &self.confirm_id
-            && field.value().as_deref() != Some(self.target.as_str())
+            && field.value().as_deref() != Some(expect.as_str())
         {
-            return Err(format!(
-                "touches production: type {} to enable {}",
-                self.target,
-                self.kind.label()
-            ));
+            return Err(if self.bulk.is_empty() {
+                format!(
+                    "touches production: type {} to enable {}",
+                    self.target,
+                    self.kind.label()
+                )
+            } else {
+                format!(
+                    "type {expect} (the number of approvals) to enable {}",
+                    self.kind.label()
+                )
+            });
         }
-        let id = self.target.clone();
         Ok(match self.kind {
             ActionKind::Approve => Action::Approve {
                 approval_id: id,

@@ -1,7 +1,7 @@
 //! Key routing: the top-most layer takes a key first (help, dialog, text field, detail
 //! or focused pane, then global). No widget matches key codes itself.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::App;
 use super::dialogs::{self, ActionKind, Dialog, Focus};
@@ -33,6 +33,9 @@ impl App {
         if self.dialog.is_some() {
             return self.dialog_key(&key);
         }
+        if self.prompt.is_some() {
+            return self.prompt_key(&key);
+        }
         if self.detail.is_some() {
             if let Some(action) = km.lookup(Layer::Detail, &key) {
                 return self.detail_action(action);
@@ -55,28 +58,11 @@ impl App {
         }
     }
 
-    /// The wheel scrolls whatever is on top; clicks are not used. False when nothing
-    /// changed.
-    pub(super) fn on_mouse(&mut self, mouse: MouseEvent) -> bool {
-        let delta: i64 = match mouse.kind {
-            MouseEventKind::ScrollUp => -1,
-            MouseEventKind::ScrollDown => 1,
-            _ => return false,
-        };
-        if self.dialog.is_some() {
-            return false;
-        }
-        if let Some(scroll) = &mut self.help {
-            *scroll = scroll.saturating_add_signed(delta as i16);
-        } else if let Some(detail) = &mut self.detail {
-            detail.scroll = detail.scroll.saturating_add_signed(delta as i16);
-        } else {
-            self.move_selection(delta);
-        }
-        true
-    }
-
     pub(super) fn on_paste(&mut self, text: &str) {
+        if self.dialog.is_none() && self.prompt.is_some() {
+            self.prompt_paste(text);
+            return;
+        }
         if let Some(Dialog::Action(d)) = &mut self.dialog
             && d.in_flight.is_none()
             && let Some(field) = d.focused_field()
@@ -85,7 +71,7 @@ impl App {
         }
     }
 
-    fn quit(&mut self) -> Vec<Effect> {
+    pub(super) fn quit(&mut self) -> Vec<Effect> {
         if self.in_flight.is_empty() {
             vec![Effect::Quit]
         } else {
@@ -102,11 +88,20 @@ impl App {
             A::Help => self.help = Some(0),
             A::NextPane => self.focus = self.focus.cycle(true),
             A::PrevPane => self.focus = self.focus.cycle(false),
-            A::FocusFleet => self.focus = Pane::Fleet,
-            A::FocusRings => self.focus = Pane::Rings,
-            A::FocusEvidence => self.focus = Pane::Evidence,
-            A::FocusApprovals => self.focus = Pane::Approvals,
-            A::FocusLog => self.focus = Pane::Log,
+            A::FocusFleet => self.focus_pane(Pane::Fleet),
+            A::FocusRings => self.focus_pane(Pane::Rings),
+            A::FocusEvidence => self.focus_pane(Pane::Evidence),
+            A::FocusApprovals => self.focus_pane(Pane::Approvals),
+            A::FocusLog => self.focus_pane(Pane::Log),
+            A::Command => self.open_command(),
+            A::Filter => self.open_filter(),
+            A::ClearFilter => self.clear_filter_and_marks(),
+            A::Mark => self.toggle_mark(),
+            A::ToggleTime => {
+                self.local_time = !self.local_time;
+                let zone = if self.local_time { "local time" } else { "UTC" };
+                self.notify(NoticeKind::Info, format!("times shown in {zone}"));
+            }
             A::Zoom => self.zoom = !self.zoom,
             A::Up => self.move_selection(-1),
             A::Down => self.move_selection(1),
@@ -121,12 +116,50 @@ impl App {
         Vec::new()
     }
 
+    /// Runs an action as its key would where the user is now (command mode's
+    /// `:action_name`), or says where it works.
+    pub(super) fn run_action(&mut self, action: A) -> Vec<Effect> {
+        if self.detail.is_some() && Layer::Detail.allows(action) {
+            return self.detail_action(action);
+        }
+        if self.focus.layer().allows(action) {
+            return self.pane_action(action);
+        }
+        if Layer::Global.allows(action) {
+            return self.global_action(action);
+        }
+        let where_ = crate::keymap::Layer::ALL
+            .iter()
+            .find(|l| l.commandable() && l.allows(action))
+            .map_or("elsewhere", |l| l.title());
+        self.notify(
+            NoticeKind::Refused,
+            format!(":{} works in the {where_}: go there first", action.name()),
+        );
+        Vec::new()
+    }
+
+    pub(super) fn focus_pane(&mut self, pane: Pane) {
+        self.focus = pane;
+    }
+
+    /// Sorts the fleet, keeping the same database selected and in view.
+    pub(super) fn sort_fleet(&mut self, sort: FleetSort) {
+        let page = self.page();
+        self.data.set_fleet_sort(sort);
+        let pos = self.selected_index(Pane::Fleet).unwrap_or(0);
+        let id = self.selected_id(Pane::Fleet);
+        if let Some(sel) = self.selection_mut(Pane::Fleet) {
+            sel.set(pos, id, page);
+        }
+    }
+
     fn pane_action(&mut self, action: A) -> Vec<Effect> {
         let page = self.page();
         match action {
             A::Sort | A::ReverseSort => {
                 let old = *self.data.databases.spec();
-                self.data.set_fleet_sort(if action == A::Sort {
+                self.sort_fleet(if action == A::Sort {
                     FleetSort {
                         column: old.column.next(),
                         descending: false,
@@ -137,12 +170,6 @@ impl App {
                         ..old
                     }
                 });
-                // Keep the same database selected and in view.
-                let pos = self.selected_index(Pane::Fleet).unwrap_or(0);
-                let id = self.selected_id(Pane::Fleet);
-                if let Some(sel) = self.selection_mut(Pane::Fleet) {
-                    sel.set(pos, id, page);
-                }
             }
             A::Follow => self.log.toggle_follow(page),
             A::Wrap => self.log.toggle_wrap(),
@@ -179,6 +206,17 @@ impl App {
     }
 
     fn open_action(&mut self, kind: ActionKind) {
+        if let Err(why) = self.read_only_gate(kind) {
+            self.notify(NoticeKind::Refused, why);
+            return;
+        }
+        if self.detail.is_none()
+            && matches!(kind, ActionKind::Approve | ActionKind::Reject)
+            && self.focus == Pane::Approvals
+            && self.marks.count(Pane::Approvals) > 0
+        {
+            return self.open_bulk(kind);
+        }
         match self.prepare(kind) {
             Ok(dialog) => self.dialog = Some(Dialog::Action(Box::new(dialog))),
             Err(why) => self.notify(NoticeKind::Refused, why),
@@ -194,11 +232,11 @@ impl App {
     }
 
     /// Rows a page moves in the focused pane.
-    fn page(&self) -> usize {
+    pub(super) fn page(&self) -> usize {
         layout::page_rows(self.size, self.focus, self.zoom)
     }
 
-    fn move_selection(&mut self, delta: i64) {
+    pub(super) fn move_selection(&mut self, delta: i64) {
         let page = self.page();
         if self.focus == Pane::Log {
             self.log.move_by(delta, page);
@@ -211,13 +249,7 @@ impl App {
         }
         let from = self.selected_index(pane).unwrap_or(0) as i64;
         let to = from.saturating_add(delta).clamp(0, len as i64 - 1) as usize;
-        let id = match pane {
-            Pane::Fleet => self.data.databases.at(to).map(|r| r.db.id.clone()),
-            Pane::Rings => self.data.campaigns.at(to).map(|c| c.id.clone()),
-            Pane::Evidence => self.data.evidence.at(to).map(|e| e.database_id.clone()),
-            Pane::Approvals => self.data.approvals.at(to).map(|a| a.id.clone()),
-            Pane::Log => None,
-        };
+        let id = self.id_at(pane, to);
         let page = if pane == Pane::Rings { 1 } else { page };
         if let Some(sel) = self.selection_mut(pane) {
             sel.set(to, id, page);

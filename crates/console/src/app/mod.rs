@@ -5,14 +5,21 @@
 //! Rooms: `state` (the fleet copy), `indexes`/`order` (sorted panes), `log` (the
 //! execution log), `view` (focus, selections, details), `dialogs` and `actions` (what
 //! can be done and how it is asked), `input` (key routing), `send` (requests and their
-//! answers).
+//! answers), `prompt` and `commands` (the `:` line), `filter` (the `/` line), `marks`
+//! (Space and bulk approval), `mouse`, `notify` (bell and title).
 
 mod actions;
+pub mod commands;
 pub mod dialogs;
+pub mod filter;
 pub mod indexes;
 mod input;
 pub mod log;
+mod marks;
+mod mouse;
+mod notify;
 pub mod order;
+pub mod prompt;
 mod send;
 pub mod state;
 pub mod view;
@@ -24,7 +31,7 @@ use chrono::{DateTime, Utc};
 use fleetdeck_api::{Change, Event, WhoAmI};
 
 use crate::keymap::Keymap;
-use crate::message::{ActionRequest, ConnState, Effect, Msg};
+use crate::message::{ActionRequest, ConnState, Effect, HostRequest, Msg};
 use crate::theme::Theme;
 use dialogs::Dialog;
 use log::LogBuffer;
@@ -41,6 +48,29 @@ pub struct AppConfig {
     pub stale_after: Duration,
     /// Most log lines kept.
     pub log_cap: usize,
+}
+
+/// How this session is set up beyond [`AppConfig`]: from the config file and the
+/// chosen context. Every setting is off or empty by default; the runtime passes it
+/// with [`App::with_session`].
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    /// Start read-only (`--readonly`): no action can be sent.
+    pub read_only: bool,
+    /// The context is read-only: `:readonly` cannot turn it off.
+    pub read_only_forced: bool,
+    /// A production context: its own border colour and a banner in the header.
+    pub production: bool,
+    /// Context names `:ctx NAME` may switch to.
+    pub contexts: Vec<String>,
+    /// The user's own themes by name, for `:theme NAME` (built-ins need no entry).
+    pub themes: Vec<(String, Theme)>,
+    /// Ring the terminal bell when an approval arrives or a campaign auto-pauses.
+    pub notify_bell: bool,
+    /// Put the count of waiting approvals and paused campaigns in the window title.
+    pub notify_title: bool,
+    /// Show absolute times in local time instead of UTC at start.
+    pub local_time: bool,
 }
 
 pub struct App {
@@ -66,6 +96,21 @@ pub struct App {
     pub(crate) notice: Option<Notice>,
     pub(crate) in_flight: BTreeMap<u64, ActionRequest>,
     pub(crate) next_request: u64,
+    pub(crate) session: Session,
+    /// Read-only now: from the session, or switched on with `:readonly`.
+    pub(crate) read_only: bool,
+    /// The `:` or `/` line, while it is open.
+    pub(crate) prompt: Option<prompt::Prompt>,
+    /// Command lines run, oldest first.
+    pub(crate) history: Vec<String>,
+    /// Each table pane's filter (not the log), in `Pane::ALL` order.
+    pub(crate) filters: [Option<filter::PaneFilter>; 4],
+    pub(crate) marks: marks::Marks,
+    pub(crate) bulk: Option<marks::BulkProgress>,
+    /// Absolute times in local time instead of UTC.
+    pub(crate) local_time: bool,
+    /// Requests for the terminal host (bell, title, context) not yet taken.
+    host: Vec<HostRequest>,
     dirty: bool,
 }
 
@@ -90,8 +135,39 @@ impl App {
             notice: None,
             in_flight: BTreeMap::new(),
             next_request: 1,
+            session: Session::default(),
+            read_only: false,
+            prompt: None,
+            history: Vec::new(),
+            filters: Default::default(),
+            marks: marks::Marks::default(),
+            bulk: None,
+            local_time: false,
+            host: Vec::new(),
             dirty: true,
         }
+    }
+
+    /// Applies the session's settings (read-only, production, contexts, notifications).
+    pub fn with_session(mut self, session: Session) -> App {
+        self.read_only = session.read_only || session.read_only_forced;
+        self.local_time = session.local_time;
+        self.session = session;
+        self
+    }
+
+    /// Requests for the terminal host since the last call: the runtime takes them after
+    /// each update (bell, window title, context switch).
+    pub fn take_host_requests(&mut self) -> Vec<HostRequest> {
+        std::mem::take(&mut self.host)
+    }
+
+    pub(crate) fn ask_host(&mut self, request: HostRequest) {
+        self.host.push(request);
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -118,6 +194,8 @@ impl App {
                     self.log.push(e);
                 }
                 self.loaded = true;
+                self.reapply_filters();
+                self.marks.clear();
                 self.pin_selections();
                 let at = snapshot.server_time;
                 self.last_alive = Some(self.last_alive.map_or(at, |t| t.max(at)));
@@ -200,8 +278,11 @@ impl App {
         self.data.last_seq = event.seq;
         let mut effects = Vec::new();
         if let Some(change) = &event.change {
+            let before = self.notable_before(change);
             self.data.apply(change);
             self.pin_selections();
+            self.check_marks(change);
+            self.notify_after(before, change, &event.actor);
             effects = self.refresh_detail(change);
         }
         self.log.push(event);
@@ -252,7 +333,7 @@ impl App {
     /// Holds each table pane's selection by id, so events that move rows never move
     /// the highlight to another item. A selection whose item left (or a pane that was
     /// empty) takes the item now at its place. O(1) per pane.
-    fn pin_selections(&mut self) {
+    pub(crate) fn pin_selections(&mut self) {
         for pane in [Pane::Fleet, Pane::Rings, Pane::Evidence, Pane::Approvals] {
             let present = self
                 .selection(pane)
@@ -279,13 +360,7 @@ impl App {
     /// The selected item's id in a table pane (not the log).
     pub(crate) fn selected_id(&self, pane: Pane) -> Option<String> {
         let pos = self.selected_index(pane)?;
-        match pane {
-            Pane::Fleet => self.data.databases.at(pos).map(|r| r.db.id.clone()),
-            Pane::Rings => self.data.campaigns.at(pos).map(|c| c.id.clone()),
-            Pane::Evidence => self.data.evidence.at(pos).map(|e| e.database_id.clone()),
-            Pane::Approvals => self.data.approvals.at(pos).map(|a| a.id.clone()),
-            Pane::Log => None,
-        }
+        self.id_at(pane, pos)
     }
 
     /// Where the selection of a table pane is now: its item's position, or the old
@@ -304,6 +379,28 @@ impl App {
             Pane::Log => None,
         });
         Some(by_id.unwrap_or(sel.index).min(len - 1))
+    }
+
+    /// The item id at display position `pos` of a table pane.
+    pub(crate) fn id_at(&self, pane: Pane, pos: usize) -> Option<String> {
+        match pane {
+            Pane::Fleet => self.data.databases.at(pos).map(|r| r.db.id.clone()),
+            Pane::Rings => self.data.campaigns.at(pos).map(|c| c.id.clone()),
+            Pane::Evidence => self.data.evidence.at(pos).map(|e| e.database_id.clone()),
+            Pane::Approvals => self.data.approvals.at(pos).map(|a| a.id.clone()),
+            Pane::Log => None,
+        }
+    }
+
+    /// Items in a table pane before its filter.
+    pub(crate) fn pane_total(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Fleet => self.data.databases.total(),
+            Pane::Rings => self.data.campaigns.total(),
+            Pane::Evidence => self.data.evidence.total(),
+            Pane::Approvals => self.data.approvals.total(),
+            Pane::Log => self.log.len(),
+        }
     }
 
     pub(crate) fn pane_len(&self, pane: Pane) -> usize {

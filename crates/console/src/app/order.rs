@@ -65,6 +65,24 @@ impl FleetColumn {
         FleetColumn::Evidence,
     ];
 
+    /// The column's name in `:sort`, matching its heading.
+    pub fn word(self) -> &'static str {
+        match self {
+            FleetColumn::Id => "database",
+            FleetColumn::Engine => "engine",
+            FleetColumn::Env => "env",
+            FleetColumn::Tier => "tier",
+            FleetColumn::Ring => "ring",
+            FleetColumn::Role => "role",
+            FleetColumn::Health => "health",
+            FleetColumn::Evidence => "evidence",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<FleetColumn> {
+        FleetColumn::ALL.into_iter().find(|c| c.word() == word)
+    }
+
     pub fn next(self) -> FleetColumn {
         let i = FleetColumn::ALL
             .iter()

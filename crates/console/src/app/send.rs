@@ -12,7 +12,16 @@ impl App {
     /// Confirm in an action dialog: checks again, then emits one request. While that
     /// request is in flight, pressing Confirm again sends nothing.
     pub(super) fn confirm(&mut self) -> Vec<Effect> {
-        let gate = self.connection_gate();
+        if matches!(&self.dialog, Some(Dialog::Action(d)) if !d.bulk.is_empty()) {
+            return self.confirm_bulk();
+        }
+        let kind = match &self.dialog {
+            Some(Dialog::Action(d)) => d.kind,
+            _ => return Vec::new(),
+        };
+        let gate = self
+            .read_only_gate(kind)
+            .and_then(|()| self.connection_gate());
         let Some(Dialog::Action(d)) = &mut self.dialog else {
             return Vec::new();
         };
@@ -54,6 +63,13 @@ impl App {
         };
         let kind = kind_of(&request.action);
         let target = target_of(&request.action).to_string();
+        let failure = result
+            .as_ref()
+            .err()
+            .map(|e| sanitize_line(&e.to_string()).into_owned());
+        if self.bulk_answer(id, &target, failure) {
+            return;
+        }
         // A 412 means the item moved on since the user looked: show them how it is now.
         let refreshed = match &result {
             Err(ActionError::Refused(p)) if p.status == 412 => {

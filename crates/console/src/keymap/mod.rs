@@ -7,7 +7,7 @@
 mod actions;
 mod keys;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crossterm::event::KeyEvent;
 use toml::Spanned;
@@ -86,7 +86,7 @@ impl Keymap {
     }
 
     pub fn from_toml(text: &str) -> Result<Keymap, KeymapError> {
-        let entries = parse_entries(text)?;
+        let (entries, _) = parse_entries(text)?;
         validate(entries)
     }
 
@@ -94,9 +94,8 @@ impl Keymap {
     /// names gets exactly the file's keys in that layer; every other binding stays.
     /// Conflicts are checked over the result, naming both actions.
     pub fn with_overrides(&self, text: &str) -> Result<Keymap, KeymapError> {
-        let mut entries = parse_entries(text)?;
-        let overridden: std::collections::BTreeSet<(Layer, NamedAction)> =
-            entries.iter().map(|e| (e.layer, e.action)).collect();
+        // An action named with no keys (`zoom = []`) is overridden too: unbound.
+        let (mut entries, overridden) = parse_entries(text)?;
         for (layer, bindings) in &self.layers {
             for (key, action) in bindings {
                 if !overridden.contains(&(*layer, *action)) {
@@ -154,7 +153,10 @@ impl Keymap {
     }
 }
 
-fn parse_entries(text: &str) -> Result<Vec<Entry>, KeymapError> {
+/// The file's bindings, and every (layer, action) it names.
+type Parsed = (Vec<Entry>, BTreeSet<(Layer, NamedAction)>);
+
+fn parse_entries(text: &str) -> Result<Parsed, KeymapError> {
     let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
     let file: FileForm = toml::from_str(text).map_err(|e| KeymapError {
         line: e.span().map_or(0, |s| line_of(s.start)),
@@ -162,6 +164,7 @@ fn parse_entries(text: &str) -> Result<Vec<Entry>, KeymapError> {
     })?;
     let mut errors: Vec<KeymapError> = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
+    let mut named = BTreeSet::new();
     for (layer_name, table) in &file {
         let Some(layer) = Layer::parse(layer_name.get_ref()) else {
             errors.push(KeymapError {
@@ -189,6 +192,7 @@ fn parse_entries(text: &str) -> Result<Vec<Entry>, KeymapError> {
                 });
                 continue;
             };
+            named.insert((layer, action));
             let list = match keys.get_ref() {
                 KeyList::One(k) => vec![k.clone()],
                 KeyList::Many(ks) => ks.clone(),
@@ -209,7 +213,7 @@ fn parse_entries(text: &str) -> Result<Vec<Entry>, KeymapError> {
     }
     match errors.into_iter().min_by_key(|e| e.line) {
         Some(first) => Err(first),
-        None => Ok(entries),
+        None => Ok((entries, named)),
     }
 }
 

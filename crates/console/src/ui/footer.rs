@@ -50,8 +50,10 @@ fn hints(app: &App) -> Vec<(Layer, A)> {
         return v;
     }
     let offered = |kind: ActionKind| {
-        app.subject_for(kind)
-            .is_some_and(|id| app.permitted(kind, &id).is_ok())
+        app.read_only_gate(kind).is_ok()
+            && app
+                .subject_for(kind)
+                .is_some_and(|id| app.permitted(kind, &id).is_ok())
     };
     let actions = [
         (A::Approve, ActionKind::Approve),

@@ -54,6 +54,28 @@ pub fn clock(t: DateTime<Utc>) -> String {
     t.format("%H:%M:%SZ").to_string()
 }
 
+/// The time of day in UTC (`03:00:00Z`) or local time (`04:00:00+01`), as toggled.
+pub fn clock_in(t: DateTime<Utc>, local: bool) -> String {
+    if local {
+        t.with_timezone(&chrono::Local)
+            .format("%H:%M:%S%#z")
+            .to_string()
+    } else {
+        clock(t)
+    }
+}
+
+/// A full timestamp in UTC or local time, with its zone said.
+pub fn stamp_in(t: DateTime<Utc>, local: bool) -> String {
+    if local {
+        t.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M:%S%.3f %:z")
+            .to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
+    }
+}
+
 pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }

@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::format::{clock, duration, width};
+use super::format::{clock_in, duration, width};
 use super::widgets::fit_spans;
 use crate::app::App;
 use crate::message::ConnState;
@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         right = right_side(app, row_style, false);
     }
     if !fits(&right) {
-        right = vec![Span::styled(clock(app.now()), row_style)];
+        right = vec![Span::styled(clock_in(app.now(), app.local_time), row_style)];
     }
     let left = fit_spans(left_full, w.saturating_sub(width_of(&right) + 1));
     let right = fit_spans(right, w.saturating_sub(width_of_line(&left)));
@@ -69,14 +69,24 @@ fn left_side(app: &App, row: Style, width: usize) -> Vec<Span<'static>> {
     } else {
         format!("data {} old", duration(age))
     };
-    let mut spans = match &app.conn {
+    let mut spans = Vec::new();
+    // Where you are and what you may do come first: they change what every key means.
+    if app.session.production {
+        spans.push(Span::styled(" ▲ PRODUCTION ", t.production));
+        spans.push(Span::styled(" ", row));
+    }
+    if app.read_only {
+        spans.push(Span::styled(" READ-ONLY ", t.read_only));
+        spans.push(Span::styled(" ", row));
+    }
+    spans.extend(match &app.conn {
         ConnState::Connecting => vec![Span::styled(" … CONNECTING ", row.patch(t.warning))],
         ConnState::Connected { .. } => vec![Span::styled(" ● connected ", row.patch(t.ok))],
         ConnState::Disconnected { since, .. } => vec![Span::styled(
             format!(" ✗ DISCONNECTED {} ", duration(now - *since)),
             row,
         )],
-    };
+    });
     let age_style = if stale { row.patch(t.critical) } else { row };
     spans.push(Span::styled(format!("· {age_text} "), age_style));
     if let ConnState::Disconnected {
@@ -114,7 +124,7 @@ fn right_side(app: &App, row: Style, with_roles: bool) -> Vec<Span<'static>> {
         };
         spans.push(Span::styled(text, row));
     }
-    spans.push(Span::styled(clock(app.now()), row));
+    spans.push(Span::styled(clock_in(app.now(), app.local_time), row));
     spans
 }
 

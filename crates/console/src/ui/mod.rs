@@ -9,6 +9,7 @@ pub mod header;
 pub mod help;
 pub mod layout;
 pub mod panes;
+pub mod prompt;
 pub mod status;
 pub mod widgets;
 
@@ -30,7 +31,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
     if let Some(d) = &app.detail {
         detail::draw(frame, app, d, screen.body);
     }
-    footer::draw(frame, app, screen.footer);
+    match &app.prompt {
+        Some(p) => prompt::draw(frame, app, p, screen.footer),
+        None => footer::draw(frame, app, screen.footer),
+    }
     if let Some(d) = &app.dialog {
         dialogs::draw(frame, app, d, area);
     }

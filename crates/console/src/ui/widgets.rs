@@ -176,6 +176,8 @@ pub struct TableRows<'c> {
     /// Position of the selected row among `rows`.
     pub selected: Option<usize>,
     pub focused: bool,
+    /// Which of `rows` are marked (Space); empty when none are.
+    pub marked: Vec<bool>,
 }
 
 /// Draws a table of already-built rows (only the visible ones), with cells clipped
@@ -187,6 +189,7 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
         rows,
         selected,
         focused,
+        marked,
     } = rows;
     // A marker column, so the selection shows without colour too.
     let widths = fit_columns(cols, area.width.saturating_sub(2));
@@ -219,8 +222,9 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
+            let is_marked = marked.get(i).copied().unwrap_or(false);
             if Some(i) == selected {
-                let row = cells(r, "›");
+                let row = cells(r, if is_marked { "✓" } else { "›" });
                 row.style(if focused {
                     theme.selection
                 } else {
@@ -228,6 +232,8 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
                         .selection
                         .remove_modifier(ratatui::style::Modifier::BOLD)
                 })
+            } else if is_marked {
+                cells(r, "✓").style(theme.marked)
             } else {
                 cells(r, " ")
             }

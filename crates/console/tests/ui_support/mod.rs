@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck_api::*;
 use fleetdeck_console::keymap::Keymap;
 use fleetdeck_console::theme::Theme;
-use fleetdeck_console::{App, AppConfig, ConnState, Effect, Msg};
+use fleetdeck_console::{App, AppConfig, ConnState, Effect, Msg, Session};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -34,7 +34,16 @@ pub fn config() -> AppConfig {
 
 /// A connected console that loaded the fixture at `t0`, as `who`.
 pub fn app_as(who: WhoAmI, w: u16, h: u16) -> App {
-    let mut app = App::new(config());
+    app_with(who, config(), Session::default(), w, h)
+}
+
+/// A connected console with its own config and session, loaded as `app_as` does.
+pub fn app_with(who: WhoAmI, config: AppConfig, session: Session, w: u16, h: u16) -> App {
+    load(App::new(config).with_session(session), who, w, h)
+}
+
+/// Loads the fixture into `app` and connects it at `t0`.
+pub fn load(mut app: App, who: WhoAmI, w: u16, h: u16) -> App {
     app.update(Msg::Resize(w, h));
     app.update(Msg::Loaded {
         whoami: who,
@@ -86,4 +95,54 @@ pub fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
 /// The screen as plain text, for assertions on what the user reads.
 pub fn screen(app: &App, w: u16, h: u16) -> String {
     render(app, w, h).backend().to_string()
+}
+
+/// The screen with its styles: each row's text, then the runs of one style on it
+/// (`col..col fg bg modifiers`), so a theme's snapshot shows what changes with it.
+pub fn styled_screen(app: &App, w: u16, h: u16) -> String {
+    use std::fmt::Write;
+    let terminal = render(app, w, h);
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut text = String::new();
+        let mut runs: Vec<(u16, u16, String)> = Vec::new();
+        for x in 0..w {
+            let cell = &buf[(x, y)];
+            text.push_str(cell.symbol());
+            let style = format!("{:?} {:?} {:?}", cell.fg, cell.bg, cell.modifier);
+            match runs.last_mut() {
+                Some((_, end, s)) if *s == style => *end = x,
+                _ => runs.push((x, x, style)),
+            }
+        }
+        let _ = writeln!(out, "{y:>2} {text}");
+        for (a, b, s) in runs {
+            let _ = writeln!(out, "     {a}..{b} {s}");
+        }
+    }
+    out
+}
+
+/// A mouse event at a cell.
+pub fn mouse(
+    app: &mut App,
+    kind: crossterm::event::MouseEventKind,
+    column: u16,
+    row: u16,
+) -> Vec<Effect> {
+    app.update(Msg::Mouse(crossterm::event::MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }))
+}
+
+/// Opens command mode and runs `line`.
+pub fn command(app: &mut App, line: &str) -> Vec<Effect> {
+    typed(app, ":");
+    let mut out = typed(app, line);
+    out.extend(key(app, KeyCode::Enter));
+    out
 }

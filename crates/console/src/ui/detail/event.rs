@@ -14,7 +14,7 @@ pub fn lines(app: &App, e: &Event, w: usize) -> Vec<Line<'static>> {
     out.extend(kv(
         t,
         "When",
-        &e.at.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        &crate::ui::format::stamp_in(e.at, app.local_time),
         t.text,
         w,
     ));

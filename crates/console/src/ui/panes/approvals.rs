@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{framed, table_window};
+use super::{decorate, empty_text, framed, table_window};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::ui::format::duration;
@@ -38,7 +38,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         ],
     );
     if n == 0 {
-        empty(frame, inner, t.muted, "✓ nothing waits for approval");
+        empty(
+            frame,
+            inner,
+            t.muted,
+            &empty_text(app, Pane::Approvals, "✓ nothing waits for approval"),
+        );
         return;
     }
     let height = usize::from(inner.height.saturating_sub(1));
@@ -50,6 +55,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .take(height)
         .map(|a| row(app, a))
         .collect();
+    let (rows, marked) = decorate(app, Pane::Approvals, start, rows);
     table(
         frame,
         inner,
@@ -60,6 +66,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             rows,
             selected: selected.map(|s| s - start),
             focused: app.focus == Pane::Approvals,
+            marked,
         },
     );
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{framed, table_window};
+use super::{decorate, empty_text, framed, table_window};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::ui::format::{ago_short, duration, seconds};
@@ -46,7 +46,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         ],
     );
     if app.data.evidence.is_empty() {
-        empty(frame, inner, t.muted, "no evidence yet");
+        empty(
+            frame,
+            inner,
+            t.muted,
+            &empty_text(app, Pane::Evidence, "no evidence yet"),
+        );
         return;
     }
     let height = usize::from(inner.height.saturating_sub(1));
@@ -58,6 +63,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .take(height)
         .map(|e| row(app, e))
         .collect();
+    let (rows, marked) = decorate(app, Pane::Evidence, start, rows);
     table(
         frame,
         inner,
@@ -68,6 +74,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             rows,
             selected: selected.map(|s| s - start),
             focused: app.focus == Pane::Evidence,
+            marked,
         },
     );
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{framed, table_window};
+use super::{decorate, empty_text, framed, table_window};
 use crate::app::App;
 use crate::app::order::{DbRow, FleetColumn};
 use crate::app::view::Pane;
@@ -46,7 +46,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         ],
     );
     if app.data.databases.is_empty() {
-        empty(frame, inner, t.muted, "no databases yet");
+        empty(
+            frame,
+            inner,
+            t.muted,
+            &empty_text(app, Pane::Fleet, "no databases yet"),
+        );
         return;
     }
     let height = usize::from(inner.height.saturating_sub(1));
@@ -69,6 +74,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .take(height)
         .map(|r| row(t, r))
         .collect();
+    let (rows, marked) = decorate(app, Pane::Fleet, start, rows);
     table(
         frame,
         inner,
@@ -79,6 +85,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             rows,
             selected: selected.map(|s| s - start),
             focused: app.focus == Pane::Fleet,
+            marked,
         },
     );
 }

@@ -114,7 +114,14 @@ fn render(app: &App, e: &Event, w: usize, selected: bool) -> Vec<Line<'static>> 
     };
     let mut prefix = vec![
         Span::raw(if selected { "›" } else { " " }),
-        Span::styled(e.at.format("%H:%M:%S ").to_string(), t.muted),
+        Span::styled(
+            if app.local_time {
+                format!("{} ", e.at.with_timezone(&chrono::Local).format("%H:%M:%S"))
+            } else {
+                e.at.format("%H:%M:%S ").to_string()
+            },
+            t.muted,
+        ),
         Span::styled(format!("{}{} ", lvl.glyph, lvl.word), lvl.style),
     ];
     if !narrow {

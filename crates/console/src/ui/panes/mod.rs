@@ -36,19 +36,134 @@ fn framed(frame: &mut Frame, app: &App, pane: Pane, area: Rect, extra: Vec<Span<
         format!("{} {}", pane.number(), pane.title()),
         t.title_for(focused),
     )];
+    // A filter and marks first: they change what the rest of the title counts.
+    let mut extra = extra;
+    if let Some(f) = app.filter_of(pane) {
+        extra.insert(
+            0,
+            Span::styled(
+                format!(
+                    "/{} {} of {}",
+                    fleetdeck_api::text::sanitize_line(&f.text),
+                    app.pane_len(pane),
+                    app.pane_total(pane)
+                ),
+                t.matched,
+            ),
+        );
+    }
+    let marked = app.marks.count(pane);
+    if marked > 0 {
+        extra.insert(0, Span::styled(format!("✓{marked} marked"), t.marked));
+    }
     for s in extra {
         title.push(Span::styled(" · ", t.muted));
         title.push(s);
     }
     let max = usize::from(area.width.saturating_sub(4));
-    let block = frame_block(t, fit_spans(title, max).spans, focused);
+    let mut block = frame_block(t, fit_spans(title, max).spans, focused);
+    if app.session.production {
+        block = block.border_style(t.border_production);
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     inner
 }
 
+/// What an empty pane says: when a filter hid every row, that (not "nothing here").
+fn empty_text(app: &App, pane: Pane, nothing: &str) -> String {
+    match app.filter_of(pane) {
+        Some(f) if app.pane_total(pane) > 0 => format!(
+            "no row matches /{} ({} hidden) · Esc clears",
+            fleetdeck_api::text::sanitize_line(&f.text),
+            app.pane_total(pane)
+        ),
+        _ => nothing.to_string(),
+    }
+}
+
+/// One table row as cells of styled spans.
+type Cells = Vec<Vec<Span<'static>>>;
+
+/// Marks and filter highlights for the visible rows of a table pane starting at
+/// display position `start`: returns the rows with matched characters restyled, and
+/// which rows are marked. Only visible rows are ever touched.
+fn decorate(app: &App, pane: Pane, start: usize, rows: Vec<Cells>) -> (Vec<Cells>, Vec<bool>) {
+    let marked = if app.marks.count(pane) > 0 {
+        (0..rows.len())
+            .map(|i| {
+                app.id_at(pane, start + i)
+                    .is_some_and(|id| app.marks.is_marked(pane, &id))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let Some(filter) = app.filter_of(pane) else {
+        return (rows, marked);
+    };
+    let style = app.config.theme.matched;
+    let rows = rows
+        .into_iter()
+        .map(|cells| highlight(cells, &filter.query, style))
+        .collect();
+    (rows, marked)
+}
+
+/// Restyles the characters of a row the filter's words matched. The row's text is its
+/// cells joined by spaces, as the filter reads it.
+fn highlight(
+    cells: Cells,
+    query: &crate::app::filter::Query,
+    style: ratatui::style::Style,
+) -> Cells {
+    let text: Vec<String> = cells
+        .iter()
+        .map(|c| c.iter().map(|s| s.content.as_ref()).collect::<String>())
+        .collect();
+    let hits = query.highlights(&text.join(" "));
+    if hits.is_empty() {
+        return cells;
+    }
+    let mut at: u32 = 0;
+    let mut out = Vec::with_capacity(cells.len());
+    for cell in cells {
+        let mut spans = Vec::new();
+        for span in cell {
+            // Split the span into runs of hit and not-hit characters.
+            let mut run = String::new();
+            let mut run_hit = false;
+            for ch in span.content.chars() {
+                let hit = hits.binary_search(&at).is_ok();
+                if hit != run_hit && !run.is_empty() {
+                    let st = if run_hit {
+                        span.style.patch(style)
+                    } else {
+                        span.style
+                    };
+                    spans.push(Span::styled(std::mem::take(&mut run), st));
+                }
+                run_hit = hit;
+                run.push(ch);
+                at += 1;
+            }
+            if !run.is_empty() {
+                let st = if run_hit {
+                    span.style.patch(style)
+                } else {
+                    span.style
+                };
+                spans.push(Span::styled(run, st));
+            }
+        }
+        at += 1; // the space between cells
+        out.push(spans);
+    }
+    out
+}
+
 /// The first visible row of a table pane with `height` item rows.
-fn table_window(app: &App, pane: Pane, height: usize) -> (usize, Option<usize>) {
+pub(crate) fn table_window(app: &App, pane: Pane, height: usize) -> (usize, Option<usize>) {
     let selected = app.selected_index(pane);
     let offset = app.selection(pane).map_or(0, |s| s.offset);
     (
@@ -57,31 +172,51 @@ fn table_window(app: &App, pane: Pane, height: usize) -> (usize, Option<usize>) 
     )
 }
 
+/// A tab's text: number, name, and a count where something waits for a human.
+pub(crate) fn tab_label(app: &App, pane: Pane) -> String {
+    let c = app.data.counts;
+    let badge = match pane {
+        Pane::Approvals if c.pending_approvals > 0 => format!(" ⧗{}", c.pending_approvals),
+        Pane::Evidence if c.evidence_failed + c.evidence_stale > 0 => {
+            format!(" ▲{}", c.evidence_failed + c.evidence_stale)
+        }
+        Pane::Rings if c.campaigns_paused + c.campaigns_failed > 0 => {
+            let mut b = String::new();
+            if c.campaigns_paused > 0 {
+                b.push_str(&format!(" ‖{}", c.campaigns_paused));
+            }
+            if c.campaigns_failed > 0 {
+                b.push_str(&format!(" ✗{}", c.campaigns_failed));
+            }
+            b
+        }
+        _ => String::new(),
+    };
+    format!("{} {}{badge}", pane.number(), pane.title())
+}
+
+/// Where each tab is on the tab row: (pane, first column, width), for mouse clicks.
+/// Every tab is drawn one column wider on each side (brackets or spaces).
+pub(crate) fn tab_spans(app: &App, x: u16) -> Vec<(Pane, u16, u16)> {
+    let mut at = x + 1;
+    Pane::ALL
+        .iter()
+        .map(|&pane| {
+            let w = crate::ui::format::width(&tab_label(app, pane)) as u16 + 2;
+            let out = (pane, at, w);
+            at += w + 1;
+            out
+        })
+        .collect()
+}
+
 /// `1 Fleet  2 Rings  …` with the focused one marked in brackets, and a count where
 /// something waits for a human.
 pub fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.config.theme;
-    let c = app.data.counts;
     let mut spans = vec![Span::raw(" ")];
     for pane in Pane::ALL {
-        let badge = match pane {
-            Pane::Approvals if c.pending_approvals > 0 => format!(" ⧗{}", c.pending_approvals),
-            Pane::Evidence if c.evidence_failed + c.evidence_stale > 0 => {
-                format!(" ▲{}", c.evidence_failed + c.evidence_stale)
-            }
-            Pane::Rings if c.campaigns_paused + c.campaigns_failed > 0 => {
-                let mut b = String::new();
-                if c.campaigns_paused > 0 {
-                    b.push_str(&format!(" ‖{}", c.campaigns_paused));
-                }
-                if c.campaigns_failed > 0 {
-                    b.push_str(&format!(" ✗{}", c.campaigns_failed));
-                }
-                b
-            }
-            _ => String::new(),
-        };
-        let label = format!("{} {}{badge}", pane.number(), pane.title());
+        let label = tab_label(app, pane);
         if pane == app.focus {
             spans.push(Span::styled(format!("[{label}]"), t.title_focused));
         } else {

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::framed;
+use super::{empty_text, framed};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::theme::Theme;
@@ -31,7 +31,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         ],
     );
     if n == 0 {
-        empty(frame, inner, t.muted, "no campaigns");
+        empty(
+            frame,
+            inner,
+            t.muted,
+            &empty_text(app, Pane::Rings, "no campaigns"),
+        );
         return;
     }
     let height = usize::from(inner.height);

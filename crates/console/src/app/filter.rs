@@ -1,0 +1,282 @@
+//! The `/` filter: what a query means and whether a row passes it.
+//!
+//! A query is words separated by spaces. `field:value` keeps rows whose field has that
+//! value (numbers exactly, words by prefix: `health:deg`); a bare word is a fuzzy match
+//! over the row's visible columns; `!` before either excludes instead (a bare `!word`
+//! excludes rows containing the word, not fuzzy ones, so it never hides too much).
+//! Every term must hold. A row is tested alone, so a change to one row re-tests that
+//! row only.
+
+use std::sync::{Arc, Mutex};
+
+use fleetdeck_api::{Approval, Campaign, Environment, Evidence};
+use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
+use nucleo_matcher::{Matcher, Utf32Str};
+
+use super::order::DbRow;
+use super::view::Pane;
+
+/// A row a pane can filter: its fields by name and its visible text.
+pub trait Filterable {
+    /// The fields `field:value` may name in this pane.
+    const FIELDS: &'static [&'static str];
+    /// The value of one field, lower-case.
+    fn field(&self, name: &str) -> Option<String>;
+    /// The text of the row's visible columns, for the fuzzy match.
+    fn haystack(&self) -> String;
+}
+
+/// The field names of each table pane (the log has none).
+pub fn fields_of(pane: Pane) -> &'static [&'static str] {
+    match pane {
+        Pane::Fleet => DbRow::FIELDS,
+        Pane::Rings => Campaign::FIELDS,
+        Pane::Evidence => Evidence::FIELDS,
+        Pane::Approvals => Approval::FIELDS,
+        Pane::Log => &[],
+    }
+}
+
+enum Term {
+    Fuzzy(Atom),
+    Contains(Atom),
+    Field { name: String, value: String },
+}
+
+/// A parsed query; terms it could not read are left out and said in `problem`.
+pub struct Query {
+    terms: Vec<(bool, Term)>,
+    /// The bare words, for highlighting what matched.
+    highlight: Vec<Atom>,
+    pub problem: Option<String>,
+    matcher: Mutex<Matcher>,
+}
+
+impl Query {
+    pub fn parse(text: &str, fields: &[&str]) -> Query {
+        let mut terms = Vec::new();
+        let mut highlight = Vec::new();
+        let mut problems = Vec::new();
+        for word in text.split_whitespace() {
+            let (negate, word) = match word.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, word),
+            };
+            if word.is_empty() {
+                continue;
+            }
+            if let Some((name, value)) = word.split_once(':') {
+                let name = name.to_lowercase();
+                if !fields.contains(&name.as_str()) {
+                    problems.push(format!(
+                        "no field '{name}' here (fields: {})",
+                        fields.join(", ")
+                    ));
+                    continue;
+                }
+                if value.is_empty() {
+                    // Still being typed: no opinion yet.
+                    continue;
+                }
+                terms.push((
+                    negate,
+                    Term::Field {
+                        name,
+                        value: value.to_lowercase(),
+                    },
+                ));
+                continue;
+            }
+            let atom =
+                |kind| Atom::new(word, CaseMatching::Smart, Normalization::Smart, kind, false);
+            if negate {
+                terms.push((true, Term::Contains(atom(AtomKind::Substring))));
+            } else {
+                highlight.push(atom(AtomKind::Fuzzy));
+                terms.push((false, Term::Fuzzy(atom(AtomKind::Fuzzy))));
+            }
+        }
+        Query {
+            terms,
+            highlight,
+            problem: (!problems.is_empty()).then(|| problems.join("; ")),
+            matcher: Mutex::new(Matcher::default()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    pub fn matches<T: Filterable>(&self, row: &T) -> bool {
+        let mut matcher = self.matcher.lock().unwrap_or_else(|e| e.into_inner());
+        let mut haystack: Option<(String, Vec<char>)> = None;
+        self.terms.iter().all(|(negate, term)| {
+            let hit = match term {
+                Term::Field { name, value } => row.field(name).is_some_and(|v| {
+                    if value.bytes().all(|b| b.is_ascii_digit()) {
+                        v == *value
+                    } else {
+                        v.starts_with(value.as_str())
+                    }
+                }),
+                Term::Fuzzy(atom) | Term::Contains(atom) => {
+                    let (text, buf) = haystack.get_or_insert_with(|| (row.haystack(), Vec::new()));
+                    atom.score(Utf32Str::new(text, buf), &mut matcher).is_some()
+                }
+            };
+            hit != *negate
+        })
+    }
+
+    /// Character positions in `text` the query's bare words matched, for highlighting.
+    pub fn highlights(&self, text: &str) -> Vec<u32> {
+        let mut matcher = self.matcher.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        for atom in &self.highlight {
+            atom.indices(Utf32Str::new(text, &mut buf), &mut matcher, &mut out);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The active filter of one pane: what was typed and what it means.
+#[derive(Clone)]
+pub struct PaneFilter {
+    pub text: String,
+    pub query: Arc<Query>,
+}
+
+impl PaneFilter {
+    pub fn new(pane: Pane, text: &str) -> PaneFilter {
+        PaneFilter {
+            text: text.to_string(),
+            query: Arc::new(Query::parse(text, fields_of(pane))),
+        }
+    }
+
+    /// The predicate a collection keeps.
+    pub fn predicate<T: Filterable>(&self) -> super::indexes::Predicate<T> {
+        let query = Arc::clone(&self.query);
+        Box::new(move |row: &T| query.matches(row))
+    }
+}
+
+fn env_word(e: Environment) -> String {
+    e.as_str().to_string()
+}
+
+impl Filterable for DbRow {
+    const FIELDS: &'static [&'static str] = &[
+        "id", "engine", "version", "env", "tier", "ring", "role", "health", "evidence", "region",
+        "team",
+    ];
+
+    fn field(&self, name: &str) -> Option<String> {
+        let d = &self.db;
+        Some(match name {
+            "id" => d.id.to_lowercase(),
+            "engine" => d.engine.to_lowercase(),
+            "version" => d.engine_version.to_lowercase(),
+            "env" => env_word(d.environment),
+            "tier" => d.tier.to_string(),
+            "ring" => d.ring.to_string(),
+            "role" => d.role.as_str().to_string(),
+            "health" => d.health.status.as_str().to_string(),
+            "evidence" => self
+                .freshness
+                .map_or("none".into(), |f| f.as_str().to_string()),
+            "region" => d.region.to_lowercase(),
+            "team" => d.owner_team.to_lowercase(),
+            _ => return None,
+        })
+    }
+
+    fn haystack(&self) -> String {
+        let d = &self.db;
+        format!(
+            "{} {} {} {} T{} R{} {} {}",
+            d.id,
+            d.engine,
+            d.engine_version,
+            env_word(d.environment),
+            d.tier,
+            d.ring,
+            d.role.as_str(),
+            d.health.status.as_str()
+        )
+    }
+}
+
+impl Filterable for Campaign {
+    const FIELDS: &'static [&'static str] = &["id", "state", "ring", "version"];
+
+    fn field(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "id" => self.id.to_lowercase(),
+            "state" => self.state.as_str().to_string(),
+            "ring" => self.current_ring?.to_string(),
+            "version" => self.target_version.to_lowercase(),
+            _ => return None,
+        })
+    }
+
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.id,
+            self.title,
+            self.target_version,
+            self.state.as_str()
+        )
+    }
+}
+
+impl Filterable for Evidence {
+    const FIELDS: &'static [&'static str] = &["id", "evidence", "checksum"];
+
+    fn field(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "id" => self.database_id.to_lowercase(),
+            "evidence" => self.freshness.as_str().to_string(),
+            "checksum" => match self.latest.as_ref().and_then(|d| d.checksum_ok) {
+                Some(true) => "ok".into(),
+                Some(false) => "failed".into(),
+                None => "none".into(),
+            },
+            _ => return None,
+        })
+    }
+
+    fn haystack(&self) -> String {
+        format!("{} {}", self.database_id, self.freshness.as_str())
+    }
+}
+
+impl Filterable for Approval {
+    const FIELDS: &'static [&'static str] = &["id", "kind", "by", "prod", "tier1"];
+
+    fn field(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "id" => self.id.to_lowercase(),
+            "kind" => crate::ui::panes::approval_kind_word(self.kind).to_string(),
+            "by" => self.requested_by.to_lowercase(),
+            "prod" => self.blast_radius.prod.to_string(),
+            "tier1" => self.blast_radius.tier1.to_string(),
+            _ => return None,
+        })
+    }
+
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.id,
+            crate::ui::panes::approval_kind_word(self.kind),
+            self.subject,
+            self.requested_by
+        )
+    }
+}
