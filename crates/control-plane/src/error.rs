@@ -18,8 +18,14 @@ pub enum DomainError {
     #[error("{0}")]
     Conflict(String),
     /// 412: `If-Match` named a version that is no longer current.
-    #[error("{what} has changed since you saw it: you saw version {seen}, it is now version {current}")]
-    PreconditionFailed { what: String, seen: u64, current: u64 },
+    #[error(
+        "{what} has changed since you saw it: you saw version {seen}, it is now version {current}"
+    )]
+    PreconditionFailed {
+        what: String,
+        seen: u64,
+        current: u64,
+    },
     /// 422: the request is well formed but cannot be accepted (idempotency key reuse).
     #[error("{0}")]
     Unprocessable(String),
