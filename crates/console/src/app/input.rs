@@ -42,6 +42,10 @@ impl App {
             }
             return match km.lookup(Layer::Global, &key) {
                 Some(A::Quit) => self.quit(),
+                Some(A::Command) => {
+                    self.open_command();
+                    Vec::new()
+                }
                 Some(A::Help) => {
                     self.help = Some(0);
                     Vec::new()

@@ -80,11 +80,15 @@ impl Layer {
     }
 
     /// Whether a key of this layer would take `action` of `below` away. A detail view
-    /// only passes quit and help on to the global layer, so only those matter there.
+    /// only passes quit, help and the command line on to the global layer, so only those
+    /// matter there.
     pub fn hides(self, below: Layer, action: NamedAction) -> bool {
         match (self, below) {
             (Layer::Detail, Layer::Global) => {
-                matches!(action, NamedAction::Quit | NamedAction::Help)
+                matches!(
+                    action,
+                    NamedAction::Quit | NamedAction::Help | NamedAction::Command
+                )
             }
             // The command line borrows only cancel and activate from dialogs.
             (Layer::Prompt, Layer::Dialog) => {

@@ -58,7 +58,7 @@ pub fn clock(t: DateTime<Utc>) -> String {
 pub fn clock_in(t: DateTime<Utc>, local: bool) -> String {
     if local {
         t.with_timezone(&chrono::Local)
-            .format("%H:%M:%S%#z")
+            .format("%H:%M:%S%:z")
             .to_string()
     } else {
         clock(t)

@@ -80,24 +80,45 @@ fn kv(
 fn fact_lines(app: &App, d: &ActionDialog, w: usize) -> Vec<Line<'static>> {
     let t = &app.config.theme;
     let mut out = Vec::new();
-    let path = d.action().map_or_else(|_| preview_path(d), |a| a.path());
-    out.extend(kv(
-        t,
-        "Sends",
-        &format!("POST {}", sanitize_line(&path)),
-        t.accent,
-        w,
-    ));
-    out.extend(kv(
-        t,
-        "",
-        &format!(
-            "If-Match {} (the version you see) · a new Idempotency-Key",
-            etag(d.version)
-        ),
-        t.muted,
-        w,
-    ));
+    if d.bulk.is_empty() {
+        let path = d.action().map_or_else(|_| preview_path(d), |a| a.path());
+        out.extend(kv(
+            t,
+            "Sends",
+            &format!("POST {}", sanitize_line(&path)),
+            t.accent,
+            w,
+        ));
+        out.extend(kv(
+            t,
+            "",
+            &format!(
+                "If-Match {} (the version you see) · a new Idempotency-Key",
+                etag(d.version)
+            ),
+            t.muted,
+            w,
+        ));
+    } else {
+        let verb = d.kind.label().to_lowercase();
+        out.extend(kv(
+            t,
+            "Sends",
+            &format!(
+                "{} requests: POST /v1/approvals/{{id}}/{verb}, one per approval",
+                d.bulk.len()
+            ),
+            t.accent,
+            w,
+        ));
+        out.extend(kv(
+            t,
+            "",
+            "each with If-Match of the version you see and its own Idempotency-Key",
+            t.muted,
+            w,
+        ));
+    }
     let body = match d.action() {
         Ok(a) => serde_json::to_string(&a.body()).unwrap_or_default(),
         Err(_) => "— not ready yet (see below)".into(),
@@ -134,6 +155,27 @@ fn preview_path(d: &ActionDialog) -> String {
 /// Says so when the item moved on while the dialog was open: the server will refuse
 /// the stale If-Match, and the user should look again first.
 fn changed_since_open(app: &App, d: &ActionDialog) -> Option<String> {
+    if !d.bulk.is_empty() {
+        let moved: Vec<String> = d
+            .bulk
+            .iter()
+            .filter_map(|(id, seen)| match app.data.approvals.get(id) {
+                None => Some(format!("{} left the queue", sanitize_line(id))),
+                Some(a) if a.version != *seen => Some(format!(
+                    "{} version {seen} → {}",
+                    sanitize_line(id),
+                    a.version
+                )),
+                Some(_) => None,
+            })
+            .collect();
+        return (!moved.is_empty()).then(|| {
+            format!(
+                "{}: those requests would be refused; cancel and look again",
+                moved.join(", ")
+            )
+        });
+    }
     let now = match d.kind {
         ActionKind::Approve | ActionKind::Reject => match app.data.approvals.get(&d.target) {
             Some(a) => a.version,
