@@ -8,11 +8,15 @@
 
 mod backoff;
 pub mod stream;
+pub mod tls;
 
 use std::time::Duration;
 
 use fleetdeck_api::text::sanitize_line;
-use fleetdeck_api::{DatabaseDetail, EventsPage, Problem, Seq, Snapshot, WhoAmI, headers};
+use fleetdeck_api::{
+    Approval, Campaign, Database, DatabaseDetail, EventsPage, Evidence, Problem, Seq, Snapshot,
+    WhoAmI, headers,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url, header};
 use serde::de::DeserializeOwned;
 
@@ -50,7 +54,16 @@ pub struct Client {
     /// the stream's own idle timeout instead.
     stream_http: reqwest::Client,
     timeouts: Timeouts,
+    /// Largest JSON answer read; a bigger one is refused, so a broken or hostile server
+    /// cannot grow the console's memory.
+    max_response_bytes: usize,
 }
+
+/// The default for [`Client::with_max_response_bytes`]: a snapshot of the largest
+/// fleet the control plane serves (5000 databases) is a few megabytes.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// Most bytes of an error answer read: problem details are a few lines.
+const MAX_PROBLEM_BYTES: usize = 64 * 1024;
 
 /// The bearer token; deliberately without a printing `Debug`.
 #[derive(Clone)]
@@ -68,6 +81,7 @@ impl std::fmt::Debug for Client {
             .field("base", &self.base.as_str())
             .field("token", &self.token)
             .field("timeouts", &self.timeouts)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +111,17 @@ impl Client {
         token: &str,
         timeouts: Timeouts,
     ) -> Result<Client, ClientSetupError> {
+        Client::build(base_url, token, timeouts, &[])
+    }
+
+    /// Checks the URL and token and builds both HTTP clients; `extra_roots` are trusted
+    /// for HTTPS besides the system's (see [`tls`]).
+    fn build(
+        base_url: &str,
+        token: &str,
+        timeouts: Timeouts,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Result<Client, ClientSetupError> {
         let trimmed = base_url.trim().trim_end_matches('/');
         let base = Url::parse(trimmed)
             .map_err(|e| ClientSetupError::BadUrl(trimmed.to_string(), e.to_string()))?;
@@ -113,12 +138,14 @@ impl Client {
         let user_agent = concat!("fleetdeck-console/", env!("CARGO_PKG_VERSION"));
         let http = reqwest::Client::builder()
             .user_agent(user_agent)
+            .tls_certs_merge(extra_roots.iter().cloned())
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .build()
             .map_err(|e| ClientSetupError::Http(e.to_string()))?;
         let stream_http = reqwest::Client::builder()
             .user_agent(user_agent)
+            .tls_certs_merge(extra_roots.iter().cloned())
             .connect_timeout(timeouts.connect)
             .build()
             .map_err(|e| ClientSetupError::Http(e.to_string()))?;
@@ -128,7 +155,14 @@ impl Client {
             http,
             stream_http,
             timeouts,
+            max_response_bytes: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// The same client with another cap on JSON answers (tests use a small one).
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Client {
+        self.max_response_bytes = bytes;
+        self
     }
 
     /// The server's base URL, for the header and messages.
@@ -156,6 +190,33 @@ impl Client {
 
     pub async fn database(&self, id: &str) -> Result<DatabaseDetail, ActionError> {
         self.get_json(&format!("/v1/databases/{}", encode_segment(id)))
+            .await
+    }
+
+    /// `GET /v1/databases`: the fleet inventory.
+    pub async fn databases(&self) -> Result<Vec<Database>, ActionError> {
+        self.get_json("/v1/databases").await
+    }
+
+    /// `GET /v1/campaigns`: every campaign with its rings and targets.
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>, ActionError> {
+        self.get_json("/v1/campaigns").await
+    }
+
+    /// `GET /v1/campaigns/{id}`.
+    pub async fn campaign(&self, id: &str) -> Result<Campaign, ActionError> {
+        self.get_json(&format!("/v1/campaigns/{}", encode_segment(id)))
+            .await
+    }
+
+    /// `GET /v1/evidence`: restore-drill evidence for every database.
+    pub async fn evidence(&self) -> Result<Vec<Evidence>, ActionError> {
+        self.get_json("/v1/evidence").await
+    }
+
+    /// `GET /v1/approvals?state=STATE` (pending, approved, rejected, expired or all).
+    pub async fn approvals(&self, state: &str) -> Result<Vec<Approval>, ActionError> {
+        self.get_json(&format!("/v1/approvals?state={}", encode_segment(state)))
             .await
     }
 
@@ -200,10 +261,17 @@ impl Client {
         if !response.status().is_success() {
             return Err(refusal(&what, response).await);
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(&what, &e))?;
+        let bytes = match read_capped(response, self.max_response_bytes).await {
+            Ok(bytes) => bytes,
+            Err(Capped::Transport(e)) => return Err(self.transport_error(&what, &e)),
+            Err(Capped::TooLarge) => {
+                tracing::warn!(%path, cap = self.max_response_bytes, "oversized answer refused");
+                return Err(ActionError::Transport(format!(
+                    "{what}: the server's answer is larger than {} bytes; refused",
+                    self.max_response_bytes
+                )));
+            }
+        };
         serde_json::from_slice(&bytes).map_err(|e| {
             ActionError::Transport(format!(
                 "{what}: the server's answer is not what this console understands: {e}"
@@ -261,7 +329,13 @@ async fn refusal(what: &str, response: Response) -> ActionError {
         .is_some_and(|v| {
             v.starts_with(fleetdeck_api::problem::CONTENT_TYPE) || v.starts_with("application/json")
         });
-    let body = response.bytes().await.unwrap_or_default();
+    // An error answer is read only as far as a problem detail can reach; a cut-off
+    // body simply fails to parse and is shown as an excerpt.
+    let body = match read_capped(response, MAX_PROBLEM_BYTES).await {
+        Ok(body) => body,
+        Err(Capped::TooLarge) => b"(an error answer too large to show)".to_vec(),
+        Err(Capped::Transport(_)) => Vec::new(),
+    };
     if is_problem && let Ok(problem) = serde_json::from_slice::<Problem>(&body) {
         return ActionError::Refused(problem);
     }
@@ -270,6 +344,28 @@ async fn refusal(what: &str, response: Response) -> ActionError {
         describe_status(status),
         body_excerpt(&body)
     ))
+}
+
+/// Why a body was not read whole.
+enum Capped {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads a body of at most `cap` bytes, chunk by chunk; a declared or actual length
+/// past the cap stops the read there, so memory never grows beyond it.
+async fn read_capped(mut response: Response, cap: usize) -> Result<Vec<u8>, Capped> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(Capped::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Capped::Transport)? {
+        if body.len() + chunk.len() > cap {
+            return Err(Capped::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn describe_status(status: StatusCode) -> String {

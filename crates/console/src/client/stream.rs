@@ -259,8 +259,16 @@ impl EventStreamTask {
                     // The contract has Unknown fallbacks, so this is a server bug; skip
                     // the one event rather than reconnect into the same wall forever.
                     tracing::warn!(id = %sanitize_line(&sse.id), error = %e, "undecodable event skipped");
-                    if let Ok(seq) = sse.id.trim().parse::<Seq>() {
-                        self.last_seq = self.last_seq.max(seq);
+                    if let Ok(seq) = sse.id.trim().parse::<Seq>()
+                        && seq > self.last_seq
+                    {
+                        // What came before the skipped event still arrives.
+                        if seq > self.last_seq + 1
+                            && let Err(end) = self.fill_gap(seq - 1).await
+                        {
+                            return end;
+                        }
+                        self.last_seq = seq;
                     }
                 }
             }
@@ -340,12 +348,14 @@ impl std::fmt::Display for StreamFailure {
 }
 
 /// The response body with two watchers: silence past the idle timeout ends it, and
-/// any bytes at all prove the server alive.
+/// any bytes at all prove the server alive. A leading byte-order mark is removed here
+/// (the SSE format allows one): the parser's own BOM handling slices a string inside
+/// the character and panics.
 fn watched_bytes<S, B>(
     inner: S,
     tx: mpsc::Sender<Msg>,
     opts: StreamOptions,
-) -> impl Stream<Item = Result<B, StreamFailure>>
+) -> impl Stream<Item = Result<Vec<u8>, StreamFailure>>
 where
     S: Stream<Item = reqwest::Result<B>> + Unpin,
     B: AsRef<[u8]>,
@@ -356,6 +366,7 @@ where
         opts: StreamOptions,
         last_alive: Option<Instant>,
         event_size: EventSize,
+        bom: Bom,
         done: bool,
     }
     let state = State {
@@ -364,6 +375,7 @@ where
         opts,
         last_alive: None,
         event_size: EventSize::default(),
+        bom: Bom::Unchecked(Vec::new()),
         done: false,
     };
     futures_util::stream::unfold(state, |mut s| async move {
@@ -400,12 +412,43 @@ where
                         return Some((Err(StreamFailure::ReceiverGone), s));
                     }
                 }
-                Ok(bytes)
+                Ok(s.bom.strip(bytes.as_ref()))
             }
         };
         s.done = item.is_err();
         Some((item, s))
     })
+}
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// Whether the stream's first bytes were checked for a byte-order mark yet.
+#[derive(Debug)]
+enum Bom {
+    /// Holds the first bytes while they could still be the start of one.
+    Unchecked(Vec<u8>),
+    Checked,
+}
+
+impl Bom {
+    /// The bytes to pass on: `chunk`, less any leading byte-order marks however the
+    /// chunks split them.
+    fn strip(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let Bom::Unchecked(head) = self else {
+            return chunk.to_vec();
+        };
+        head.extend_from_slice(chunk);
+        // Every leading one: the parser panics on a second as on the first.
+        while head.starts_with(BOM) {
+            head.drain(..BOM.len());
+        }
+        if BOM.starts_with(head) {
+            return Vec::new();
+        }
+        let head = std::mem::take(head);
+        *self = Bom::Checked;
+        head
+    }
 }
 
 /// Bytes since the last event boundary (a blank line), counted as chunks arrive.
@@ -449,7 +492,8 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::EventSize;
+    use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn event_size_resets_at_blank_lines_across_chunks() {
@@ -460,5 +504,134 @@ mod tests {
         assert_eq!(size.add(b"data: x\r\n\r\n"), 0, "CR LF boundaries");
         assert_eq!(size.add(&[b'x'; 100]), 100);
         assert_eq!(size.add(&[b'x'; 100]), 200, "no boundary: it keeps growing");
+    }
+
+    /// The stream's own path from bytes to events: the watcher, the SSE parser and
+    /// the event decoder, fed `chunks` as the network would. Returns the decoded
+    /// sequence numbers, or the reason the stream was cut.
+    fn parse(chunks: Vec<Vec<u8>>, max_event_bytes: usize) -> (Vec<Seq>, Option<String>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (tx, _rx) = mpsc::channel(1024);
+            let inner = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, reqwest::Error>));
+            let opts = StreamOptions {
+                max_event_bytes,
+                ..StreamOptions::default()
+            };
+            let mut events = Box::pin(watched_bytes(inner, tx, opts).eventsource());
+            let mut seqs = Vec::new();
+            while let Some(item) = events.next().await {
+                match item {
+                    Ok(sse) => {
+                        if let Ok(e) = serde_json::from_str::<Event>(&sse.data) {
+                            seqs.push(e.seq);
+                        }
+                    }
+                    Err(e) => return (seqs, Some(e.to_string())),
+                }
+            }
+            (seqs, None)
+        })
+    }
+
+    fn sse_of(seq: Seq, message: &str) -> String {
+        let event = Event {
+            seq,
+            at: Utc::now(),
+            actor: "runner".into(),
+            kind: "target.state".into(),
+            level: fleetdeck_api::Level::Info,
+            subject: fleetdeck_api::EventSubject::default(),
+            message: message.into(),
+            correlation_id: None,
+            change: None,
+        };
+        format!(
+            "id: {seq}\nevent: target.state\ndata: {}\n\n",
+            serde_json::to_string(&event).unwrap()
+        )
+    }
+
+    /// Splits `bytes` at the given fractions.
+    fn split(bytes: &[u8], cuts: &[f64]) -> Vec<Vec<u8>> {
+        let mut at: Vec<usize> = cuts
+            .iter()
+            .map(|f| ((bytes.len() as f64) * f) as usize)
+            .collect();
+        at.push(0);
+        at.push(bytes.len());
+        at.sort_unstable();
+        at.windows(2).map(|w| bytes[w[0]..w[1]].to_vec()).collect()
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_dropped_however_it_is_split() {
+        let event = sse_of(1, "x");
+        let whole = [BOM, event.as_bytes()].concat();
+        for at in 0..=4 {
+            let chunks = vec![whole[..at].to_vec(), whole[at..].to_vec()];
+            assert_eq!(parse(chunks, 4096), (vec![1], None), "split at {at}");
+        }
+        let twice = [BOM, BOM, event.as_bytes()].concat();
+        assert_eq!(parse(vec![twice], 4096), (vec![1], None));
+        // Not at the start: the line is a field the parser ignores.
+        let later = [event.as_bytes(), BOM, event.as_bytes()].concat();
+        assert_eq!(parse(vec![later], 4096).1, None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Any bytes in any chunks: no panic, the stream ends, and an event past the
+        /// size cap cuts the stream instead of growing memory.
+        #[test]
+        fn any_bytes_never_panic(chunks in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..300), 0..12)
+        ) {
+            let total: usize = chunks.iter().map(Vec::len).sum();
+            let (_, cut) = parse(chunks, 512);
+            if total <= 512 {
+                prop_assert!(cut.is_none() || !cut.unwrap().contains("larger than"));
+            }
+        }
+
+        /// SSE-shaped noise: field names, colons, CR/LF mixes, JSON fragments.
+        #[test]
+        fn sse_shaped_noise_never_panics(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("data: ".to_string()), Just("id: ".to_string()), Just("event: x".to_string()),
+                Just(": keep-alive".to_string()), Just("\n".to_string()), Just("\r\n".to_string()),
+                Just("\r".to_string()), Just("retry: 99999999999999999999".to_string()),
+                Just("{\"seq\": 1".to_string()), Just("}".to_string()), Just("\u{1b}]52;c;QQ==\u{7}".to_string()),
+                "[\\PC\\pC]{0,20}",
+            ], 0..60)
+        ) {
+            let bytes = parts.concat().into_bytes();
+            parse(vec![bytes], 4096);
+        }
+
+        /// A valid stream split anywhere (inside a UTF-8 character, inside CR LF) yields
+        /// every event once, in order.
+        #[test]
+        fn chunk_boundaries_do_not_matter(
+            messages in proptest::collection::vec("[\\PC\\pC]{0,40}", 1..8),
+            cuts in proptest::collection::vec(0.0f64..1.0, 0..10),
+            crlf in any::<bool>(),
+        ) {
+            let mut text = String::new();
+            for (i, m) in messages.iter().enumerate() {
+                text.push_str(&sse_of(i as Seq + 1, m));
+            }
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            let (seqs, cut) = parse(split(text.as_bytes(), &cuts), 1024 * 1024);
+            prop_assert_eq!(cut, None);
+            let want: Vec<Seq> = (1..=messages.len() as Seq).collect();
+            prop_assert_eq!(seqs, want);
+        }
     }
 }
