@@ -97,6 +97,19 @@ pub struct ServeArgs {
     /// Seed of the simulated fleet, so a demo can be repeated.
     #[arg(long, value_name = "S", default_value_t = crate::embedded::DEMO_SEED, requires = "demo")]
     pub demo_seed: u64,
+
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Allow plain HTTP on a non-loopback --listen address (tokens then cross the
+    /// network unencrypted; for a TLS-terminating proxy in front).
+    #[arg(long)]
+    pub insecure_listen: bool,
 }
 
 #[derive(Debug, Subcommand)]

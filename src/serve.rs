@@ -2,6 +2,7 @@
 
 use fleetdeck_control_plane::auth::{append_token, parse_roles, valid_user};
 use fleetdeck_control_plane::server::{self, DemoOptions, ServeOptions, TokenSource};
+use fleetdeck_control_plane::tls::{TlsFiles, Transport};
 
 use crate::cli::{ServeArgs, TokenNewArgs};
 use crate::embedded::DEMO_TIME_SCALE;
@@ -23,12 +24,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), Failure> {
             time_scale: DEMO_TIME_SCALE,
         }),
     };
-    let running = server::start(opts)
+    let transport = Transport {
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| TlsFiles { cert, key }),
+        insecure_listen: args.insecure_listen,
+    };
+    let running = server::start_with_transport(opts, transport)
         .await
         .map_err(|e| Failure::usage(e.to_string()))?;
     eprintln!(
-        "fleetdeck: control plane listening on http://{} (Ctrl-C or SIGTERM stops it)",
-        running.local_addr()
+        "fleetdeck: control plane listening on {} (Ctrl-C or SIGTERM stops it)",
+        running.base_url()
     );
     running.run_until_signal().await;
     Ok(())

@@ -9,6 +9,7 @@ pub mod executor;
 pub mod http;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod workflow;
 
 pub use error::DomainError;

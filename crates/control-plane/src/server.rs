@@ -20,6 +20,7 @@ use crate::executor::{self, Executor};
 use crate::http::{self, AppState, Feed, TokenTable};
 use crate::store::events::{NewEvent, append};
 use crate::store::{Store, fleet, idempotency};
+use crate::tls::Transport;
 use crate::workflow::{DemoSettings, Engine, EngineSettings};
 
 /// `--demo`: a generated, simulated fleet.
@@ -83,15 +84,28 @@ pub struct RunningServer {
     state: AppState,
     shutdown: CancellationToken,
     http: JoinHandle<std::io::Result<()>>,
+    https: bool,
     housekeeping: JoinHandle<()>,
     engine: Engine,
 }
 
-/// Starts the control plane and returns once it is ready (`/readyz` answers 200).
-///
-/// Tokens and config are read and the address bound before the state file is opened,
-/// so a malformed input or a busy port leaves nothing written.
+/// Starts the control plane over plain HTTP (loopback only; see [`start_with_transport`]).
 pub async fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
+    start_with_transport(opts, Transport::default()).await
+}
+
+/// Starts the control plane and returns once it is ready (`/readyz` answers 200): HTTPS
+/// when `transport` has TLS files, else plain HTTP, refused beyond loopback unless
+/// `transport.insecure_listen`.
+///
+/// Tokens, config and TLS files are read and the address bound before the state file is
+/// opened, so a malformed input or a busy port leaves nothing written.
+pub async fn start_with_transport(
+    opts: ServeOptions,
+    transport: Transport,
+) -> Result<RunningServer, StartError> {
+    transport.check_listen(opts.listen).map_err(StartError)?;
+    let acceptor = transport.acceptor().map_err(StartError)?;
     let entries = match opts.tokens {
         TokenSource::File(path) => load_token_file(&path).map_err(StartError)?,
         TokenSource::Entries(e) => e,
@@ -127,20 +141,27 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
         shutdown.clone(),
     );
     let app = http::router(state.clone());
-    let http = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
-    );
+    let https = acceptor.is_some();
+    let http = match acceptor {
+        Some(acceptor) => {
+            tokio::spawn(crate::tls::serve(listener, acceptor, app, shutdown.clone()))
+        }
+        None => tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .into_future(),
+        ),
+    };
     let housekeeping = tokio::spawn(housekeeping(store.clone(), shutdown.clone()));
     let engine = Engine::start(store, executor, settings);
     state.set_ready(true);
-    tracing::info!(%addr, "control plane ready");
+    tracing::info!(%addr, https, "control plane ready");
     Ok(RunningServer {
         addr,
         state,
         shutdown,
         http,
+        https,
         housekeeping,
         engine,
     })
@@ -149,6 +170,12 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
 impl RunningServer {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `https://ADDR` or `http://ADDR`.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The store, for tests and tools that inspect state directly.

@@ -118,6 +118,18 @@ impl Store {
         self.last_seq.subscribe()
     }
 
+    /// `PRAGMA integrity_check`: `["ok"]` for a sound file, otherwise SQLite's findings
+    /// (for crash harnesses and operators checking a file after an unclean stop).
+    pub async fn integrity_check(&self) -> Result<Vec<String>, DomainError> {
+        use sqlx::Row;
+        let rows = sqlx::query("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(DomainError::from))
+            .collect()
+    }
+
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -195,6 +195,11 @@ async fn revert_one(shared: &Shared, c: &Campaign, database_id: &str) -> Result<
         fleet::get(&mut conn, database_id).await?
     };
     let Some(db) = db else { return Ok(()) };
+    if t.state == TargetState::RollingBack {
+        // A revert cut short by a restart is never repeated (like a patch): the actual
+        // version says whether it took.
+        return settle_interrupted(shared, c, pos, i, &db, &from).await;
+    }
     let ev = who.event(
         kinds::TARGET_STATE,
         Level::Warn,
@@ -216,50 +221,98 @@ async fn revert_one(shared: &Shared, c: &Campaign, database_id: &str) -> Result<
     };
     let ex = &shared.executor;
     match with_log(shared, &to, |log| ex.rollback(&db, &from, log)).await {
-        Ok(()) => {
-            let mut tx = shared.store.begin().await?;
-            let mut c = record::load(&mut tx, &c.id).await?;
-            let t = &mut c.rings[pos].targets[i];
-            t.state = TargetState::RolledBack;
-            t.finished_at = Some(Utc::now());
-            t.message = Some(format!("reverted to {from}"));
-            let ev = who.event(
-                kinds::TARGET_STATE,
-                Level::Info,
-                format!("{database_id}: reverted to {from}"),
+        Ok(()) => mark_reverted(shared, c, pos, i, &from, "reverted").await,
+        Err(e) => mark_revert_failed(shared, c, database_id, format!("{REVERT_FAILED}: {e}")).await,
+    }
+}
+
+/// A target found `rolling_back` when the revert stage starts: its executor rollback was
+/// interrupted (the server stopped). It counts as reverted only if it runs `from`.
+async fn settle_interrupted(
+    shared: &Shared,
+    c: &Campaign,
+    pos: usize,
+    i: usize,
+    db: &fleetdeck_api::Database,
+    from: &str,
+) -> Result<(), DomainError> {
+    match shared.executor.actual_version(db).await {
+        Ok(v) if v == from => {
+            let how = "reverted before an interruption (verified, not rolled back again)";
+            mark_reverted(shared, c, pos, i, from, how).await
+        }
+        Ok(v) => {
+            let why = format!(
+                "{REVERT_FAILED}: interrupted by a restart; runs {v}, expected {from}; not rolled back again, check it by hand"
             );
-            record::save_target(&mut tx, &mut c, pos, database_id, false, ev).await?;
-            if let Some(mut db) = fleet::get(&mut tx, database_id).await? {
-                let was = std::mem::replace(&mut db.engine_version, from.clone());
-                let ev = who.event(
-                    kinds::DATABASE_PATCHED,
-                    Level::Info,
-                    format!("{database_id} rolled back {was} → {from} by {}", c.id),
-                );
-                fleet::save(&mut tx, db, ev).await?;
-            }
-            shared.store.commit(tx).await
+            mark_revert_failed(shared, c, &db.id, why).await
         }
         Err(e) => {
-            let why = format!("{REVERT_FAILED}: {e}");
-            let ev = who.event(
-                kinds::TARGET_STATE,
-                Level::Error,
-                format!("{database_id}: {why}"),
+            let why = format!(
+                "{REVERT_FAILED}: interrupted by a restart and the version cannot be read ({e}); not rolled back again, check it by hand"
             );
-            transition(
-                shared,
-                &c.id,
-                database_id,
-                TargetState::Failed,
-                Some(why),
-                Mark::None,
-                ev,
-            )
-            .await
-            .map(drop)
+            mark_revert_failed(shared, c, &db.id, why).await
         }
     }
+}
+
+/// Records target `(pos, i)` as rolled back to `from`, and the database's version with it.
+async fn mark_reverted(
+    shared: &Shared,
+    c: &Campaign,
+    pos: usize,
+    i: usize,
+    from: &str,
+    how: &str,
+) -> Result<(), DomainError> {
+    let who = actor(c);
+    let mut tx = shared.store.begin().await?;
+    let mut c = record::load(&mut tx, &c.id).await?;
+    let t = &mut c.rings[pos].targets[i];
+    let database_id = t.database_id.clone();
+    t.state = TargetState::RolledBack;
+    t.finished_at = Some(Utc::now());
+    t.message = Some(format!("{how} to {from}"));
+    let ev = who.event(
+        kinds::TARGET_STATE,
+        Level::Info,
+        format!("{database_id}: {how} to {from}"),
+    );
+    record::save_target(&mut tx, &mut c, pos, &database_id, false, ev).await?;
+    if let Some(mut db) = fleet::get(&mut tx, &database_id).await? {
+        let was = std::mem::replace(&mut db.engine_version, from.to_string());
+        let ev = who.event(
+            kinds::DATABASE_PATCHED,
+            Level::Info,
+            format!("{database_id} rolled back {was} → {from} by {}", c.id),
+        );
+        fleet::save(&mut tx, db, ev).await?;
+    }
+    shared.store.commit(tx).await
+}
+
+async fn mark_revert_failed(
+    shared: &Shared,
+    c: &Campaign,
+    database_id: &str,
+    why: String,
+) -> Result<(), DomainError> {
+    let ev = actor(c).event(
+        kinds::TARGET_STATE,
+        Level::Error,
+        format!("{database_id}: {why}"),
+    );
+    transition(
+        shared,
+        &c.id,
+        database_id,
+        TargetState::Failed,
+        Some(why),
+        Mark::None,
+        ev,
+    )
+    .await
+    .map(drop)
 }
 
 /// Checks the health of every reverted target; returns the summary.
