@@ -78,6 +78,11 @@ impl Mutation {
         let key = idempotency_key(req.headers)?;
         let fingerprint =
             idempotency::fingerprint(caller.user(), req.method.as_str(), req.path, req.body);
+        // A retry of an answered request needs no write lock and does not count as in
+        // flight: any number of concurrent retries all get the stored answer.
+        if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
+            return replay(&key, &fingerprint, stored);
+        }
         let guard = {
             let set = state.in_flight();
             let mut keys = set.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -91,10 +96,6 @@ impl Mutation {
                 key: key.clone(),
             }
         };
-        // A retry of an answered request needs no write lock.
-        if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
-            return replay(&key, &fingerprint, stored);
-        }
         let mut tx = state.store().begin().await?;
         if let Some(stored) = idempotency::lookup(&mut *tx, &key).await? {
             return replay(&key, &fingerprint, stored);
