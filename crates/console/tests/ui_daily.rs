@@ -150,6 +150,23 @@ fn bulk_approval_needs_the_count_typed_and_sends_one_request_each() {
 }
 
 #[test]
+fn marks_show_in_every_table_pane() {
+    let mut app = app(160, 48);
+    typed(&mut app, "2 ");
+    let s = screen(&app, 160, 48);
+    assert!(
+        s.contains("✓1 marked") && s.contains("✓‖ paused  cmp-2"),
+        "{s}"
+    );
+    typed(&mut app, "1  ");
+    let s = screen(&app, 160, 48);
+    assert!(s.contains("✓2 marked") && s.contains("✓ my-prod-p1"), "{s}");
+    // Space on a marked row unmarks it.
+    typed(&mut app, "k ");
+    assert!(screen(&app, 160, 48).contains("✓1 marked"));
+}
+
+#[test]
 fn bulk_refuses_an_approval_the_user_may_not_decide() {
     let mut app = app(160, 48);
     typed(&mut app, "4   ");

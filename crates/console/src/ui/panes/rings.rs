@@ -50,7 +50,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             break;
         }
         let is_sel = Some(start + i) == selected;
-        for (j, spans) in card(t, c).into_iter().enumerate() {
+        let marked = app.marks.is_marked(Pane::Rings, &c.id);
+        for (j, mut spans) in card(t, c).into_iter().enumerate() {
+            // A mark shows in the card's first column, as in the table panes.
+            if j == 0 && marked && !spans.is_empty() {
+                spans[0] = Span::styled("✓", t.marked);
+            }
             let mut line = fit_spans(spans, w);
             if j == 0 && is_sel {
                 line = line.style(if focused {
