@@ -111,6 +111,18 @@ async fn role_matrix_over_every_endpoint() {
             StatusCode::UNAUTHORIZED,
             "{path} with a non-bearer scheme"
         );
+        let unknown = ts
+            .post(path)
+            .raw(*body)
+            .authorization("Bearer not-a-token")
+            .send()
+            .await;
+        assert_eq!(
+            unknown.status,
+            StatusCode::UNAUTHORIZED,
+            "{path} with an unknown token"
+        );
+        assert_eq!(unknown.problem().detail, "unknown token");
         for (user, roles) in common::USERS {
             let a = ts.post(path).by(user).raw(*body).send().await;
             let p = a.problem();
@@ -131,6 +143,28 @@ async fn role_matrix_over_every_endpoint() {
                 assert!(p.detail.contains("needs"), "{}", p.detail);
             }
         }
+    }
+}
+
+/// The event stream never ends, so only its status is read: 401 without or with an
+/// unknown token, 200 for every role.
+#[tokio::test]
+async fn the_event_stream_is_in_the_role_matrix() {
+    let ts = common::start().await;
+    let url = ts.url("/v1/events/stream");
+    let status = |auth: Option<String>| {
+        let mut rb = ts.client.get(&url);
+        if let Some(a) = auth {
+            rb = rb.header(reqwest::header::AUTHORIZATION, a);
+        }
+        async move { rb.send().await.expect("stream request").status() }
+    };
+    assert_eq!(status(None).await, StatusCode::UNAUTHORIZED);
+    let bad = Some("Bearer not-a-token".to_string());
+    assert_eq!(status(bad).await, StatusCode::UNAUTHORIZED);
+    for (user, _) in common::USERS {
+        let auth = Some(format!("Bearer {}", common::token(user)));
+        assert_eq!(status(auth).await, StatusCode::OK, "stream as {user}");
     }
 }
 
