@@ -86,6 +86,11 @@ impl Tmux {
             .expect("tmux runs")
     }
 
+    /// Runs any tmux command on this test's own server (options, buffers, formats).
+    pub fn command(&self, args: &[&str]) -> Output {
+        self.run(args)
+    }
+
     /// Types keys (tmux key names: `Tab`, `Enter`, `Escape`, or literal text).
     pub fn keys(&self, keys: &[&str]) {
         for k in keys {
