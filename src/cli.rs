@@ -11,13 +11,15 @@ use clap::{Args, Parser, Subcommand};
     name = "fleetdeck",
     version,
     about = "Terminal operations console for a database-fleet automation control plane, and that control plane",
-    long_about = "Without --server, fleetdeck starts an embedded control plane with a simulated demo \
-                  fleet and opens the console on it. With --server it connects to a running control \
-                  plane (the token comes from --token-file or the FLEETDECK_TOKEN environment variable).",
-    after_long_help = "Files (Linux; the XDG_* variables move them, other systems use their own places):\n  \
-                       ~/.local/share/fleetdeck/demo.sqlite   the embedded demo's state (--demo-reset removes it)\n  \
-                       ~/.local/state/fleetdeck/logs/         the console's log, one file a day (FLEETDECK_LOG sets the filter)\n  \
-                       ~/.config/fleetdeck/                   keymap.toml, theme.toml, and the default token file"
+    long_about = "Without a context or --server, fleetdeck starts an embedded control plane with a \
+                  simulated demo fleet and opens the console on it. With --context NAME (from \
+                  config.toml) or --server URL it connects to a running control plane. The \
+                  subcommands get, approve, reject, pause, resume, rollback, drill and wait do the \
+                  same things without the console, for scripts.",
+    after_long_help = "Exit codes: 0 ok, 1 error, 2 usage or configuration, 3 refused by policy or state \
+                       (the server's reason on stderr), 4 timed out.\n\n\
+                       Files: `fleetdeck config paths` prints where config.toml, themes, keymaps, logs \
+                       and state live (the XDG_* variables move them on Linux)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -27,40 +29,101 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Args)]
-pub struct ConsoleArgs {
-    /// Control plane to connect to, e.g. https://fleetdeck.internal:7300.
-    #[arg(long, env = "FLEETDECK_SERVER", value_name = "URL")]
+/// Which control plane, and how to sign in: shared by the console and every scripting
+/// command (given before or after the subcommand).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectArgs {
+    /// A context from config.toml (default: its default_context, else the embedded demo).
+    #[arg(long, value_name = "NAME", conflicts_with = "server")]
+    pub context: Option<String>,
+
+    /// Control plane to connect to, e.g. https://fleetdeck.internal:7300 (or set
+    /// FLEETDECK_SERVER; --context wins over the variable).
+    #[arg(long, value_name = "URL")]
     pub server: Option<String>,
 
-    /// File holding the bearer token (otherwise FLEETDECK_TOKEN is used).
-    #[arg(long, value_name = "FILE", requires = "server")]
+    /// File holding the bearer token for --server (otherwise FLEETDECK_TOKEN is used).
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// Send no action: the console refuses them, scripting actions exit 3.
+    #[arg(long)]
+    pub readonly: bool,
+
+    /// The config file [default: config.toml in fleetdeck's config directory].
+    #[arg(long, env = "FLEETDECK_CONFIG", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+}
+
+impl ConnectArgs {
+    /// The subcommand's own flags, completed by those given before the subcommand.
+    pub fn or(self, outer: &ConnectArgs) -> ConnectArgs {
+        let outer = outer.clone();
+        ConnectArgs {
+            context: self.context.or(outer.context),
+            server: self.server.or(outer.server),
+            token_file: self.token_file.or(outer.token_file),
+            readonly: self.readonly || outer.readonly,
+            config_file: self.config_file.or(outer.config_file),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
     /// Start the embedded demo over: delete its state first.
-    #[arg(long, conflicts_with = "server")]
+    #[arg(long, conflicts_with_all = ["server", "context"])]
     pub demo_reset: bool,
 
     /// Databases in a new embedded demo fleet [default: 240]; an existing demo of
     /// another size needs --demo-reset.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=5000), conflicts_with = "server")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=5000), conflicts_with_all = ["server", "context"])]
     pub demo_fleet: Option<u32>,
 
-    /// Key bindings (default: keymap.toml in fleetdeck's config directory, if present).
+    /// Key bindings file (default: the config's keymap, else keymap.toml in fleetdeck's
+    /// config directory, if present).
     #[arg(long, value_name = "FILE")]
     pub keymap: Option<PathBuf>,
 
-    /// Colours and styles (default: theme.toml in fleetdeck's config directory, if present).
+    /// Colours and styles file (default: the config's theme, else theme.toml in
+    /// fleetdeck's config directory, if present).
     #[arg(long, value_name = "FILE")]
     pub theme: Option<PathBuf>,
 
-    /// Refuse actions when the data is older than this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=3600))]
-    pub stale_after: u64,
+    /// Refuse actions when the data is older than this many seconds [default: the
+    /// config's stale_after, else 30].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub stale_after: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print fleet, campaigns, evidence, approvals or events.
+    Get(crate::cli_script::GetArgs),
+    /// Approve a pending approval.
+    Approve(crate::cli_script::ApproveArgs),
+    /// Reject a pending approval (a comment is required).
+    Reject(crate::cli_script::RejectArgs),
+    /// Pause a campaign (a reason is required).
+    Pause(crate::cli_script::CampaignArgs),
+    /// Resume a paused campaign.
+    Resume(crate::cli_script::ResumeArgs),
+    /// Roll a campaign back (a reason is required).
+    Rollback(crate::cli_script::CampaignArgs),
+    /// Start a restore drill of a database now.
+    Drill(crate::cli_script::DrillArgs),
+    /// Wait until a campaign is completed, paused or rolled back.
+    Wait(crate::cli_script::WaitArgs),
+    /// Check the config file, or show where fleetdeck's files live.
+    #[command(subcommand)]
+    Config(crate::cli_script::ConfigCommand),
+    /// Print shell completions.
+    Completions(crate::cli_script::CompletionsArgs),
+    /// Print the man page (roff), or write it with --out.
+    Man(crate::cli_script::ManArgs),
     /// Run the control plane until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
     /// Manage API tokens.
@@ -181,7 +244,7 @@ mod tests {
     fn contradictions_are_usage_errors() {
         for args in [
             &["fleetdeck", "--server", "http://x", "--demo-reset"][..],
-            &["fleetdeck", "--token-file", "t"][..],
+            &["fleetdeck", "--context", "a", "--server", "http://x"][..],
             &[
                 "fleetdeck",
                 "serve",

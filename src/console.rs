@@ -1,45 +1,79 @@
-//! `fleetdeck` itself: find the control plane (a remote one, or the embedded demo),
-//! sign in and load the first frame's data on the normal screen, then hand the terminal
-//! to the console.
+//! `fleetdeck` itself: read the config, find the control plane (a context, a URL, or
+//! the embedded demo), sign in and load the first frame's data on the normal screen,
+//! then hand the terminal to the console. `:ctx NAME` ends one run and starts the next
+//! against the other control plane.
 
-use std::path::Path;
 use std::time::Duration;
 
 use fleetdeck_api::text::sanitize_line;
 use fleetdeck_api::{Snapshot, WhoAmI};
-use fleetdeck_console::app::{App, AppConfig};
+use fleetdeck_console::app::{App, AppConfig, Session};
 use fleetdeck_console::client::Client;
 use fleetdeck_console::message::ActionError;
-use fleetdeck_console::runtime::{self, RunOptions};
+use fleetdeck_console::runtime::{self, Exit, RunOptions};
 
+use crate::appearance::{self, Appearance, Dirs, Flags};
 use crate::cli::ConsoleArgs;
+use crate::config::Config;
+use crate::context::{self, Target};
 use crate::embedded;
 use crate::failure::Failure;
-use crate::{appearance, logging, paths};
+use crate::{logging, paths};
 
-/// Log lines the console keeps in memory.
+/// Log lines the console keeps in memory unless the config says otherwise.
 const LOG_CAP: usize = 10_000;
-const TOKEN_VAR: &str = "FLEETDECK_TOKEN";
+/// Data age before actions are refused unless the flag or config says otherwise.
+const STALE_AFTER: u64 = 30;
 /// How long quitting waits for the embedded control plane to stop cleanly.
 const EMBEDDED_SHUTDOWN: Duration = Duration::from_secs(2);
 
 pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
     // Inputs first: a bad file is reported before anything starts.
-    let keymap = appearance::keymap(args.keymap.as_deref())?;
-    let theme = appearance::theme(args.theme.as_deref())?;
+    let config = context::load_config(args.connect.config_file.as_deref())?;
+    let dirs = Dirs::standard().map_err(Failure::usage)?;
+    let flags = Flags {
+        theme: args.theme.as_deref(),
+        keymap: args.keymap.as_deref(),
+    };
+    let looks = appearance::load(flags, &config, &dirs)
+        .map_err(|problems| Failure::usage(problems[0].to_string()))?;
+    let mut target = context::choose(&args.connect, &config)?;
+    if target != Target::Embedded && (args.demo_reset || args.demo_fleet.is_some()) {
+        return Err(Failure::usage(
+            "--demo-reset and --demo-fleet are for the embedded demo, not a context or server",
+        ));
+    }
     let log_dir = paths::log_dir().map_err(Failure::usage)?;
-    let (_log_guard, _) = logging::to_file(&log_dir).map_err(Failure::usage)?;
-
-    let (client, context, embedded) = match &args.server {
-        Some(url) => {
-            let token = read_token(url, args.token_file.as_deref())?;
-            let client = Client::new(url, &token)
-                .map_err(|e| Failure::usage(format!("--server {}: {e}", sanitize_line(url))))?;
-            (client, client_context(url), None)
+    let (_log_guard, _) =
+        logging::to_file(&log_dir, config.log_level.as_deref()).map_err(Failure::usage)?;
+    runtime::install_hooks().map_err(|e| Failure::runtime(format!("{e}")))?;
+    let mut first = true;
+    loop {
+        let exit = run_once(&args, &config, &looks, &target, first).await?;
+        first = false;
+        match exit {
+            Exit::Quit => return Ok(()),
+            Exit::SwitchContext(name) => {
+                tracing::info!(context = %sanitize_line(&name), "switching context");
+                target = Target::Remote(context::by_name(&config, &name)?);
+            }
         }
-        None => {
+    }
+}
+
+/// One console run against one control plane.
+async fn run_once(
+    args: &ConsoleArgs,
+    config: &Config,
+    looks: &Appearance,
+    target: &Target,
+    first: bool,
+) -> Result<Exit, Failure> {
+    let (client, label, embedded, remote) = match target {
+        Target::Remote(remote) => (remote.client()?, remote.label.clone(), None, Some(remote)),
+        Target::Embedded => {
             let state = paths::demo_state().map_err(Failure::usage)?;
-            if args.demo_reset {
+            if args.demo_reset && first {
                 embedded::reset(&state).map_err(Failure::runtime)?;
                 tracing::info!(state = %state.display(), "demo state removed");
             }
@@ -50,10 +84,14 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
             tracing::info!(url = %demo.base_url, state = %state.display(), "embedded control plane started");
             let client = Client::new(&demo.base_url, &demo.token)
                 .map_err(|e| Failure::runtime(format!("embedded control plane: {e}")))?;
-            (client, embedded::CONTEXT.to_string(), Some(demo.server))
+            (
+                client,
+                embedded::CONTEXT.to_string(),
+                Some(demo.server),
+                None,
+            )
         }
     };
-
     let loaded = preflight(&client).await.and_then(|(whoami, snapshot)| {
         if embedded.is_some() {
             check_demo_size(args.demo_fleet, snapshot.databases.len())?;
@@ -62,14 +100,38 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
     });
     let outcome = match loaded {
         Ok((whoami, snapshot)) => {
-            let config = AppConfig {
-                context,
-                keymap,
-                theme,
-                stale_after: Duration::from_secs(args.stale_after),
-                log_cap: LOG_CAP,
+            let app_config = AppConfig {
+                context: label,
+                keymap: looks.keymap.clone(),
+                theme: looks.theme.clone(),
+                stale_after: Duration::from_secs(
+                    args.stale_after
+                        .or(config.stale_after)
+                        .unwrap_or(STALE_AFTER),
+                ),
+                log_cap: config.log_lines.unwrap_or(LOG_CAP),
             };
-            console(client, config, whoami, snapshot).await
+            let session = Session {
+                read_only: args.connect.readonly,
+                read_only_forced: remote.is_some_and(|r| r.read_only),
+                production: remote.is_some_and(|r| r.production),
+                contexts: config.context_names(),
+                themes: looks.user_themes.clone(),
+                notify_bell: config.notify_bell,
+                notify_title: config.notify_title,
+                local_time: config.local_time,
+            };
+            let app = App::new(app_config).with_session(session);
+            let opts = RunOptions {
+                mouse_capture: config.mouse,
+                ..RunOptions::default()
+            };
+            debug_panic_after_start();
+            // The terminal is restored before this returns, so an error prints on the
+            // normal screen.
+            runtime::run(app, client, whoami, snapshot, opts)
+                .await
+                .map_err(|e| Failure::runtime(format!("{e:#}")))
         }
         Err(failure) => Err(failure),
     };
@@ -97,27 +159,6 @@ fn check_demo_size(asked: Option<u32>, actual: usize) -> Result<(), Failure> {
         ))),
         _ => Ok(()),
     }
-}
-
-/// The header's context for a remote server: its URL without credentials.
-fn client_context(url: &str) -> String {
-    sanitize_line(url.trim().trim_end_matches('/')).into_owned()
-}
-
-async fn console(
-    client: Client,
-    config: AppConfig,
-    whoami: WhoAmI,
-    snapshot: Snapshot,
-) -> Result<(), Failure> {
-    runtime::install_hooks().map_err(|e| Failure::runtime(format!("{e}")))?;
-    let app = App::new(config);
-    debug_panic_after_start();
-    // The terminal is restored before this returns, so the error prints on the normal
-    // screen.
-    runtime::run(app, client, whoami, snapshot, RunOptions::default())
-        .await
-        .map_err(|e| Failure::runtime(format!("{e:#}")))
 }
 
 /// Debug builds only: `FLEETDECK_DEBUG_PANIC=MS` panics a task MS milliseconds after
@@ -160,7 +201,7 @@ async fn preflight(client: &Client) -> Result<(WhoAmI, Snapshot), Failure> {
     Ok((whoami, snapshot))
 }
 
-fn connect_failure(server: &str, e: &ActionError) -> Failure {
+pub fn connect_failure(server: &str, e: &ActionError) -> Failure {
     let message = match e {
         ActionError::Refused(p) if p.status == 401 => {
             format!("the server at {server} refused the token: {p}")
@@ -174,54 +215,9 @@ fn connect_failure(server: &str, e: &ActionError) -> Failure {
     Failure::runtime(sanitize_line(&message).into_owned())
 }
 
-/// The token from `--token-file`, else `FLEETDECK_TOKEN`.
-fn read_token(server: &str, file: Option<&Path>) -> Result<String, Failure> {
-    let token = match file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| {
-                Failure::usage(format!(
-                    "token file {}: cannot read it: {e}",
-                    path.display()
-                ))
-            })?
-            .trim()
-            .to_string(),
-        None => std::env::var(TOKEN_VAR)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    };
-    if token.is_empty() {
-        return Err(Failure::usage(match file {
-            Some(path) => format!("token file {}: it is empty", path.display()),
-            None => format!(
-                "no token for {}: pass --token-file FILE or set {TOKEN_VAR}",
-                sanitize_line(server)
-            ),
-        }));
-    }
-    Ok(token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_missing_or_empty_token_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let empty = dir.path().join("empty");
-        std::fs::write(&empty, "\n  \n").unwrap();
-        let f = read_token("http://x", Some(&empty)).unwrap_err();
-        assert_eq!(f.code, crate::failure::USAGE);
-        assert!(f.message.ends_with("it is empty"), "{}", f.message);
-        let missing = dir.path().join("missing");
-        let f = read_token("http://x", Some(&missing)).unwrap_err();
-        assert!(f.message.starts_with("token file ") && f.message.contains("cannot read"));
-        let good = dir.path().join("good");
-        std::fs::write(&good, "fdk_abc\n").unwrap();
-        assert_eq!(read_token("http://x", Some(&good)).unwrap(), "fdk_abc");
-    }
 
     #[test]
     fn a_demo_of_another_size_needs_a_reset() {

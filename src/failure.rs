@@ -6,6 +6,11 @@ pub const USAGE: u8 = 2;
 /// Exit code of a problem outside fleetdeck's inputs: an unreachable server, a refused
 /// token, a terminal that failed.
 pub const RUNTIME: u8 = 1;
+/// Exit code of an action the server (or a read-only context) refused by policy or
+/// state: a self-approval, a campaign that cannot be paused now, a changed version.
+pub const REFUSED: u8 = 3;
+/// Exit code of a wait that ran out of time.
+pub const TIMED_OUT: u8 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -24,6 +29,20 @@ impl Failure {
     pub fn runtime(message: impl Into<String>) -> Failure {
         Failure {
             code: RUNTIME,
+            message: message.into(),
+        }
+    }
+
+    pub fn refused(message: impl Into<String>) -> Failure {
+        Failure {
+            code: REFUSED,
+            message: message.into(),
+        }
+    }
+
+    pub fn timed_out(message: impl Into<String>) -> Failure {
+        Failure {
+            code: TIMED_OUT,
             message: message.into(),
         }
     }

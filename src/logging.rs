@@ -1,6 +1,6 @@
 //! Tracing. The console logs to a daily-rolling file (never the terminal it draws on);
-//! `serve` logs to stderr like any server. `FLEETDECK_LOG` sets the filter
-//! (`info` by default). Nothing logged anywhere carries a token: the client redacts it.
+//! `serve` logs to stderr like any server. `FLEETDECK_LOG` sets the filter, else the
+//! config's `log_level`, else `info`. Nothing logged anywhere carries a token: the client redacts it.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -10,13 +10,15 @@ use tracing_subscriber::EnvFilter;
 
 const FILTER_VAR: &str = "FLEETDECK_LOG";
 
-fn filter() -> EnvFilter {
-    EnvFilter::try_from_env(FILTER_VAR).unwrap_or_else(|_| EnvFilter::new("info"))
+fn filter(configured: Option<&str>) -> EnvFilter {
+    EnvFilter::try_from_env(FILTER_VAR)
+        .or_else(|_| EnvFilter::try_new(configured.unwrap_or("info")))
+        .unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
 /// Logs to `dir/fleetdeck.log.YYYY-MM-DD`, keeping a week of files. Keep the guard
 /// alive until exit: dropping it flushes.
-pub fn to_file(dir: &Path) -> Result<(WorkerGuard, PathBuf), String> {
+pub fn to_file(dir: &Path, level: Option<&str>) -> Result<(WorkerGuard, PathBuf), String> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("log directory {}: cannot create it: {e}", dir.display()))?;
     let appender = tracing_appender::rolling::Builder::new()
@@ -27,7 +29,7 @@ pub fn to_file(dir: &Path) -> Result<(WorkerGuard, PathBuf), String> {
         .map_err(|e| format!("log directory {}: cannot log there: {e}", dir.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::fmt()
-        .with_env_filter(filter())
+        .with_env_filter(filter(level))
         .with_writer(writer)
         .with_ansi(false)
         .try_init()
@@ -38,7 +40,7 @@ pub fn to_file(dir: &Path) -> Result<(WorkerGuard, PathBuf), String> {
 /// Logs to stderr, for `serve`.
 pub fn to_stderr() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter())
+        .with_env_filter(filter(None))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();

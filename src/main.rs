@@ -3,11 +3,17 @@
 
 mod appearance;
 mod cli;
+mod cli_script;
+mod config;
+mod config_cmd;
 mod console;
+mod context;
 mod embedded;
 mod failure;
+mod generate;
 mod logging;
 mod paths;
+mod script;
 mod serve;
 
 use std::process::ExitCode;
@@ -22,6 +28,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Token(TokenCommand::New(args))) => serve::token_new(args),
         Some(Command::Serve(args)) => runtime().and_then(|rt| rt.block_on(serve::serve(args))),
+        Some(Command::Config(command)) => config_cmd::run(command),
+        Some(Command::Completions(args)) => generate::completions(&args),
+        Some(Command::Man(args)) => generate::man(&args),
+        Some(command) => {
+            let outer = cli.console.connect;
+            runtime().and_then(|rt| rt.block_on(script::run(command, &outer)))
+        }
         None => runtime().and_then(|rt| rt.block_on(console::run(cli.console))),
     };
     match result {

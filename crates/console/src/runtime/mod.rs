@@ -2,7 +2,9 @@
 //! stream and the answers to requests all arrive as [`Msg`]s on one channel; the loop
 //! hands every pending message to the app, then draws once if anything changed, at most
 //! once per frame interval. Effects run as tasks that answer with a message, so the
-//! loop never waits on the network. An idle console sleeps in `recv`.
+//! loop never waits on the network. An idle console sleeps in `recv`. Requests for the
+//! terminal itself (bell, window title) are carried out between updates; a context
+//! switch ends the loop so the caller can connect to the other control plane.
 
 pub mod effects;
 pub mod sources;
@@ -19,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::app::App;
 use crate::client::{Client, StreamOptions, spawn_event_stream};
-use crate::message::{Effect, Msg};
+use crate::message::{Effect, HostRequest, Msg};
 pub use effects::EffectRunner;
 pub use terminal::{TerminalGuard, install_hooks, restore};
 
@@ -30,6 +32,10 @@ pub trait Screen {
     fn draw(&self, frame: &mut ratatui::Frame);
     fn is_dirty(&self) -> bool;
     fn mark_drawn(&mut self);
+    /// Requests for the terminal host since the last call.
+    fn take_host_requests(&mut self) -> Vec<HostRequest> {
+        Vec::new()
+    }
 }
 
 impl Screen for App {
@@ -45,6 +51,18 @@ impl Screen for App {
     fn mark_drawn(&mut self) {
         App::mark_drawn(self)
     }
+    fn take_host_requests(&mut self) -> Vec<HostRequest> {
+        App::take_host_requests(self)
+    }
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// The user quit (or every message source closed).
+    Quit,
+    /// The user asked for another context (`:ctx NAME`): connect to it and run again.
+    SwitchContext(String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +73,9 @@ pub struct RunOptions {
     pub tick_every: Duration,
     /// Messages that may queue before their senders wait.
     pub channel_capacity: usize,
+    /// Capture the mouse (clicks and wheel); off leaves the terminal's own text
+    /// selection working.
+    pub mouse_capture: bool,
 }
 
 impl Default for RunOptions {
@@ -64,6 +85,7 @@ impl Default for RunOptions {
             frame_interval: Duration::from_millis(16),
             tick_every: Duration::from_secs(1),
             channel_capacity: 4096,
+            mouse_capture: true,
         }
     }
 }
@@ -77,10 +99,11 @@ pub async fn run(
     whoami: WhoAmI,
     snapshot: Snapshot,
     opts: RunOptions,
-) -> color_eyre::Result<()> {
+) -> color_eyre::Result<Exit> {
     let (tx, mut rx) = mpsc::channel(opts.channel_capacity.max(16));
     let after = snapshot.last_seq;
-    let mut guard = TerminalGuard::enter().wrap_err("cannot take over the terminal")?;
+    let mut guard =
+        TerminalGuard::enter(opts.mouse_capture).wrap_err("cannot take over the terminal")?;
     let size = guard
         .terminal()
         .size()
@@ -104,11 +127,12 @@ pub async fn run(
         spawn_event_stream(client.clone(), after, tx.clone(), opts.stream),
     ];
     let runner = EffectRunner::new(client, tx);
-    let result = event_loop(
+    let result = event_loop_with_host(
         &mut app,
         guard.terminal(),
         &mut rx,
         |e| runner.run(e),
+        terminal::perform,
         opts.frame_interval,
     )
     .await;
@@ -123,19 +147,40 @@ pub async fn run(
 /// cannot starve the screen.
 const MAX_BATCH: usize = 1024;
 
-/// The loop itself: returns when the app asks to quit or every sender is gone.
+/// [`event_loop_with_host`] for a screen that asks nothing of the terminal itself.
 pub async fn event_loop<S, B, F>(
     screen: &mut S,
     terminal: &mut Terminal<B>,
     rx: &mut mpsc::Receiver<Msg>,
-    mut run_effect: F,
+    run_effect: F,
     frame_interval: Duration,
-) -> color_eyre::Result<()>
+) -> color_eyre::Result<Exit>
 where
     S: Screen,
     B: Backend,
     B::Error: Send + Sync + 'static,
     F: FnMut(Effect),
+{
+    event_loop_with_host(screen, terminal, rx, run_effect, |_| {}, frame_interval).await
+}
+
+/// The loop itself: returns when the app asks to quit or for another context, or every
+/// sender is gone. `run_effect` starts network work; `host` rings the bell or sets the
+/// title.
+pub async fn event_loop_with_host<S, B, F, H>(
+    screen: &mut S,
+    terminal: &mut Terminal<B>,
+    rx: &mut mpsc::Receiver<Msg>,
+    mut run_effect: F,
+    mut host: H,
+    frame_interval: Duration,
+) -> color_eyre::Result<Exit>
+where
+    S: Screen,
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    F: FnMut(Effect),
+    H: FnMut(&HostRequest),
 {
     let mut last_draw: Option<Instant> = None;
     loop {
@@ -154,17 +199,17 @@ where
         let first = tokio::select! {
             msg = rx.recv() => match msg {
                 Some(msg) => msg,
-                None => return Ok(()),
+                None => return Ok(Exit::Quit),
             },
             () = sleep_until_opt(next_frame) => continue,
         };
-        if handle(screen, first, &mut run_effect) == Flow::Quit {
-            return Ok(());
+        if let Some(exit) = handle(screen, first, &mut run_effect, &mut host) {
+            return Ok(exit);
         }
         for _ in 1..MAX_BATCH {
             let Ok(msg) = rx.try_recv() else { break };
-            if handle(screen, msg, &mut run_effect) == Flow::Quit {
-                return Ok(());
+            if let Some(exit) = handle(screen, msg, &mut run_effect, &mut host) {
+                return Ok(exit);
             }
         }
     }
@@ -177,20 +222,28 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Flow {
-    Go,
-    Quit,
-}
-
-fn handle<S: Screen, F: FnMut(Effect)>(screen: &mut S, msg: Msg, run_effect: &mut F) -> Flow {
-    for effect in screen.update(msg) {
+/// One message through the app; `Some` when the loop must end.
+fn handle<S, F, H>(screen: &mut S, msg: Msg, run_effect: &mut F, host: &mut H) -> Option<Exit>
+where
+    S: Screen,
+    F: FnMut(Effect),
+    H: FnMut(&HostRequest),
+{
+    let effects = screen.update(msg);
+    let mut exit = None;
+    for request in screen.take_host_requests() {
+        match request {
+            HostRequest::SwitchContext(name) => exit = Some(Exit::SwitchContext(name)),
+            other => host(&other),
+        }
+    }
+    for effect in effects {
         if effect == Effect::Quit {
-            return Flow::Quit;
+            return Some(Exit::Quit);
         }
         run_effect(effect);
     }
-    Flow::Go
+    exit
 }
 
 #[cfg(test)]

@@ -10,11 +10,13 @@ use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
 };
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    EnterAlternateScreen, LeaveAlternateScreen, SetTitle, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+
+use crate::message::HostRequest;
 
 /// True while the terminal is in the console's modes; the panic hook restores only then,
 /// so a panic in `fleetdeck serve` prints no stray escape sequences.
@@ -72,17 +74,21 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    pub fn enter() -> io::Result<TerminalGuard> {
+    /// Takes the terminal: raw mode, alternate screen, bracketed paste, and the mouse
+    /// when `mouse` is set.
+    pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         enable_raw_mode()?;
         // From here on a failure must undo what was done.
         ENTERED.store(true, Ordering::SeqCst);
-        let entered = execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            EnableMouseCapture,
-            EnableBracketedPaste
-        )
-        .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
+        let entered = execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)
+            .and_then(|()| {
+                if mouse {
+                    execute!(io::stdout(), EnableMouseCapture)
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
         match entered {
             Ok(terminal) => {
                 let mut guard = TerminalGuard { terminal };
@@ -104,5 +110,22 @@ impl TerminalGuard {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
+    }
+}
+
+/// Carries out a request for the terminal itself. The title is sanitised: it is
+/// written inside an escape sequence, where a control character could end it early.
+pub fn perform(request: &HostRequest) {
+    let mut out = io::stdout();
+    let result = match request {
+        HostRequest::Bell => out.write_all(b"\x07").and_then(|()| out.flush()),
+        HostRequest::SetTitle(title) => {
+            execute!(out, SetTitle(fleetdeck_api::text::sanitize_line(title)))
+        }
+        // The loop ends on a context switch; nothing to do on the terminal.
+        HostRequest::SwitchContext(_) => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, ?request, "terminal request failed");
     }
 }

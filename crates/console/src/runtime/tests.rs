@@ -10,14 +10,15 @@ use ratatui::backend::TestBackend;
 use ratatui::widgets::Paragraph;
 use tokio::sync::mpsc;
 
-use super::{Screen, event_loop};
-use crate::message::{Action, ActionRequest, Effect, Msg};
+use super::{Exit, Screen, event_loop, event_loop_with_host};
+use crate::message::{Action, ActionRequest, Effect, HostRequest, Msg};
 
 #[derive(Default)]
 struct CountingScreen {
     dirty: bool,
     updates: usize,
     draws: usize,
+    host: Vec<HostRequest>,
 }
 
 fn request(id: u64) -> ActionRequest {
@@ -37,6 +38,16 @@ impl Screen for CountingScreen {
         self.dirty = true;
         match msg {
             Msg::Key(k) if k.code == KeyCode::Char('q') => vec![Effect::Quit],
+            Msg::Key(k) if k.code == KeyCode::Char('b') => {
+                self.host.push(HostRequest::Bell);
+                self.host
+                    .push(HostRequest::SetTitle("fleetdeck · 1".into()));
+                vec![]
+            }
+            Msg::Key(k) if k.code == KeyCode::Char('c') => {
+                self.host.push(HostRequest::SwitchContext("prod".into()));
+                vec![]
+            }
             Msg::Key(k) if k.code == KeyCode::Char('s') => {
                 vec![Effect::Send(request(1)), Effect::Send(request(2))]
             }
@@ -60,6 +71,9 @@ impl Screen for CountingScreen {
     fn mark_drawn(&mut self) {
         self.dirty = false;
         self.draws += 1;
+    }
+    fn take_host_requests(&mut self) -> Vec<HostRequest> {
+        std::mem::take(&mut self.host)
     }
 }
 
@@ -162,5 +176,36 @@ async fn effects_run_in_order_and_quit_stops_the_loop() {
     .await
     .unwrap();
     assert_eq!(sent, vec![1, 2], "nothing after quit runs");
+    assert_eq!(screen.updates, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn host_requests_reach_the_terminal_and_a_context_switch_ends_the_loop() {
+    let mut screen = CountingScreen::default();
+    let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    tx.send(key('b')).await.unwrap();
+    tx.send(key('c')).await.unwrap();
+    tx.send(key('b')).await.unwrap();
+    let mut done = Vec::new();
+    let exit = event_loop_with_host(
+        &mut screen,
+        &mut terminal,
+        &mut rx,
+        |_| {},
+        |r| done.push(r.clone()),
+        FRAME,
+    )
+    .await
+    .unwrap();
+    assert_eq!(exit, Exit::SwitchContext("prod".into()));
+    assert_eq!(
+        done,
+        vec![
+            HostRequest::Bell,
+            HostRequest::SetTitle("fleetdeck · 1".into())
+        ],
+        "nothing after the switch runs"
+    );
     assert_eq!(screen.updates, 2);
 }
