@@ -119,7 +119,7 @@ async fn hostile_text_is_inert_on_screen_in_the_title_and_the_clipboard() {
     let evil_name = serde_json::to_string(&hostile("DBNAME")).unwrap();
     let snapshot = snapshot.replace("\"pg-stg-01\"", &evil_name);
     let problem =
-        serde_json::to_string(&Problem::new(409, "Conflict", &hostile("PROBLEM"))).unwrap();
+        serde_json::to_string(&Problem::new(409, "Conflict", hostile("PROBLEM"))).unwrap();
     let upstream = std::net::SocketAddr::from(([127, 0, 0, 1], server.port));
     let proxy = Scripted::start(Some(upstream), move |req| {
         if req.path == "/v1/snapshot" {

@@ -258,4 +258,15 @@ impl NamedAction {
     pub fn parse(name: &str) -> Option<NamedAction> {
         NamedAction::ALL.iter().copied().find(|a| a.name() == name)
     }
+
+    /// Whether the action sends a change to the server (a decision, a workflow step, a
+    /// drill). Such an action only ever opens a dialog with focus on Cancel; no key
+    /// sends it by itself (`tests/rel_console_safety.rs` holds every keymap to this).
+    pub fn destructive(self) -> bool {
+        use NamedAction as A;
+        matches!(
+            self,
+            A::Approve | A::Reject | A::Pause | A::Resume | A::Rollback | A::Drill
+        )
+    }
 }
