@@ -46,6 +46,10 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// PEM file of certificate authorities to trust for --server, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
     /// Send no action: the console refuses them, scripting actions exit 3.
     #[arg(long)]
     pub readonly: bool,
@@ -63,6 +67,7 @@ impl ConnectArgs {
             context: self.context.or(outer.context),
             server: self.server.or(outer.server),
             token_file: self.token_file.or(outer.token_file),
+            ca_file: self.ca_file.or(outer.ca_file),
             readonly: self.readonly || outer.readonly,
             config_file: self.config_file.or(outer.config_file),
         }

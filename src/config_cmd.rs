@@ -69,17 +69,13 @@ pub fn check_all(path: &Path, dirs: &Dirs) -> (Vec<Problem>, String) {
     };
     for ctx in &config.contexts {
         if let Some(ca) = &ctx.ca_file
-            && !ca.is_file()
+            && let Err(e) = fleetdeck_console::client::tls::read_ca_file(ca)
         {
             problems.push(Problem {
                 file: path.to_path_buf(),
                 line: ctx.line,
-                message: format!(
-                    "context '{}': ca_file {} does not exist",
-                    ctx.name,
-                    ca.display()
-                ),
-                hint: "point it at a PEM file of certificate authorities".into(),
+                message: format!("context '{}': {e}", ctx.name),
+                hint: "point ca_file at a PEM file of certificate authorities".into(),
             });
         }
         if let crate::config::TokenSource::File(f) = &ctx.token

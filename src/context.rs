@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use fleetdeck_api::text::sanitize_line;
-use fleetdeck_console::client::Client;
+use fleetdeck_console::client::tls::read_ca_file;
+use fleetdeck_console::client::{Client, Timeouts};
 
 use crate::cli::ConnectArgs;
 use crate::config::{Config, Context, TokenSource};
@@ -63,11 +64,11 @@ pub fn load_config(flag: Option<&Path>) -> Result<Config, Failure> {
 /// Picks the target by the rules above.
 pub fn choose(args: &ConnectArgs, config: &Config) -> Result<Target, Failure> {
     if let Some(url) = &args.server {
-        return Ok(Target::Remote(from_url(url, args.token_file.as_deref())?));
+        return Ok(Target::Remote(from_url(url, args)));
     }
-    if args.token_file.is_some() && args.context.is_some() {
+    if (args.token_file.is_some() || args.ca_file.is_some()) && args.context.is_some() {
         return Err(Failure::usage(
-            "--token-file goes with --server; a context names its own token",
+            "--token-file and --ca-file go with --server; a context names its own",
         ));
     }
     if let Some(name) = &args.context {
@@ -76,10 +77,12 @@ pub fn choose(args: &ConnectArgs, config: &Config) -> Result<Target, Failure> {
     if let Ok(url) = std::env::var(SERVER_VAR)
         && !url.trim().is_empty()
     {
-        return Ok(Target::Remote(from_url(&url, args.token_file.as_deref())?));
+        return Ok(Target::Remote(from_url(&url, args)));
     }
-    if args.token_file.is_some() {
-        return Err(Failure::usage("--token-file needs --server URL"));
+    if args.token_file.is_some() || args.ca_file.is_some() {
+        return Err(Failure::usage(
+            "--token-file and --ca-file need --server URL",
+        ));
     }
     match &config.default_context {
         Some(name) => by_name(config, name).map(Target::Remote),
@@ -120,34 +123,26 @@ fn from_context(ctx: &Context) -> Remote {
     }
 }
 
-fn from_url(url: &str, token_file: Option<&Path>) -> Result<Remote, Failure> {
-    let token = match token_file {
+fn from_url(url: &str, args: &ConnectArgs) -> Remote {
+    let token = match args.token_file.as_deref() {
         Some(p) => TokenSource::File(p.to_path_buf()),
         None => TokenSource::Env(TOKEN_VAR.to_string()),
     };
-    Ok(Remote {
+    Remote {
         label: sanitize_line(url.trim().trim_end_matches('/')).into_owned(),
         context: None,
         server: url.trim().to_string(),
         token,
         production: false,
         read_only: false,
-        ca_file: None,
-    })
+        ca_file: args.ca_file.clone(),
+    }
 }
 
 impl Remote {
     /// Reads the token and builds the client; every failure is a usage error naming
     /// where the token was to come from.
     pub fn client(&self) -> Result<Client, Failure> {
-        if let Some(ca) = &self.ca_file {
-            return Err(Failure::usage(format!(
-                "context '{}': ca_file {} is set, but this build cannot add certificate \
-                 authorities yet; remove it and install the CA in the system's trust store",
-                self.label,
-                ca.display()
-            )));
-        }
         let token = match (&self.token, self.context.is_none()) {
             // The flags' own messages, which the console has always given.
             (TokenSource::Env(var), true)
@@ -175,7 +170,12 @@ impl Remote {
                 None => Failure::usage(e),
             })?,
         };
-        Client::new(&self.server, &token)
+        let roots = match &self.ca_file {
+            Some(path) => read_ca_file(path)
+                .map_err(|e| Failure::usage(format!("{}: {e}", sanitize_line(&self.label))))?,
+            None => Vec::new(),
+        };
+        Client::with_extra_roots(&self.server, &token, Timeouts::default(), &roots)
             .map_err(|e| Failure::usage(format!("{}: {e}", sanitize_line(&self.label))))
     }
 }

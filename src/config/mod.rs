@@ -181,13 +181,14 @@ impl Config {
         };
         if let Some(level) = &form.log_level {
             let line = lines.of(level.span().start);
-            match tracing_subscriber::EnvFilter::try_new(level.get_ref()) {
-                Ok(_) => config.log_level = Some(level.get_ref().clone()),
-                Err(e) => check(Err((
+            if valid_log_level(level.get_ref()) {
+                config.log_level = Some(level.get_ref().clone());
+            } else {
+                check(Err((
                     line,
-                    format!("log_level '{}' is not a log filter: {e}", level.get_ref()),
-                    "use error, warn, info, debug or trace (or a filter like \"info,fleetdeck_console=debug\")".into(),
-                ))),
+                    format!("log_level '{}' is not a log level", level.get_ref()),
+                    "use off, error, warn, info, debug or trace, or per target like \"info,fleetdeck_console=debug\"".into(),
+                )));
             }
         }
         if let Some(n) = &form.log_lines {
@@ -275,6 +276,19 @@ fn names_hint(form: &FileForm) -> String {
         let names: Vec<&str> = form.contexts.keys().map(|k| k.get_ref().as_str()).collect();
         format!("the contexts are: {}", names.join(", "))
     }
+}
+
+/// A level, or comma-separated `level` and `target=level` parts: stricter than a
+/// tracing filter, which would take a misspelt level for a target name.
+fn valid_log_level(text: &str) -> bool {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let ok = |l: &str| LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+    !text.trim().is_empty()
+        && text.split(',').all(|part| match part.split_once('=') {
+            Some((target, level)) => !target.trim().is_empty() && ok(level),
+            None => ok(part),
+        })
+        && tracing_subscriber::EnvFilter::try_new(text).is_ok()
 }
 
 /// A context name is typed on command lines and in `:ctx`.
