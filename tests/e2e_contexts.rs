@@ -1,0 +1,132 @@
+//! Contexts from config.toml in a real terminal: the default context opens, `:ctx NAME`
+//! reconnects to another control plane and reloads, a production read-only context
+//! shows its banner and READ-ONLY, `mouse = false` leaves the mouse to the terminal,
+//! and `notify.title` retitles the window when an approval arrives.
+
+mod common;
+mod tmux;
+
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
+
+fn mouse_captured(t: &tmux::Tmux) -> bool {
+    let out = t.command(&["display-message", "-p", "-t", "main", "#{mouse_any_flag}"]);
+    String::from_utf8_lossy(&out.stdout).trim() == "1"
+}
+
+fn title(t: &tmux::Tmux) -> String {
+    let out = t.command(&["display-message", "-p", "-t", "main", "#{pane_title}"]);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctx_switches_to_a_production_read_only_context() {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+        return;
+    }
+    let staging = common::Fixture::start().await;
+    let prod = common::Fixture::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config_dir = home.path().join("config/fleetdeck");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("ann.token"), common::token("ann")).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "default_context = \"staging\"\nmouse = false\n\n[notify]\ntitle = true\n\n\
+             [contexts.staging]\nserver = \"{}\"\ntoken_file = \"ann.token\"\n\n\
+             [contexts.prod]\nserver = \"{}\"\ntoken_env = \"PROD_TOKEN\"\n\
+             production = true\nread_only = true\n",
+            staging.base, prod.base
+        ),
+    )
+    .unwrap();
+    let vic = common::token("vic");
+    let t = tmux::Tmux::start(
+        "contexts",
+        (120, 40),
+        home.path(),
+        &[("PROD_TOKEN", vic.as_str())],
+        BIN,
+        &[],
+    );
+    let first = t.wait_for("the staging context", Duration::from_secs(30), |s| {
+        s.contains("● connected") && s.contains("staging") && s.contains("pg-dev-01")
+    });
+    assert!(!first.contains("PRODUCTION"), "{first}");
+    assert!(!first.contains("READ-ONLY"), "{first}");
+    assert!(
+        !mouse_captured(&t),
+        "mouse = false must leave the mouse alone"
+    );
+
+    // A new approval retitles the window (notify.title).
+    staging.raise_approval("abe", 1).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !title(&t).contains("to approve") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the title never changed: {:?}",
+            title(&t)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    t.keys(&[":", "ctx prod", "Enter"]);
+    let switched = t.wait_for("the prod context", Duration::from_secs(30), |s| {
+        s.contains("● connected") && s.contains("PRODUCTION") && s.contains("READ-ONLY")
+    });
+    assert!(switched.contains("prod"), "{switched}");
+    assert!(t.alternate_on(), "back on the console after the switch");
+
+    // Read-only: an action key explains instead of opening a dialog.
+    t.keys(&["2", "p"]);
+    t.wait_for("the read-only refusal", Duration::from_secs(5), |s| {
+        s.contains("this context is read-only, so") && !s.contains("POST /v1/campaigns")
+    });
+
+    t.keys(&["q"]);
+    let after = t.wait_for("the program to exit", Duration::from_secs(15), |s| {
+        s.contains("FLEETDECK_EXIT=")
+    });
+    assert!(after.contains("FLEETDECK_EXIT=0"), "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readonly_flag_and_an_unknown_context() {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+        return;
+    }
+    let fx = common::Fixture::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let token = common::token("ann");
+    let t = tmux::Tmux::start(
+        "readonly",
+        (120, 40),
+        home.path(),
+        &[("FLEETDECK_TOKEN", token.as_str())],
+        BIN,
+        &["--server", &fx.base, "--readonly"],
+    );
+    let screen = t.wait_for("the console", Duration::from_secs(30), |s| {
+        s.contains("● connected") && s.contains("READ-ONLY")
+    });
+    assert!(!screen.contains("PRODUCTION"), "{screen}");
+    assert!(mouse_captured(&t), "the mouse is captured by default");
+
+    // No contexts configured: `:ctx` names none and stays.
+    t.keys(&[":", "ctx nowhere", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        t.alternate_on(),
+        "an unknown context must not end the console"
+    );
+    t.keys(&["Escape", "q"]);
+    let after = t.wait_for("the program to exit", Duration::from_secs(15), |s| {
+        s.contains("FLEETDECK_EXIT=")
+    });
+    assert!(after.contains("FLEETDECK_EXIT=0"), "{after}");
+}
