@@ -201,16 +201,64 @@ async fn hostile_text_is_inert_on_screen_in_the_title_and_the_clipboard() {
         String::from_utf8_lossy(&buffers.stdout)
     );
 
+    // What is printed after the TUI leaves is as inert: checked with the title and
+    // the clipboard once the program has exited.
     t.keys(&["q"]);
     let after = t.wait_for("the program to exit", Duration::from_secs(10), |s| {
         s.contains("FLEETDECK_EXIT=")
     });
     assert!(after.contains("FLEETDECK_EXIT=0"), "{after}");
+    assert_eq!(pane_title(&t), title_before, "the title changed at exit");
+    let buffers = t.command(&["list-buffers"]);
+    assert!(String::from_utf8_lossy(&buffers.stdout).trim().is_empty());
+
+    // The CLI's table output is inert; its JSON output is faithful and escapes every
+    // character a terminal would act on below U+0020.
+    for what in ["campaigns", "events"] {
+        let table = cli(&base, &token, &["get", what]);
+        assert!(
+            !table
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || is_bidi(c)),
+            "get {what}: a control character in the table:\n{table:?}"
+        );
+        assert!(table.contains("REASON"), "get {what}: {table}");
+        let json = cli(&base, &token, &["get", what, "-o", "json"]);
+        assert!(
+            !json.contains('\u{1b}') && !json.contains('\u{7}'),
+            "{json:?}"
+        );
+        // One document, or one per line (events).
+        let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&json)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("valid JSON");
+        assert!(
+            docs.iter().any(|d| d.to_string().contains("PWNED-TITLE")),
+            "get {what} -o json is not faithful"
+        );
+    }
     wait_until(
         "the proxy saw the refused action",
         Duration::from_secs(1),
         || proxy.requests("POST", "/v1/campaigns/") == 1,
     );
+}
+
+/// Runs the CLI against `base`; its stdout, which must be a success.
+fn cli(base: &str, token: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .args(["--server", base])
+        .env("FLEETDECK_TOKEN", token)
+        .output()
+        .expect("fleetdeck runs");
+    assert!(
+        out.status.success(),
+        "fleetdeck {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 fn pane_title(t: &tmux::Tmux) -> String {
