@@ -10,10 +10,14 @@ on a fixed grid, so box drawing lines up whatever font the viewer substitutes.
 
 import html
 import re
+import os
 import sys
 
 CELL_W, CELL_H, FONT = 8.4, 17, 14
 DEFAULT_FG, DEFAULT_BG = "#d0d4dc", "#14181f"
+# A light theme is drawn on a light terminal: ANSI2SVG_BACKGROUND=light picks one.
+if os.environ.get("ANSI2SVG_BACKGROUND") == "light":
+    DEFAULT_FG, DEFAULT_BG = "#1c1c1c", "#fafafa"
 # The 16 ANSI colours (a dark theme close to common terminal defaults).
 BASE16 = [
     "#1c2129", "#e06c75", "#98c379", "#e5c07b", "#61afef", "#c678dd", "#56b6c2", "#d0d4dc",

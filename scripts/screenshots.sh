@@ -6,8 +6,8 @@
 #
 # Needs tmux. For each size (80x24 and 160x48) it starts `fleetdeck` on a fresh embedded
 # demo (HOME and XDG directories in a temp dir, so your own demo is untouched), waits for
-# live data, and captures three screens: the dashboard, the approve dialog, and a
-# campaign's detail view. Each screen is written as
+# live data, and captures the dashboard, the approve dialog, a campaign's detail view,
+# command mode, a filter in use, and the light and high-contrast themes. Each screen is written as
 #   NAME-WxH.txt   plain text (always)
 #   NAME-WxH.ans   the same with its colours as ANSI escapes (`cat` it in a terminal)
 #   NAME-WxH.svg   a picture, if python3 is available (scripts/ansi2svg.py)
@@ -68,12 +68,14 @@ keys() {
 }
 
 capture() {
-    local name="$1" w="$2" h="$3" base
+    # A fourth argument "light" draws the picture on a light terminal background.
+    local name="$1" w="$2" h="$3" background="${4:-dark}" base
     base="$OUT/$name-${w}x${h}"
     tm capture-pane -p -t shots > "$base.txt"
     tm capture-pane -p -e -t shots > "$base.ans"
     if command -v python3 >/dev/null; then
-        python3 "$ROOT/scripts/ansi2svg.py" "$base.ans" "$w" "$h" > "$base.svg"
+        ANSI2SVG_BACKGROUND="$background" \
+            python3 "$ROOT/scripts/ansi2svg.py" "$base.ans" "$w" "$h" > "$base.svg"
     fi
     if command -v aha >/dev/null; then
         aha --black --title "fleetdeck $name ${w}x${h}" < "$base.ans" > "$base.html"
@@ -114,7 +116,29 @@ shoot() {
     keys 2 Enter
     wait_for "Campaign cmp-"
     capture detail "$w" "$h"
-    keys Escape q
+    keys Escape
+
+    # Command mode, part-typed, with its completion.
+    keys 1 : "th"
+    wait_for ":th"
+    capture command "$w" "$h"
+    keys Escape
+
+    # A filter in use on the fleet pane: field terms and an exclusion.
+    keys / "env:prod !replica"
+    wait_for "env:prod !replica"
+    keys Enter
+    capture filter "$w" "$h"
+    keys Escape
+
+    # The other themes, switched live with :theme.
+    keys : "theme light" Enter
+    sleep 0.5
+    capture theme-light "$w" "$h" light
+    keys : "theme high-contrast" Enter
+    sleep 0.5
+    capture theme-high-contrast "$w" "$h"
+    keys q
     tm kill-server 2>/dev/null || true
 }
 
