@@ -48,17 +48,47 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
         logging::to_file(&log_dir, config.log_level.as_deref()).map_err(Failure::usage)?;
     runtime::install_hooks().map_err(|e| Failure::runtime(format!("{e}")))?;
     let mut first = true;
-    loop {
-        let exit = run_once(&args, &config, &looks, &target, first).await?;
+    // Where to go back to when a `:ctx` switch cannot connect, and why it could not.
+    let mut previous: Option<Target> = None;
+    let mut failed_switches: Vec<String> = Vec::new();
+    let outcome = loop {
+        let exit = match run_once(&args, &config, &looks, &target, first).await {
+            Ok(exit) => exit,
+            Err(Stop::Connect(failure)) if previous.is_some() => {
+                // The console stays usable: back to the control plane it was on.
+                tracing::warn!(error = %failure.message, "context switch failed");
+                failed_switches.push(failure.message);
+                target = previous.take().expect("checked");
+                continue;
+            }
+            Err(Stop::Connect(failure) | Stop::Console(failure)) => break Err(failure),
+        };
         first = false;
         match exit {
-            Exit::Quit => return Ok(()),
+            Exit::Quit => break Ok(()),
             Exit::SwitchContext(name) => {
                 tracing::info!(context = %sanitize_line(&name), "switching context");
-                target = Target::Remote(context::by_name(&config, &name)?);
+                match context::by_name(&config, &name) {
+                    Ok(remote) => {
+                        previous = Some(std::mem::replace(&mut target, Target::Remote(remote)));
+                    }
+                    Err(failure) => failed_switches.push(failure.message),
+                }
             }
         }
+    };
+    // The console has no room for these once it is gone; say them on the normal screen.
+    for message in failed_switches {
+        eprintln!("fleetdeck: could not switch context: {message}");
     }
+    outcome
+}
+
+/// Why one run ended early: before the console was on screen (the target could not be
+/// reached or signed in to), or while it ran.
+enum Stop {
+    Connect(Failure),
+    Console(Failure),
 }
 
 /// One console run against one control plane.
@@ -68,22 +98,28 @@ async fn run_once(
     looks: &Appearance,
     target: &Target,
     first: bool,
-) -> Result<Exit, Failure> {
+) -> Result<Exit, Stop> {
     let (client, label, embedded, remote) = match target {
-        Target::Remote(remote) => (remote.client()?, remote.label.clone(), None, Some(remote)),
+        Target::Remote(remote) => (
+            remote.client().map_err(Stop::Connect)?,
+            remote.label.clone(),
+            None,
+            Some(remote),
+        ),
         Target::Embedded => {
-            let state = paths::demo_state().map_err(Failure::usage)?;
+            let state = paths::demo_state().map_err(|e| Stop::Connect(Failure::usage(e)))?;
             if args.demo_reset && first {
-                embedded::reset(&state).map_err(Failure::runtime)?;
+                embedded::reset(&state).map_err(|e| Stop::Connect(Failure::runtime(e)))?;
                 tracing::info!(state = %state.display(), "demo state removed");
             }
             let size = args.demo_fleet.map_or(embedded::DEMO_FLEET, |n| n as usize);
             let demo = embedded::start(&state, size)
                 .await
-                .map_err(Failure::runtime)?;
+                .map_err(|e| Stop::Connect(Failure::runtime(e)))?;
             tracing::info!(url = %demo.base_url, state = %state.display(), "embedded control plane started");
-            let client = Client::new(&demo.base_url, &demo.token)
-                .map_err(|e| Failure::runtime(format!("embedded control plane: {e}")))?;
+            let client = Client::new(&demo.base_url, &demo.token).map_err(|e| {
+                Stop::Connect(Failure::runtime(format!("embedded control plane: {e}")))
+            })?;
             (
                 client,
                 embedded::CONTEXT.to_string(),
@@ -131,9 +167,9 @@ async fn run_once(
             // normal screen.
             runtime::run(app, client, whoami, snapshot, opts)
                 .await
-                .map_err(|e| Failure::runtime(format!("{e:#}")))
+                .map_err(|e| Stop::Console(Failure::runtime(format!("{e:#}"))))
         }
-        Err(failure) => Err(failure),
+        Err(failure) => Err(Stop::Connect(failure)),
     };
     if let Some(server) = embedded {
         // The demo's in-flight simulated work resumes at the next start (every change is

@@ -38,8 +38,9 @@ async fn ctx_switches_to_a_production_read_only_context() {
             "default_context = \"staging\"\nmouse = false\n\n[notify]\ntitle = true\n\n\
              [contexts.staging]\nserver = \"{}\"\ntoken_file = \"ann.token\"\n\n\
              [contexts.prod]\nserver = \"{}\"\ntoken_env = \"PROD_TOKEN\"\n\
-             production = true\nread_only = true\n",
-            staging.base, prod.base
+             production = true\nread_only = true\n\n\
+             [contexts.broken]\nserver = \"{}\"\ntoken_command = [\"false\"]\n",
+            staging.base, prod.base, prod.base
         ),
     )
     .unwrap();
@@ -74,6 +75,13 @@ async fn ctx_switches_to_a_production_read_only_context() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
+    // A context that cannot sign in: the console comes back on the one it was on.
+    t.keys(&[":", "ctx broken", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    t.wait_for("staging again", Duration::from_secs(30), |s| {
+        s.contains("● connected") && s.contains("staging") && !s.contains("FLEETDECK_EXIT")
+    });
+
     t.keys(&[":", "ctx prod", "Enter"]);
     let switched = t.wait_for("the prod context", Duration::from_secs(30), |s| {
         s.contains("● connected") && s.contains("PRODUCTION") && s.contains("READ-ONLY")
@@ -92,6 +100,10 @@ async fn ctx_switches_to_a_production_read_only_context() {
         s.contains("FLEETDECK_EXIT=")
     });
     assert!(after.contains("FLEETDECK_EXIT=0"), "{after}");
+    assert!(
+        after.contains("fleetdeck: could not switch context: context 'broken': token command 'false': it failed"),
+        "the failed switch is reported on exit:\n{after}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
