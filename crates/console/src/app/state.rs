@@ -1,9 +1,11 @@
 //! The console's copy of the control plane's state: loaded from a snapshot, then kept
 //! current one event at a time without refetching or re-sorting.
 
+use std::collections::HashMap;
+
 use fleetdeck_api::{
     Approval, ApprovalState, Campaign, CampaignState, Change, Evidence, Freshness, RingState, Seq,
-    Snapshot,
+    Snapshot, Target,
 };
 
 use super::indexes::Collection;
@@ -60,6 +62,10 @@ pub struct FleetState {
     pub counts: Counts,
     /// The newest event reflected here; older or equal sequence numbers are duplicates.
     pub last_seq: Seq,
+    /// Where each target sits: campaign id → database id → (ring position, index in the
+    /// ring). A campaign over the whole fleet has rings of tens of thousands of targets;
+    /// a target event finds its own without scanning them.
+    target_slots: HashMap<String, HashMap<String, (usize, usize)>>,
 }
 
 impl Default for FleetState {
@@ -71,6 +77,7 @@ impl Default for FleetState {
             approvals: Collection::new(order::approvals, ()),
             counts: Counts::default(),
             last_seq: 0,
+            target_slots: HashMap::new(),
         }
     }
 }
@@ -97,6 +104,10 @@ impl FleetState {
                 .filter(|a| a.state == ApprovalState::Pending)
                 .cloned(),
         );
+        self.target_slots.clear();
+        for c in &snap.campaigns {
+            self.index_targets(c);
+        }
         let mut counts = Counts::default();
         self.evidence.values().for_each(|e| counts.evidence(e, 1));
         self.campaigns.values().for_each(|c| counts.campaign(c, 1));
@@ -127,19 +138,24 @@ impl FleetState {
                     return;
                 };
                 self.counts.campaign(c, -1);
-                self.campaigns.modify(campaign_id, |c| {
-                    if let Some(r) = c.rings.iter_mut().find(|r| r.index == *ring) {
-                        match r
-                            .targets
-                            .iter_mut()
-                            .find(|t| t.database_id == target.database_id)
-                        {
-                            Some(t) => *t = (**target).clone(),
-                            None => r.targets.push((**target).clone()),
-                        }
-                    }
-                    c.version = c.version.max(*campaign_version);
-                });
+                let known = self
+                    .target_slots
+                    .get(campaign_id)
+                    .and_then(|slots| slots.get(&target.database_id))
+                    .copied();
+                let placed = self
+                    .campaigns
+                    .modify(campaign_id, |c| {
+                        c.version = c.version.max(*campaign_version);
+                        place_target(c, *ring, target, known)
+                    })
+                    .flatten();
+                if let Some(slot) = placed {
+                    self.target_slots
+                        .entry(campaign_id.clone())
+                        .or_default()
+                        .insert(target.database_id.clone(), slot);
+                }
                 if let Some(c) = self.campaigns.get(campaign_id) {
                     self.counts.campaign(c, 1);
                 }
@@ -166,6 +182,7 @@ impl FleetState {
     }
 
     fn upsert_campaign(&mut self, c: Campaign) {
+        self.index_targets(&c);
         self.counts.campaign(&c, 1);
         if let Some(old) = self.campaigns.upsert(c) {
             self.counts.campaign(&old, -1);
@@ -174,5 +191,59 @@ impl FleetState {
 
     pub fn set_fleet_sort(&mut self, sort: FleetSort) {
         self.databases.set_spec(sort);
+    }
+
+    fn index_targets(&mut self, c: &Campaign) {
+        let slots = c
+            .rings
+            .iter()
+            .enumerate()
+            .flat_map(|(p, r)| {
+                r.targets
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, t)| (t.database_id.clone(), (p, i)))
+            })
+            .collect();
+        self.target_slots.insert(c.id.clone(), slots);
+    }
+}
+
+/// Puts `target` into ring `ring` of `c`: at `known` (its slot from the index) when that
+/// slot still holds it, else where a scan of the ring finds it, else at the ring's end.
+/// Returns the slot when it was not the known one, for the index.
+fn place_target(
+    c: &mut Campaign,
+    ring: u8,
+    target: &Target,
+    known: Option<(usize, usize)>,
+) -> Option<(usize, usize)> {
+    if let Some((p, i)) = known
+        && let Some(r) = c.rings.get_mut(p)
+        && r.index == ring
+        && let Some(t) = r.targets.get_mut(i)
+        && t.database_id == target.database_id
+    {
+        *t = target.clone();
+        return None;
+    }
+    let (p, r) = c
+        .rings
+        .iter_mut()
+        .enumerate()
+        .find(|(_, r)| r.index == ring)?;
+    match r
+        .targets
+        .iter()
+        .position(|t| t.database_id == target.database_id)
+    {
+        Some(i) => {
+            r.targets[i] = target.clone();
+            Some((p, i))
+        }
+        None => {
+            r.targets.push(target.clone());
+            Some((p, r.targets.len() - 1))
+        }
     }
 }

@@ -193,6 +193,9 @@ pub async fn insert(
     .execute(&mut *conn)
     .await?;
     save_header(conn, c).await?;
+    // By id once: a fleet-wide campaign has as many metas as targets.
+    let metas: std::collections::HashMap<&str, &TargetMeta> =
+        metas.iter().map(|m| (m.database_id.as_str(), m)).collect();
     for (pos, ring) in c.rings.iter().enumerate() {
         sqlx::query(
             "INSERT INTO campaign_rings (campaign_id, idx, ring, state, contains_prod, gate_state, \
@@ -208,7 +211,7 @@ pub async fn insert(
         .await?;
         save_ring(conn, &c.id, pos, ring).await?;
         for (position, t) in ring.targets.iter().enumerate() {
-            let meta = metas.iter().find(|m| m.database_id == t.database_id);
+            let meta = metas.get(t.database_id.as_str());
             sqlx::query(
                 "INSERT INTO campaign_targets (campaign_id, idx, position, database_id, primary_id, \
                  state, from_version, to_version, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
@@ -316,6 +319,60 @@ pub async fn mark_patch_started(
 
 /// One campaign with its rings and targets.
 pub async fn load(conn: &mut SqliteConnection, id: &str) -> Result<Option<Campaign>, DomainError> {
+    let Some(mut c) = load_rings(conn, id).await? else {
+        return Ok(None);
+    };
+    let targets =
+        sqlx::query("SELECT * FROM campaign_targets WHERE campaign_id = ? ORDER BY idx, position")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for row in &targets {
+        place_target(&mut c, row)?;
+    }
+    Ok(Some(c))
+}
+
+/// One campaign with its rings, but of its targets only the one patching `database_id`
+/// (in its ring): what a single target step reads and writes. A step then costs the same
+/// in a campaign of ten targets as in one over the whole fleet.
+pub async fn load_with_target(
+    conn: &mut SqliteConnection,
+    id: &str,
+    database_id: &str,
+) -> Result<Option<Campaign>, DomainError> {
+    let Some(mut c) = load_rings(conn, id).await? else {
+        return Ok(None);
+    };
+    let row =
+        sqlx::query("SELECT * FROM campaign_targets WHERE campaign_id = ? AND database_id = ?")
+            .bind(id)
+            .bind(database_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(row) = row {
+        place_target(&mut c, &row)?;
+    }
+    Ok(Some(c))
+}
+
+/// A campaign's state alone, without reading its rings or targets.
+pub async fn state(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<CampaignState>, DomainError> {
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM campaigns WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(state.as_deref().map(parse_campaign_state))
+}
+
+/// The campaign's header and rings, with no targets.
+async fn load_rings(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<Campaign>, DomainError> {
     let Some(row) = sqlx::query("SELECT * FROM campaigns WHERE id = ?")
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -329,22 +386,20 @@ pub async fn load(conn: &mut SqliteConnection, id: &str) -> Result<Option<Campai
         .fetch_all(&mut *conn)
         .await?;
     c.rings = rings.iter().map(ring_from_row).collect::<Result<_, _>>()?;
-    let targets =
-        sqlx::query("SELECT * FROM campaign_targets WHERE campaign_id = ? ORDER BY idx, position")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-    for row in &targets {
-        let pos: i64 = row.try_get("idx")?;
-        let ring = usize::try_from(pos)
-            .ok()
-            .and_then(|p| c.rings.get_mut(p))
-            .ok_or_else(|| {
-                DomainError::Internal(format!("campaign {id}: target in unknown ring {pos}"))
-            })?;
-        ring.targets.push(target_from_row(row)?);
-    }
     Ok(Some(c))
+}
+
+/// Appends a target row to its ring of `c`.
+fn place_target(c: &mut Campaign, row: &SqliteRow) -> Result<(), DomainError> {
+    let pos: i64 = row.try_get("idx")?;
+    let ring = usize::try_from(pos)
+        .ok()
+        .and_then(|p| c.rings.get_mut(p))
+        .ok_or_else(|| {
+            DomainError::Internal(format!("campaign {}: target in unknown ring {pos}", c.id))
+        })?;
+    ring.targets.push(target_from_row(row)?);
+    Ok(())
 }
 
 /// What the runner knows about each target of a campaign, in dispatch order.

@@ -127,6 +127,23 @@ pub async fn load(tx: &mut Tx, id: &str) -> Result<Campaign, DomainError> {
     })
 }
 
+/// Loads a campaign inside a transaction with only the target of `database_id` (see
+/// [`campaigns::load_with_target`]), or says the campaign does not exist.
+pub async fn load_target(
+    tx: &mut Tx,
+    id: &str,
+    database_id: &str,
+) -> Result<Campaign, DomainError> {
+    campaigns::load_with_target(tx, id, database_id)
+        .await?
+        .ok_or_else(|| {
+            DomainError::NotFound(format!(
+                "no campaign with id '{}'",
+                fleetdeck_api::text::sanitize_line(id)
+            ))
+        })
+}
+
 /// Position in `c.rings` of the ring being worked on. `current_ring` holds the fleet's
 /// ring number (what a console shows as "ring 3"), not the position.
 pub fn current_pos(c: &Campaign) -> usize {

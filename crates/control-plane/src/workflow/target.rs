@@ -4,7 +4,7 @@
 //! `verifying` is re-verified on restart, never patched a second time.
 
 use chrono::Utc;
-use fleetdeck_api::{Campaign, CampaignState, Database, Level, TargetState, kinds};
+use fleetdeck_api::{CampaignState, Database, Level, TargetState, kinds};
 
 use super::engine::Shared;
 use super::logs::{LogTo, with_log};
@@ -23,8 +23,9 @@ pub(crate) enum Mark {
     Failed,
 }
 
-/// Moves the target to `state` with `message`, appending `event`. Returns the campaign
-/// as it is after the change.
+/// Moves the target to `state` with `message`, appending `event`. Reads and writes only
+/// this target's row (and the campaign's header and rings), never the campaign's other
+/// targets: a step's cost does not grow with the campaign.
 pub(crate) async fn transition(
     shared: &Shared,
     campaign_id: &str,
@@ -33,9 +34,9 @@ pub(crate) async fn transition(
     message: Option<String>,
     mark: Mark,
     event: NewEvent,
-) -> Result<Campaign, DomainError> {
+) -> Result<(), DomainError> {
     let mut tx = shared.store.begin().await?;
-    let mut c = record::load(&mut tx, campaign_id).await?;
+    let mut c = record::load_target(&mut tx, campaign_id, database_id).await?;
     let (pos, i) = record::find_target(&c, database_id).ok_or_else(|| {
         DomainError::Internal(format!(
             "campaign {campaign_id} has no target {database_id}"
@@ -58,8 +59,7 @@ pub(crate) async fn transition(
         }
     }
     record::save_target(&mut tx, &mut c, pos, database_id, with_rings, event).await?;
-    shared.store.commit(tx).await?;
-    Ok(c)
+    shared.store.commit(tx).await
 }
 
 struct Ctx<'a> {
@@ -79,7 +79,7 @@ impl Ctx<'_> {
         mark: Mark,
         level: Level,
         text: String,
-    ) -> Result<Campaign, DomainError> {
+    ) -> Result<(), DomainError> {
         let ev = self.actor.event(kinds::TARGET_STATE, level, text);
         transition(
             self.shared,
@@ -103,7 +103,6 @@ impl Ctx<'_> {
             text,
         )
         .await
-        .map(drop)
     }
 }
 
@@ -116,7 +115,7 @@ pub(crate) async fn run(
 ) -> Result<(), DomainError> {
     let (c, db) = {
         let mut conn = shared.store.pool().acquire().await?;
-        let c = campaigns::load(&mut conn, campaign_id).await?;
+        let c = campaigns::load_with_target(&mut conn, campaign_id, database_id).await?;
         let db = fleet::get(&mut conn, database_id).await?;
         (c, db)
     };
@@ -192,8 +191,7 @@ pub(crate) async fn run(
                     Level::Info,
                     text,
                 )
-                .await
-                .map(drop);
+                .await;
         }
         let text = format!(
             "{}: patching {} → {} (attempt {})",
@@ -228,7 +226,7 @@ pub(crate) async fn run(
 
 async fn campaigns_state(shared: &Shared, id: &str) -> Result<Option<CampaignState>, DomainError> {
     let mut conn = shared.store.pool().acquire().await?;
-    Ok(campaigns::load(&mut conn, id).await?.map(|c| c.state))
+    campaigns::state(&mut conn, id).await
 }
 
 /// Checks the version and health after a patch; on success records the database as
@@ -285,7 +283,7 @@ async fn verify(ctx: &Ctx<'_>, fresh: bool) -> Result<(), DomainError> {
     }
     // The target and the inventory change together.
     let mut tx = ctx.shared.store.begin().await?;
-    let mut c = record::load(&mut tx, ctx.campaign_id).await?;
+    let mut c = record::load_target(&mut tx, ctx.campaign_id, &ctx.db.id).await?;
     let Some((pos, i)) = record::find_target(&c, &ctx.db.id) else {
         return Ok(());
     };
