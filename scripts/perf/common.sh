@@ -29,7 +29,9 @@ if [[ -z "${FLEETDECK_BIN:-}" ]]; then
 fi
 [[ -x "$FLEETDECK_BIN" ]] || { echo "no binary at $FLEETDECK_BIN" >&2; exit 1; }
 
-# The demo's files and any config live in the temp dir, never in the user's home.
+# The demo's files and any config live in the temp dir, never in the user's home
+# (cargo and rustup keep finding theirs).
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export HOME="$PERF_TMP/home" XDG_DATA_HOME="$PERF_TMP/home/data" \
     XDG_CONFIG_HOME="$PERF_TMP/home/config" XDG_STATE_HOME="$PERF_TMP/home/state"
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"

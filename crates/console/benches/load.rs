@@ -304,6 +304,8 @@ async fn ingest(duration: Duration) {
             }
         })
     };
+    // Held until the end so the loop keeps drawing what the producer sent last.
+    let keep_open = tx.clone();
     let sent = produce(
         tx,
         RATE,
@@ -313,11 +315,16 @@ async fn ingest(duration: Duration) {
         |seq| serde_json::to_string(&support::log_line(seq)).expect("events serialise"),
     )
     .await;
+    let last = support::LOG_CAP as u64 + sent;
     done.store(true, Ordering::Relaxed);
     let (mut delays, peak_rss, unseen) = watcher.await.expect("watcher");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while shown.load(Ordering::Relaxed) < last && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    drop(keep_open);
     let probe = looping.await.expect("loop");
     delays.sort();
-    let last = support::LOG_CAP as u64 + sent;
     println!(
         "ingest: {:.0} lines/s for {:.0} s ({sent} lines, {} frames, log cap {})",
         sent as f64 / duration.as_secs_f64(),
