@@ -40,9 +40,9 @@ pub struct Store {
     pool: SqlitePool,
     /// The one connection that writes. SQLite takes one writer at a time anyway; with
     /// writers on many connections the losers of `BEGIN IMMEDIATE` poll the lock in
-    /// SQLite's busy handler, sleeping whole milliseconds, which cost 90 % of the durable
-    /// write rate under concurrent requests. Here they queue for this connection instead
-    /// and each starts the moment the previous one commits.
+    /// SQLite's busy handler, sleeping whole milliseconds: half the durable write rate
+    /// and a tenfold p99 under 8 concurrent requests (docs/performance.md, 8a). Here they
+    /// queue for this connection instead and each starts as the previous one commits.
     writer: SqlitePool,
     last_seq: Arc<watch::Sender<Seq>>,
 }
