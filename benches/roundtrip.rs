@@ -8,8 +8,10 @@
 //! approval has left the queue). The answer to the request itself (dialog closed, "✓
 //! approved") is timed too.
 //!
-//! `cargo bench -p fleetdeck-console --bench roundtrip` (`PERF_SAMPLES`, default 200)
+//! `cargo bench --bench roundtrip` (`PERF_SAMPLES`, default 200). It lives in the root
+//! package because only the command line's package may depend on both halves.
 
+#[path = "../crates/console/benches/support/mod.rs"]
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
