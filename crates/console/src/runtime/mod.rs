@@ -1,7 +1,9 @@
 //! The terminal runtime: one loop owns the screen. Terminal input, the clock, the event
 //! stream and the answers to requests all arrive as [`Msg`]s on one channel; the loop
-//! hands every pending message to the app, then draws once if anything changed, at most
-//! once per frame interval. Effects run as tasks that answer with a message, so the
+//! hands every pending message to the app, then draws once if anything changed: at once
+//! after a batch that held the user's input or an answer to their request (so a key is
+//! never kept waiting for a frame slot), otherwise at most once per frame interval (so a
+//! flood of server events costs one frame per interval). Effects run as tasks that answer with a message, so the
 //! loop never waits on the network. An idle console sleeps in `recv`. Requests for the
 //! terminal itself (bell, window title) are carried out between updates; a context
 //! switch ends the loop so the caller can connect to the other control plane.
@@ -183,19 +185,23 @@ where
     H: FnMut(&HostRequest),
 {
     let mut last_draw: Option<Instant> = None;
+    // The last batch held something the user is waiting to see.
+    let mut prompt = false;
     loop {
         let next_frame = if screen.is_dirty() {
             let due = last_draw.map_or_else(Instant::now, |t| t + frame_interval);
-            if due <= Instant::now() {
+            if prompt || due <= Instant::now() {
                 terminal.draw(|f| screen.draw(f))?;
                 screen.mark_drawn();
                 last_draw = Some(Instant::now());
+                prompt = false;
                 continue;
             }
             Some(due)
         } else {
             None
         };
+        prompt = false;
         let first = tokio::select! {
             msg = rx.recv() => match msg {
                 Some(msg) => msg,
@@ -203,16 +209,33 @@ where
             },
             () = sleep_until_opt(next_frame) => continue,
         };
+        prompt |= draws_at_once(&first);
         if let Some(exit) = handle(screen, first, &mut run_effect, &mut host) {
             return Ok(exit);
         }
         for _ in 1..MAX_BATCH {
             let Ok(msg) = rx.try_recv() else { break };
+            prompt |= draws_at_once(&msg);
             if let Some(exit) = handle(screen, msg, &mut run_effect, &mut host) {
                 return Ok(exit);
             }
         }
     }
+}
+
+/// Messages the user is waiting on: their own input and the answers to their requests.
+/// These are rare, so drawing right after them keeps the frame rate bounded; the event
+/// stream and the clock wait for the frame interval.
+fn draws_at_once(msg: &Msg) -> bool {
+    matches!(
+        msg,
+        Msg::Key(_)
+            | Msg::Mouse(_)
+            | Msg::Paste(_)
+            | Msg::Resize(..)
+            | Msg::ActionDone { .. }
+            | Msg::DatabaseLoaded(_)
+    )
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

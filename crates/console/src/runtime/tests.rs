@@ -1,5 +1,6 @@
 //! The loop's promises, checked with a counting screen on ratatui's `TestBackend` and
-//! tokio's paused clock: coalesced frames, no frame when idle, quit, effects in order.
+//! tokio's paused clock: coalesced frames, input drawn at once, no frame when idle, quit,
+//! effects in order.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::widgets::Paragraph;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::{Exit, Screen, event_loop, event_loop_with_host};
 use crate::message::{Action, ActionRequest, Effect, HostRequest, Msg};
@@ -18,6 +20,7 @@ struct CountingScreen {
     dirty: bool,
     updates: usize,
     draws: usize,
+    drawn_at: Vec<Instant>,
     host: Vec<HostRequest>,
 }
 
@@ -71,6 +74,7 @@ impl Screen for CountingScreen {
     fn mark_drawn(&mut self) {
         self.dirty = false;
         self.draws += 1;
+        self.drawn_at.push(Instant::now());
     }
     fn take_host_requests(&mut self) -> Vec<HostRequest> {
         std::mem::take(&mut self.host)
@@ -121,6 +125,44 @@ async fn frames_are_capped_at_sixty_a_second() {
         (30..=63).contains(&screen.draws),
         "{} frames in one second of constant change",
         screen.draws
+    );
+}
+
+/// Draws a first frame, sends `msg` 2 ms later (inside the frame interval), quits 20 ms
+/// after that; returns how long after `msg` was sent the next frame was drawn.
+async fn delay_until_drawn(msg: Msg) -> Duration {
+    let mut screen = CountingScreen::default();
+    let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let producer = tokio::spawn(async move {
+        tx.send(Msg::Tick(Utc::now())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let sent = Instant::now();
+        tx.send(msg).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        tx.send(key('q')).await.unwrap();
+        sent
+    });
+    event_loop(&mut screen, &mut terminal, &mut rx, |_| {}, FRAME)
+        .await
+        .unwrap();
+    let sent = producer.await.unwrap();
+    assert_eq!(screen.drawn_at.len(), 2, "{:?}", screen.drawn_at);
+    screen.drawn_at[1] - sent
+}
+
+#[tokio::test(start_paused = true)]
+async fn input_and_answers_are_drawn_without_waiting_for_the_frame_slot() {
+    assert_eq!(delay_until_drawn(key('j')).await, Duration::ZERO);
+    let answer = Msg::ActionDone {
+        request_id: 1,
+        result: Ok(()),
+    };
+    assert_eq!(delay_until_drawn(answer).await, Duration::ZERO);
+    // Anything else keeps the frame pacing: drawn at the next slot, 16 ms after the first.
+    assert_eq!(
+        delay_until_drawn(Msg::Tick(Utc::now())).await,
+        FRAME - Duration::from_millis(2)
     );
 }
 
