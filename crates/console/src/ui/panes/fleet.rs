@@ -15,7 +15,8 @@ use crate::ui::status;
 use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
 
 const COLS: [Col; 8] = [
-    grow("DATABASE", 24, 11),
+    // The id is what people search for: narrow panes drop ROLE before cutting it short.
+    grow("DATABASE", 24, 16),
     col("ENGINE", 15, 13).drops(3),
     col("ENV", 4, 4).drops(2),
     col("TIER", 4, 4).drops(4),
