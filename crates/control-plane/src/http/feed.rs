@@ -3,7 +3,8 @@
 //! One reader task follows the store: after each commit it reads the new events in
 //! sequence order and appends them to a bounded ring. Streams serve from the ring, so a
 //! commit costs one store read however many consoles are connected; a stream whose
-//! position is older than the ring reads the store directly until it catches up.
+//! position is older than the ring reads the store directly until it catches up. Each
+//! event is encoded to JSON once, as it enters the ring; every stream sends those bytes.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
@@ -30,7 +31,27 @@ pub struct Feed {
 /// Contiguous events: every event with `covered_from < seq <= head` is in `events`.
 struct Ring {
     covered_from: Seq,
-    events: VecDeque<Event>,
+    events: VecDeque<Encoded>,
+}
+
+/// An event as the streams send it: its sequence number (the SSE id) and its compact
+/// JSON, shared, so a fan-out to many clients costs one encoding and no copies of the
+/// event itself.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub seq: Seq,
+    pub json: Arc<str>,
+}
+
+impl Encoded {
+    pub fn new(ev: &Event) -> Encoded {
+        // Compact JSON has no raw newline, so it is one `data:` line.
+        let json = serde_json::to_string(ev).unwrap_or_else(|_| "{}".into());
+        Encoded {
+            seq: ev.seq,
+            json: json.into(),
+        }
+    }
 }
 
 impl Feed {
@@ -59,7 +80,7 @@ impl Feed {
 
     /// Up to `limit` events after `after`, oldest first; `None` when the ring no longer
     /// reaches back that far (read the store instead).
-    pub fn after(&self, after: Seq, limit: usize) -> Option<Vec<Event>> {
+    pub fn after(&self, after: Seq, limit: usize) -> Option<Vec<Encoded>> {
         let ring = self.ring.read().unwrap_or_else(|e| e.into_inner());
         if after < ring.covered_from {
             return None;
@@ -97,6 +118,8 @@ impl Feed {
     }
 
     fn push(&self, batch: Vec<Event>) {
+        // Encoded before taking the lock, so streams reading the ring never wait on it.
+        let batch: Vec<Encoded> = batch.iter().map(Encoded::new).collect();
         let mut ring = self.ring.write().unwrap_or_else(|e| e.into_inner());
         ring.events.extend(batch);
         while ring.events.len() > CAPACITY {
@@ -126,7 +149,7 @@ mod tests {
             .expect("the feed catches up")
             .unwrap();
 
-        assert_eq!(feed.after(0, 10), None, "evicted: read the store");
+        assert!(feed.after(0, 10).is_none(), "evicted: read the store");
         let oldest = total - CAPACITY as Seq;
         let from_oldest = feed.after(oldest, usize::MAX).unwrap();
         let seqs: Vec<Seq> = from_oldest.iter().map(|e| e.seq).collect();

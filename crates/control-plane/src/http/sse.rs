@@ -1,8 +1,9 @@
 //! `GET /v1/events/stream`: the event log as server-sent events.
 //!
 //! Each client has its own producer task that takes events in sequence order from the
-//! in-memory [`Feed`] (or, when it is further behind than the feed reaches, from the
-//! store) and puts them in a bounded buffer to the connection. Reading an ordered log
+//! in-memory [`Feed`], already encoded (or, when it is further behind than the feed
+//! reaches, from the store, encoding them itself) and puts them in a bounded buffer to
+//! the connection. Reading an ordered log
 //! (rather than fanning out from the writers) is what makes the stream gap-free and
 //! duplicate-free even when writes race: commits happen in sequence order, so
 //! everything at or below a seen sequence number is already visible. Writers never wait
@@ -16,8 +17,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use fleetdeck_api::Seq;
 use fleetdeck_api::headers::LAST_EVENT_ID;
-use fleetdeck_api::{Event, Seq};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -26,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::caller::Caller;
-use super::feed::Feed;
+use super::feed::{Encoded, Feed};
 use super::problem::ApiError;
 use crate::store::{Store, events};
 
@@ -86,10 +87,8 @@ pub async fn stream(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
-fn to_sse(ev: &Event) -> SseEvent {
-    // Compact JSON has no raw newline, so it is one `data:` line.
-    let data = serde_json::to_string(ev).unwrap_or_else(|_| "{}".into());
-    SseEvent::default().id(ev.seq.to_string()).data(data)
+fn to_sse(ev: &Encoded) -> SseEvent {
+    SseEvent::default().id(ev.seq.to_string()).data(&*ev.json)
 }
 
 /// Why a producer stopped.
@@ -106,7 +105,7 @@ pub(crate) enum Stopped {
 pub(crate) struct Producer {
     pub store: Store,
     pub feed: Arc<Feed>,
-    pub tx: mpsc::Sender<Event>,
+    pub tx: mpsc::Sender<Encoded>,
     pub shutdown: CancellationToken,
     pub slow_after: Duration,
 }
@@ -121,7 +120,9 @@ impl Producer {
             loop {
                 let batch = match self.feed.after(last, BATCH) {
                     Some(b) => Ok(b),
-                    None => events::after(self.store.pool(), last, BATCH).await,
+                    None => events::after(self.store.pool(), last, BATCH)
+                        .await
+                        .map(|b| b.iter().map(Encoded::new).collect()),
                 };
                 let batch = match batch {
                     Ok(b) => b,
