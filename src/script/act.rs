@@ -2,6 +2,12 @@
 //! action with a fresh Idempotency-Key and If-Match set to the version just read, as
 //! the console does. A request that gets no answer is sent again with the same key,
 //! so it takes effect at most once.
+//!
+//! A script has shown nobody the version it read, so a 412 (the campaign moved on a
+//! step between the read and the send, which a running campaign does every few
+//! seconds) is not a human's stale view: the item is read again and the action sent
+//! again under a new key, a few times. The server still refuses an action the new
+//! state does not allow (409), so this never acts on something it should not.
 
 use std::time::Duration;
 
@@ -17,6 +23,9 @@ use crate::failure::Failure;
 /// Sends of one request when no answer comes back (the same Idempotency-Key each time).
 const ATTEMPTS: u32 = 3;
 const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// Reads and sends when the item keeps changing underneath (412 each time).
+const PRECONDITION_ATTEMPTS: u32 = 3;
 
 /// What `--output json` prints for an accepted action.
 #[derive(Debug, Serialize)]
@@ -124,14 +133,25 @@ pub async fn run(conn: &Conn, action: Action, output: Output) -> Result<(), Fail
             "{what}: refused: {why}; no action is sent"
         )));
     }
-    let version = current_version(conn, &action, &what).await?;
-    let request = ActionRequest {
+    let mut request = ActionRequest {
         id: 1,
         action,
         idempotency_key: Uuid::new_v4(),
-        if_match: Some(version),
+        if_match: None,
     };
-    send(conn, &request, &what).await?;
+    let mut attempt = 1;
+    loop {
+        request.if_match = Some(current_version(conn, &request.action, &what).await?);
+        match send(conn, &request, &what).await {
+            Ok(()) => break,
+            Err(Changed(_)) if attempt < PRECONDITION_ATTEMPTS => {
+                request.idempotency_key = Uuid::new_v4();
+                attempt += 1;
+            }
+            Err(Changed(e)) => return Err(failure(&what, &e)),
+            Err(Other(f)) => return Err(f),
+        }
+    }
     if output == Output::Json {
         print_json(&Accepted {
             action: request.action.verb(),
@@ -172,11 +192,21 @@ async fn current_version(conn: &Conn, action: &Action, what: &str) -> Result<u64
     }
 }
 
-async fn send(conn: &Conn, request: &ActionRequest, what: &str) -> Result<(), Failure> {
+/// Why a send did not succeed: the item changed since it was read (412), or anything else.
+enum SendError {
+    Changed(ActionError),
+    Other(Failure),
+}
+use SendError::{Changed, Other};
+
+async fn send(conn: &Conn, request: &ActionRequest, what: &str) -> Result<(), SendError> {
     let mut attempt = 1;
     loop {
         match conn.client.send(request).await {
             Ok(()) => return Ok(()),
+            Err(ActionError::Refused(p)) if p.status == 412 => {
+                return Err(Changed(ActionError::Refused(p)));
+            }
             Err(ActionError::Transport(t)) if attempt < ATTEMPTS => {
                 eprintln!(
                     "fleetdeck: {what}: no answer ({}); sending it again with the same Idempotency-Key",
@@ -185,7 +215,7 @@ async fn send(conn: &Conn, request: &ActionRequest, what: &str) -> Result<(), Fa
                 tokio::time::sleep(RETRY_AFTER * attempt).await;
                 attempt += 1;
             }
-            Err(e) => return Err(failure(what, &e)),
+            Err(e) => return Err(Other(failure(what, &e))),
         }
     }
 }
