@@ -2,13 +2,16 @@
 //! stream and the answers to requests all arrive as [`Msg`]s on one channel; the loop
 //! hands every pending message to the app, then draws once if anything changed: at once
 //! after a batch that held the user's input or an answer to their request (so a key is
-//! never kept waiting for a frame slot), otherwise at most once per frame interval (so a
-//! flood of server events costs one frame per interval). Effects run as tasks that answer with a message, so the
-//! loop never waits on the network. An idle console sleeps in `recv`. Requests for the
-//! terminal itself (bell, window title) are carried out between updates; a context
-//! switch ends the loop so the caller can connect to the other control plane.
+//! never kept waiting for a frame slot), otherwise as the frame budget allows (see
+//! [`pacing`]: a few frames at once after a quiet moment, so an action's own events show
+//! as they arrive; one per frame interval under a flood, so a flood of server events
+//! costs about 60 frames a second). Effects run as tasks that answer with a message, so
+//! the loop never waits on the network. An idle console sleeps in `recv`. Requests for
+//! the terminal itself (bell, window title, mouse) are carried out between updates; a
+//! context switch ends the loop so the caller can connect to the other control plane.
 
 pub mod effects;
+pub mod pacing;
 pub mod sources;
 pub mod terminal;
 
@@ -25,6 +28,7 @@ use crate::app::App;
 use crate::client::{Client, StreamOptions, spawn_event_stream};
 use crate::message::{Effect, HostRequest, Msg};
 pub use effects::EffectRunner;
+use pacing::FrameBudget;
 pub use terminal::{TerminalGuard, install_hooks, restore};
 
 /// What the loop needs from the state machine. [`App`] is the real one; the trait keeps
@@ -184,24 +188,32 @@ where
     F: FnMut(Effect),
     H: FnMut(&HostRequest),
 {
-    let mut last_draw: Option<Instant> = None;
-    // The last batch held something the user is waiting to see.
-    let mut prompt = false;
+    let mut budget = FrameBudget::new(frame_interval);
+    // Since the last frame: a message the user is waiting to see (their input, an
+    // answer), and a change from anything else (the stream, the clock).
+    let mut urgent = false;
+    let mut paced = false;
     loop {
         let next_frame = if screen.is_dirty() {
-            let due = last_draw.map_or_else(Instant::now, |t| t + frame_interval);
-            if prompt || due <= Instant::now() {
+            let now = Instant::now();
+            if urgent || budget.allows(now) {
                 terminal.draw(|f| screen.draw(f))?;
                 screen.mark_drawn();
-                last_draw = Some(Instant::now());
-                prompt = false;
+                // A frame for input alone is free; one that also shows paced changes
+                // (or changes of unknown origin) counts against the budget.
+                if paced || !urgent {
+                    budget.spend(Instant::now());
+                }
+                urgent = false;
+                paced = false;
                 continue;
             }
-            Some(due)
+            budget.next_allowed()
         } else {
+            urgent = false;
+            paced = false;
             None
         };
-        prompt = false;
         let first = tokio::select! {
             msg = rx.recv() => match msg {
                 Some(msg) => msg,
@@ -209,23 +221,28 @@ where
             },
             () = sleep_until_opt(next_frame) => continue,
         };
-        prompt |= draws_at_once(&first);
-        if let Some(exit) = handle(screen, first, &mut run_effect, &mut host) {
-            return Ok(exit);
-        }
-        for _ in 1..MAX_BATCH {
-            let Ok(msg) = rx.try_recv() else { break };
-            prompt |= draws_at_once(&msg);
+        let mut next = Some(first);
+        let mut handled = 0;
+        while let Some(msg) = next {
+            let at_once = draws_at_once(&msg);
+            urgent |= at_once;
             if let Some(exit) = handle(screen, msg, &mut run_effect, &mut host) {
                 return Ok(exit);
             }
+            paced |= !at_once && screen.is_dirty();
+            handled += 1;
+            next = if handled < MAX_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
     }
 }
 
 /// Messages the user is waiting on: their own input and the answers to their requests.
 /// These are rare, so drawing right after them keeps the frame rate bounded; the event
-/// stream and the clock wait for the frame interval.
+/// stream and the clock wait for the frame budget.
 fn draws_at_once(msg: &Msg) -> bool {
     matches!(
         msg,

@@ -1,6 +1,7 @@
 //! The loop's promises, checked with a counting screen on ratatui's `TestBackend` and
-//! tokio's paused clock: coalesced frames, input drawn at once, no frame when idle, quit,
-//! effects in order.
+//! tokio's paused clock: coalesced frames, input drawn at once, an action's own events
+//! drawn as they arrive, the frame budget kept under a flood (with typing too), no frame
+//! when idle, quit, effects in order.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use ratatui::widgets::Paragraph;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::pacing::BURST;
 use super::{Exit, Screen, event_loop, event_loop_with_host};
 use crate::message::{Action, ActionRequest, Effect, HostRequest, Msg};
 
@@ -22,6 +24,9 @@ struct CountingScreen {
     draws: usize,
     drawn_at: Vec<Instant>,
     host: Vec<HostRequest>,
+    /// When each key not yet drawn was handled; how long each drawn key waited.
+    keys_waiting: Vec<Instant>,
+    key_waits: Vec<Duration>,
 }
 
 fn request(id: u64) -> ActionRequest {
@@ -39,6 +44,9 @@ impl Screen for CountingScreen {
     fn update(&mut self, msg: Msg) -> Vec<Effect> {
         self.updates += 1;
         self.dirty = true;
+        if matches!(msg, Msg::Key(_)) {
+            self.keys_waiting.push(Instant::now());
+        }
         match msg {
             Msg::Key(k) if k.code == KeyCode::Char('q') => vec![Effect::Quit],
             Msg::Key(k) if k.code == KeyCode::Char('b') => {
@@ -74,7 +82,11 @@ impl Screen for CountingScreen {
     fn mark_drawn(&mut self) {
         self.dirty = false;
         self.draws += 1;
-        self.drawn_at.push(Instant::now());
+        let now = Instant::now();
+        self.drawn_at.push(now);
+        for handled in self.keys_waiting.drain(..) {
+            self.key_waits.push(now - handled);
+        }
     }
     fn take_host_requests(&mut self) -> Vec<HostRequest> {
         std::mem::take(&mut self.host)
@@ -121,9 +133,45 @@ async fn frames_are_capped_at_sixty_a_second() {
         .unwrap();
     producer.await.unwrap();
     assert_eq!(screen.updates, 501);
+    // One frame per 16 ms, plus the burst a quiet console starts with.
     assert!(
-        (30..=63).contains(&screen.draws),
+        (30..=62 + BURST as usize).contains(&screen.draws),
         "{} frames in one second of constant change",
+        screen.draws
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flood_with_typing_keeps_the_frame_budget_and_draws_each_key_at_once() {
+    let mut screen = CountingScreen::default();
+    let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let producer = tokio::spawn(async move {
+        // A server message every millisecond and a key every 50 ms, for two seconds.
+        for ms in 0..2000 {
+            tx.send(Msg::Tick(Utc::now())).await.unwrap();
+            if ms % 50 == 25 {
+                tx.send(key('j')).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tx.send(key('q')).await.unwrap();
+    });
+    event_loop(&mut screen, &mut terminal, &mut rx, |_| {}, FRAME)
+        .await
+        .unwrap();
+    producer.await.unwrap();
+    assert_eq!(screen.key_waits.len(), 40);
+    assert!(
+        screen.key_waits.iter().all(|w| w.is_zero()),
+        "a key waited for a frame: {:?}",
+        screen.key_waits
+    );
+    // Keys drawn at once spend the budget the flood would have used: still one frame
+    // per 16 ms, not one per 16 ms plus one per key.
+    assert!(
+        screen.draws <= 2000 / 16 + BURST as usize + 1,
+        "{} frames in two seconds of flood and 40 keys",
         screen.draws
     );
 }
@@ -151,19 +199,77 @@ async fn delay_until_drawn(msg: Msg) -> Duration {
     screen.drawn_at[1] - sent
 }
 
+fn answer(id: u64) -> Msg {
+    Msg::ActionDone {
+        request_id: id,
+        result: Ok(()),
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn input_and_answers_are_drawn_without_waiting_for_the_frame_slot() {
     assert_eq!(delay_until_drawn(key('j')).await, Duration::ZERO);
-    let answer = Msg::ActionDone {
-        request_id: 1,
-        result: Ok(()),
-    };
-    assert_eq!(delay_until_drawn(answer).await, Duration::ZERO);
-    // Anything else keeps the frame pacing: drawn at the next slot, 16 ms after the first.
-    assert_eq!(
-        delay_until_drawn(Msg::Tick(Utc::now())).await,
-        FRAME - Duration::from_millis(2)
-    );
+    assert_eq!(delay_until_drawn(answer(1)).await, Duration::ZERO);
+}
+
+/// Sends each message after its delay (from the previous one) and quits 50 ms after the
+/// last; returns how long after being sent each frame was drawn, one per message.
+async fn delays_of_frames(script: Vec<(Duration, Msg)>) -> Vec<Duration> {
+    let mut screen = CountingScreen::default();
+    let mut terminal = Terminal::new(TestBackend::new(40, 5)).unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let producer = tokio::spawn(async move {
+        let mut sent = Vec::new();
+        for (delay, msg) in script {
+            tokio::time::sleep(delay).await;
+            sent.push(Instant::now());
+            tx.send(msg).await.unwrap();
+            // Lets the loop take this message alone, as a real stream would deliver it.
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tx.send(key('q')).await.unwrap();
+        sent
+    });
+    event_loop(&mut screen, &mut terminal, &mut rx, |_| {}, FRAME)
+        .await
+        .unwrap();
+    let sent = producer.await.unwrap();
+    assert_eq!(screen.drawn_at.len(), sent.len(), "{:?}", screen.drawn_at);
+    sent.iter()
+        .zip(&screen.drawn_at)
+        .map(|(s, d)| *d - *s)
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_actions_own_events_are_drawn_as_they_arrive() {
+    let ms = Duration::from_millis;
+    // Enter, the answer 3 ms later, then the stream's proof of life and the decision's
+    // event: before the budget, the answer's frame made the event wait a whole frame.
+    let delays = delays_of_frames(vec![
+        (ms(100), key('x')),
+        (ms(3), answer(1)),
+        (ms(1), Msg::Tick(Utc::now())),
+        (Duration::from_micros(300), Msg::Tick(Utc::now())),
+    ])
+    .await;
+    assert_eq!(delays, vec![Duration::ZERO; 4]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_changes_wait_for_the_frame_slot_once_the_burst_is_spent() {
+    let ms = Duration::from_millis;
+    let mut script = vec![(ms(100), Msg::Tick(Utc::now()))];
+    for _ in 0..BURST {
+        script.push((ms(1), Msg::Tick(Utc::now())));
+    }
+    let delays = delays_of_frames(script).await;
+    // The burst is drawn at once; the next change waits for the slot one interval after
+    // the first frame of the burst, which was sent BURST ms before it.
+    let mut want = vec![Duration::ZERO; BURST as usize];
+    want.push(FRAME - ms(u64::from(BURST)));
+    assert_eq!(delays, want);
 }
 
 #[tokio::test(start_paused = true)]
