@@ -5,7 +5,7 @@ mod ui_support;
 
 use crossterm::event::KeyCode;
 use fleetdeck_console::app::commands::{self, Command, Known};
-use fleetdeck_console::app::order::FleetColumn;
+use fleetdeck_console::app::sort::columns_of;
 use fleetdeck_console::app::view::Pane;
 use fleetdeck_console::keymap::NamedAction;
 use fleetdeck_console::{HostRequest, Session};
@@ -15,6 +15,7 @@ fn known(contexts: &[String]) -> Known<'_> {
     Known {
         contexts,
         themes: vec!["ops".into()],
+        columns: columns_of(Pane::Fleet),
     }
 }
 
@@ -42,7 +43,7 @@ fn parses_commands_arguments_and_actions() {
     );
     assert_eq!(
         commands::parse("sort health", &k),
-        Ok(Command::Sort(FleetColumn::Health))
+        Ok(Command::Sort("health".into()))
     );
     assert_eq!(commands::parse("readonly", &k), Ok(Command::ReadOnly));
     assert_eq!(
@@ -70,6 +71,23 @@ fn parses_commands_arguments_and_actions() {
     assert!(e.contains("takes no argument"), "{e}");
     let e = commands::parse("sort colour", &k).unwrap_err();
     assert!(e.contains("unknown column 'colour'"), "{e}");
+    // `:sort` takes the focused pane's columns; the log has none and says so.
+    let approvals = Known {
+        columns: columns_of(Pane::Approvals),
+        ..known(&ctx)
+    };
+    assert_eq!(
+        commands::parse("sort expires", &approvals),
+        Ok(Command::Sort("expires".into()))
+    );
+    let e = commands::parse("sort health", &approvals).unwrap_err();
+    assert!(e.contains("unknown column 'health'"), "{e}");
+    let log = Known {
+        columns: columns_of(Pane::Log),
+        ..known(&ctx)
+    };
+    let e = commands::parse("sort health", &log).unwrap_err();
+    assert!(e.contains("focus a table pane"), "{e}");
 }
 
 #[test]
@@ -117,6 +135,21 @@ fn completes_words_and_arguments() {
         ]
     );
     assert_eq!(commands::complete("sort he", &k), ["sort health"]);
+    let evidence = Known {
+        columns: columns_of(Pane::Evidence),
+        ..known(&ctx)
+    };
+    assert_eq!(
+        commands::complete("sort ", &evidence),
+        [
+            "sort checksum",
+            "sort database",
+            "sort evidence",
+            "sort good",
+            "sort latest",
+            "sort restore"
+        ]
+    );
     assert!(commands::complete("zzz", &k).is_empty());
     assert!(commands::complete("fleet x y", &k).is_empty());
 }
@@ -158,6 +191,11 @@ fn commands_jump_zoom_sort_theme_and_quit() {
     command(&mut app, "log");
     let s = screen(&app, 80, 24);
     assert!(s.contains("[5 Log]") && s.contains("(zoomed)"), "{s}");
+    // The log is not sorted: `:sort` there says why.
+    command(&mut app, "sort health");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("no columns: focus a table pane (1-4)"), "{s}");
+    command(&mut app, "fleet");
     command(&mut app, "sort health");
     let s = screen(&app, 80, 24);
     assert!(s.contains("HEALTH▲"), "{s}");

@@ -2,7 +2,6 @@
 //! when it means nothing. Every action of the global, pane and detail layers is also a
 //! command under its keymap name, so no action is lost by remapping.
 
-use crate::app::order::FleetColumn;
 use crate::app::view::Pane;
 use crate::keymap::{Layer, NamedAction};
 use crate::theme::Theme;
@@ -18,7 +17,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("theme", "switch theme: :theme NAME"),
     (
         "sort",
-        "sort the Fleet pane by a column, again to reverse: :sort COLUMN",
+        "sort the focused pane by a column, again to reverse: :sort COLUMN",
     ),
     (
         "readonly",
@@ -35,7 +34,8 @@ pub enum Command {
     Log,
     Ctx(String),
     Theme(String),
-    Sort(FleetColumn),
+    /// A column of the focused pane, by its `:sort` word.
+    Sort(String),
     ReadOnly,
     Help,
     Quit,
@@ -46,6 +46,8 @@ pub enum Command {
 pub struct Known<'a> {
     pub contexts: &'a [String],
     pub themes: Vec<String>,
+    /// The focused pane's sortable columns (none on the log).
+    pub columns: Vec<&'static str>,
 }
 
 /// The actions runnable as commands: those of layers that act on the console.
@@ -63,11 +65,6 @@ pub fn command_words() -> Vec<&'static str> {
     words.sort_unstable();
     words.dedup();
     words
-}
-
-/// Column names `:sort` takes, in display order.
-pub fn column_words() -> Vec<&'static str> {
-    FleetColumn::ALL.iter().map(|c| c.word()).collect()
 }
 
 fn theme_names(known: &Known) -> Vec<String> {
@@ -113,24 +110,26 @@ pub fn parse(line: &str, known: &Known) -> Result<Command, String> {
         "log" => no_arg(Command::Log),
         "ctx" => need("context", known.contexts.to_vec()).map(Command::Ctx),
         "theme" => need("theme", theme_names(known)).map(Command::Theme),
-        "sort" => {
-            let cols = column_words().iter().map(|c| c.to_string()).collect();
-            let name = need("column", cols)?;
-            Ok(Command::Sort(
-                FleetColumn::parse(&name).ok_or("no such column")?,
-            ))
+        "sort" if known.columns.is_empty() => {
+            Err("the log has no columns: focus a table pane (1-4)".into())
         }
+        "sort" => need("column", owned(&known.columns)).map(Command::Sort),
         "readonly" => no_arg(Command::ReadOnly),
         "help" => no_arg(Command::Help),
         "q" | "quit" => no_arg(Command::Quit),
         other => match NamedAction::parse(other).filter(|a| action_commands().any(|c| c == *a)) {
             Some(action) => no_arg(Command::Action(action)),
-            None => {
-                let words: Vec<String> = command_words().iter().map(|w| w.to_string()).collect();
-                Err(unknown(&format!("command '{other}'"), other, &words))
-            }
+            None => Err(unknown(
+                &format!("command '{other}'"),
+                other,
+                &owned(&command_words()),
+            )),
         },
     }
+}
+
+fn owned(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
 }
 
 fn unknown(what: &str, typed: &str, choices: &[String]) -> String {
@@ -185,22 +184,14 @@ pub fn complete(line: &str, known: &Known) -> Vec<String> {
         out
     };
     match (words.as_slice(), ends_in_space) {
-        ([], _) => starts(
-            command_words().iter().map(|w| w.to_string()).collect(),
-            "",
-            "",
-        ),
-        ([w], false) => starts(
-            command_words().iter().map(|w| w.to_string()).collect(),
-            w,
-            "",
-        ),
+        ([], _) => starts(owned(&command_words()), "", ""),
+        ([w], false) => starts(owned(&command_words()), w, ""),
         ([cmd], true) | ([cmd, _], false) => {
             let prefix = if ends_in_space { "" } else { words[1] };
             let choices = match *cmd {
                 "ctx" => known.contexts.to_vec(),
                 "theme" => theme_names(known),
-                "sort" => column_words().iter().map(|c| c.to_string()).collect(),
+                "sort" => owned(&known.columns),
                 _ => return Vec::new(),
             };
             starts(choices, prefix, &format!("{cmd} "))

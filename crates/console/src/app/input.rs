@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::App;
 use super::dialogs::{self, ActionKind, Dialog, Focus};
-use super::order::FleetSort;
+use super::sort::SortChange;
 use super::view::{Detail, DetailKind, Loading, Notice, NoticeKind, Pane};
 use crate::keymap::{Layer, NamedAction as A};
 use crate::message::Effect;
@@ -147,33 +147,18 @@ impl App {
         self.focus = pane;
     }
 
-    /// Sorts the fleet, keeping the same database selected and in view.
-    pub(super) fn sort_fleet(&mut self, sort: FleetSort) {
-        let page = self.page();
-        self.data.set_fleet_sort(sort);
-        let pos = self.selected_index(Pane::Fleet).unwrap_or(0);
-        let id = self.selected_id(Pane::Fleet);
-        if let Some(sel) = self.selection_mut(Pane::Fleet) {
-            sel.set(pos, id, page);
-        }
-    }
-
     fn pane_action(&mut self, action: A) -> Vec<Effect> {
         let page = self.page();
         match action {
             A::Sort | A::ReverseSort => {
-                let old = *self.data.databases.spec();
-                self.sort_fleet(if action == A::Sort {
-                    FleetSort {
-                        column: old.column.next(),
-                        descending: false,
-                    }
+                let how = if action == A::Sort {
+                    SortChange::Next
                 } else {
-                    FleetSort {
-                        descending: !old.descending,
-                        ..old
-                    }
-                });
+                    SortChange::Reverse
+                };
+                if let Err(why) = self.sort_pane(self.focus, how) {
+                    self.notify(NoticeKind::Refused, why);
+                }
             }
             A::Follow => self.log.toggle_follow(page),
             A::Wrap => self.log.toggle_wrap(),

@@ -6,7 +6,8 @@
 //! execution log), `view` (focus, selections, details), `dialogs` and `actions` (what
 //! can be done and how it is asked), `input` (key routing), `send` (requests and their
 //! answers), `prompt` and `commands` (the `:` line), `filter` (the `/` line), `marks`
-//! (Space and bulk approval), `mouse`, `notify` (bell and title).
+//! (Space and bulk approval), `sort` (each table pane's column and direction), `mouse`,
+//! `notify` (bell and title).
 
 mod actions;
 pub mod commands;
@@ -21,6 +22,7 @@ mod notify;
 pub mod order;
 pub mod prompt;
 mod send;
+pub mod sort;
 pub mod state;
 pub mod view;
 

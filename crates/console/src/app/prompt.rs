@@ -8,7 +8,7 @@ use super::App;
 use super::commands::{self, Command, Known};
 use super::dialogs;
 use super::filter::PaneFilter;
-use super::order::FleetSort;
+use super::sort::{self, SortChange};
 use super::view::{NoticeKind, Pane};
 use crate::keymap::{Layer, NamedAction as A};
 use crate::message::{Effect, HostRequest};
@@ -127,7 +127,7 @@ impl App {
         match (prompt_action, dialog_action) {
             (Some(A::Complete), _) => {
                 if p.kind == PromptKind::Command {
-                    let known = known(&self.session);
+                    let known = known(&self.session, self.focus);
                     complete(p, &known);
                 }
                 return Vec::new();
@@ -213,7 +213,7 @@ impl App {
                 self.history.remove(0);
             }
         }
-        let known = known(&self.session);
+        let known = known(&self.session, self.focus);
         match commands::parse(line, &known) {
             Ok(command) => self.run_command(command),
             Err(why) => {
@@ -248,10 +248,9 @@ impl App {
                 }
             }
             Command::Sort(column) => {
-                let old = *self.data.databases.spec();
-                let descending = old.column == column && !old.descending;
-                self.sort_fleet(FleetSort { column, descending });
-                self.focus_pane(Pane::Fleet);
+                if let Err(why) = self.sort_pane(self.focus, SortChange::Column(&column)) {
+                    self.notify(NoticeKind::Refused, why);
+                }
             }
             Command::ReadOnly => self.toggle_read_only(),
             Command::Help => self.help = Some(0),
@@ -283,10 +282,12 @@ impl App {
     }
 }
 
-fn known(session: &super::Session) -> Known<'_> {
+/// What command arguments may be here: `:sort` takes the focused pane's columns.
+fn known(session: &super::Session, focus: Pane) -> Known<'_> {
     Known {
         contexts: &session.contexts,
         themes: session.themes.iter().map(|(n, _)| n.clone()).collect(),
+        columns: sort::columns_of(focus),
     }
 }
 

@@ -9,7 +9,9 @@ use fleetdeck_api::{
 };
 
 use super::indexes::Collection;
-use super::order::{self, DbRow, FleetSort};
+use super::order::{
+    ApprovalsColumn, DbRow, EvidenceColumn, FleetColumn, RingsColumn, Sort, sorted,
+};
 
 /// The numbers the header shows, kept by adding and subtracting per change.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,11 +56,11 @@ pub fn campaign_failed(c: &Campaign) -> bool {
 }
 
 pub struct FleetState {
-    pub databases: Collection<DbRow, FleetSort>,
-    pub campaigns: Collection<Campaign>,
-    pub evidence: Collection<Evidence>,
+    pub databases: Collection<DbRow, Sort<FleetColumn>>,
+    pub campaigns: Collection<Campaign, Sort<RingsColumn>>,
+    pub evidence: Collection<Evidence, Sort<EvidenceColumn>>,
     /// Pending approvals only: one that is decided or expires leaves the queue.
-    pub approvals: Collection<Approval>,
+    pub approvals: Collection<Approval, Sort<ApprovalsColumn>>,
     pub counts: Counts,
     /// The newest event reflected here; older or equal sequence numbers are duplicates.
     pub last_seq: Seq,
@@ -71,10 +73,10 @@ pub struct FleetState {
 impl Default for FleetState {
     fn default() -> Self {
         FleetState {
-            databases: Collection::new(order::fleet, FleetSort::default()),
-            campaigns: Collection::new(order::campaigns, ()),
-            evidence: Collection::new(order::evidence, ()),
-            approvals: Collection::new(order::approvals, ()),
+            databases: Collection::new(sorted, Sort::default()),
+            campaigns: Collection::new(sorted, Sort::default()),
+            evidence: Collection::new(sorted, Sort::default()),
+            approvals: Collection::new(sorted, Sort::default()),
             counts: Counts::default(),
             last_seq: 0,
             target_slots: HashMap::new(),
@@ -187,10 +189,6 @@ impl FleetState {
         if let Some(old) = self.campaigns.upsert(c) {
             self.counts.campaign(&old, -1);
         }
-    }
-
-    pub fn set_fleet_sort(&mut self, sort: FleetSort) {
-        self.databases.set_spec(sort);
     }
 
     fn index_targets(&mut self, c: &Campaign) {

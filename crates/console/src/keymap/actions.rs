@@ -128,9 +128,14 @@ impl Layer {
                     | A::ToggleTime
             ),
             Layer::Fleet => matches!(action, A::Sort | A::ReverseSort | A::Drill),
-            Layer::Rings => matches!(action, A::Pause | A::Resume | A::Rollback),
-            Layer::Evidence => matches!(action, A::Drill),
-            Layer::Approvals => matches!(action, A::Approve | A::Reject),
+            Layer::Rings => matches!(
+                action,
+                A::Sort | A::ReverseSort | A::Pause | A::Resume | A::Rollback
+            ),
+            Layer::Evidence => matches!(action, A::Sort | A::ReverseSort | A::Drill),
+            Layer::Approvals => {
+                matches!(action, A::Sort | A::ReverseSort | A::Approve | A::Reject)
+            }
             Layer::Log => matches!(action, A::Follow | A::Wrap),
             Layer::Detail => matches!(
                 action,

@@ -80,9 +80,8 @@ fn hints(app: &App) -> Vec<(Layer, A)> {
         .map(|(a, _)| (layer, *a))
         .collect();
     match app.focus {
-        Pane::Fleet => v.extend([(layer, A::Sort), (layer, A::ReverseSort)]),
         Pane::Log => v.extend([(layer, A::Follow), (layer, A::Wrap)]),
-        _ => {}
+        _ => v.extend([(layer, A::Sort), (layer, A::ReverseSort)]),
     }
     v.extend([
         (Layer::Global, A::Open),

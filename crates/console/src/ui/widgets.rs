@@ -171,7 +171,8 @@ pub fn window(offset: usize, selected: Option<usize>, len: usize, height: usize)
 /// A table's visible rows, already built; each cell is a list of styled spans.
 pub struct TableRows<'c> {
     pub cols: &'c [Col],
-    pub header: Vec<String>,
+    /// The sorted column's index and its arrow (▲/▼), shown after its heading.
+    pub sorted: Option<(usize, &'static str)>,
     pub rows: Vec<Vec<Vec<Span<'static>>>>,
     /// Position of the selected row among `rows`.
     pub selected: Option<usize>,
@@ -185,14 +186,36 @@ pub struct TableRows<'c> {
 pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) {
     let TableRows {
         cols,
-        header,
+        sorted,
         rows,
         selected,
         focused,
         marked,
     } = rows;
+    // The sorted column is one wider for its arrow, so the arrow is never cut off.
+    let cols: Vec<Col> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match sorted {
+            Some((s, _)) if s == i => {
+                let need = width(c.title) as u16 + 1;
+                Col {
+                    want: c.want.max(need),
+                    min: c.min.max(need),
+                    ..*c
+                }
+            }
+            _ => *c,
+        })
+        .collect();
     // A marker column, so the selection shows without colour too.
-    let widths = fit_columns(cols, area.width.saturating_sub(2));
+    let widths = fit_columns(&cols, area.width.saturating_sub(2));
+    let heading = |i: usize, w: usize| match sorted {
+        Some((s, arrow)) if s == i => {
+            format!("{}{arrow}", ellipsize(cols[i].title, w.saturating_sub(1)))
+        }
+        _ => ellipsize(cols[i].title, w),
+    };
     let cells = |spans: Vec<Vec<Span<'static>>>, marker: &'static str| {
         Row::new(
             std::iter::once(Cell::from(marker))
@@ -209,11 +232,11 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
     let head = Row::new(
         std::iter::once(Cell::from(""))
             .chain(
-                header
+                widths
                     .iter()
-                    .zip(&widths)
+                    .enumerate()
                     .filter(|(_, w)| **w > 0)
-                    .map(|(h, w)| Cell::from(ellipsize(h, usize::from(*w)))),
+                    .map(|(i, w)| Cell::from(heading(i, usize::from(*w)))),
             )
             .collect::<Vec<_>>(),
     )

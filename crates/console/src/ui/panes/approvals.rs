@@ -1,15 +1,16 @@
-//! Approvals: the pending exception queue, most urgent (soonest expiry) first.
+//! Approvals: the pending exception queue, most urgent (soonest expiry) first unless
+//! sorted by another column.
 
 use fleetdeck_api::{Approval, ApprovalKind, text::sanitize_line};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{decorate, empty_text, framed, table_window};
+use super::{draw_table, framed, sort_title};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::ui::format::duration;
-use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
+use crate::ui::widgets::{Col, col, grow};
 
 const COLS: [Col; 7] = [
     col("ID", 6, 5).drops(5),
@@ -34,39 +35,20 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 format!("{n} pending"),
                 if n > 0 { t.accent } else { t.muted },
             ),
-            Span::styled("soonest expiry first", t.muted),
+            sort_title(app, Pane::Approvals, Some("soonest expiry first")),
         ],
     );
-    if n == 0 {
-        empty(
-            frame,
-            inner,
-            t.muted,
-            &empty_text(app, Pane::Approvals, "✓ nothing waits for approval"),
-        );
-        return;
-    }
-    let height = usize::from(inner.height.saturating_sub(1));
-    let (start, selected) = table_window(app, Pane::Approvals, height);
-    let rows = app
-        .data
-        .approvals
-        .iter_from(start)
-        .take(height)
-        .map(|a| row(app, a))
-        .collect();
-    let (rows, marked) = decorate(app, Pane::Approvals, start, rows);
-    table(
+    let nothing = "✓ nothing waits for approval";
+    draw_table(
         frame,
+        app,
+        Pane::Approvals,
         inner,
-        t,
-        TableRows {
-            cols: &COLS,
-            header: COLS.iter().map(|c| c.title.to_string()).collect(),
-            rows,
-            selected: selected.map(|s| s - start),
-            focused: app.focus == Pane::Approvals,
-            marked,
+        &COLS,
+        nothing,
+        |start, height| {
+            let items = app.data.approvals.iter_from(start).take(height);
+            items.map(|a| row(app, a)).collect()
         },
     );
 }

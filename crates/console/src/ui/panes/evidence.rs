@@ -1,16 +1,17 @@
-//! Evidence: restore-drill evidence per database, worst first.
+//! Evidence: restore-drill evidence per database, worst first unless sorted by another
+//! column.
 
 use fleetdeck_api::{DrillState, Evidence, text::sanitize_line};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{decorate, empty_text, framed, table_window};
+use super::{draw_table, framed, sort_title};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::ui::format::{ago_short, duration, seconds};
 use crate::ui::status;
-use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
+use crate::ui::widgets::{Col, col, grow};
 
 const COLS: [Col; 6] = [
     grow("DATABASE", 22, 10),
@@ -42,39 +43,19 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                     t.muted
                 },
             ),
-            Span::styled("worst first", t.muted),
+            sort_title(app, Pane::Evidence, Some("worst first")),
         ],
     );
-    if app.data.evidence.is_empty() {
-        empty(
-            frame,
-            inner,
-            t.muted,
-            &empty_text(app, Pane::Evidence, "no evidence yet"),
-        );
-        return;
-    }
-    let height = usize::from(inner.height.saturating_sub(1));
-    let (start, selected) = table_window(app, Pane::Evidence, height);
-    let rows = app
-        .data
-        .evidence
-        .iter_from(start)
-        .take(height)
-        .map(|e| row(app, e))
-        .collect();
-    let (rows, marked) = decorate(app, Pane::Evidence, start, rows);
-    table(
+    draw_table(
         frame,
+        app,
+        Pane::Evidence,
         inner,
-        t,
-        TableRows {
-            cols: &COLS,
-            header: COLS.iter().map(|c| c.title.to_string()).collect(),
-            rows,
-            selected: selected.map(|s| s - start),
-            focused: app.focus == Pane::Evidence,
-            marked,
+        &COLS,
+        "no evidence yet",
+        |start, height| {
+            let items = app.data.evidence.iter_from(start).take(height);
+            items.map(|e| row(app, e)).collect()
         },
     );
 }

@@ -5,14 +5,14 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{decorate, empty_text, framed, table_window};
+use super::{draw_table, framed, sort_title};
 use crate::app::App;
-use crate::app::order::{DbRow, FleetColumn};
+use crate::app::order::DbRow;
 use crate::app::view::Pane;
 use crate::theme::Theme;
 use crate::ui::format::seconds;
 use crate::ui::status;
-use crate::ui::widgets::{Col, TableRows, col, empty, grow, table};
+use crate::ui::widgets::{Col, col, grow};
 
 const COLS: [Col; 8] = [
     // The id is what people search for: narrow panes drop ROLE before cutting it short.
@@ -28,14 +28,6 @@ const COLS: [Col; 8] = [
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.config.theme;
-    let sort = *app.data.databases.spec();
-    let arrow = if sort.descending { "▼" } else { "▲" };
-    let sorted_by = COLS[FleetColumn::ALL
-        .iter()
-        .position(|c| *c == sort.column)
-        .unwrap_or(0)]
-    .title
-    .to_lowercase();
     let inner = framed(
         frame,
         app,
@@ -43,50 +35,19 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         area,
         vec![
             Span::styled(format!("{} databases", app.data.databases.len()), t.text),
-            Span::styled(format!("by {sorted_by} {arrow}"), t.muted),
+            sort_title(app, Pane::Fleet, None),
         ],
     );
-    if app.data.databases.is_empty() {
-        empty(
-            frame,
-            inner,
-            t.muted,
-            &empty_text(app, Pane::Fleet, "no databases yet"),
-        );
-        return;
-    }
-    let height = usize::from(inner.height.saturating_sub(1));
-    let (start, selected) = table_window(app, Pane::Fleet, height);
-    let header = COLS
-        .iter()
-        .zip(FleetColumn::ALL)
-        .map(|(c, column)| {
-            if column == sort.column {
-                format!("{}{arrow}", c.title)
-            } else {
-                c.title.to_string()
-            }
-        })
-        .collect();
-    let rows = app
-        .data
-        .databases
-        .iter_from(start)
-        .take(height)
-        .map(|r| row(t, r))
-        .collect();
-    let (rows, marked) = decorate(app, Pane::Fleet, start, rows);
-    table(
+    draw_table(
         frame,
+        app,
+        Pane::Fleet,
         inner,
-        t,
-        TableRows {
-            cols: &COLS,
-            header,
-            rows,
-            selected: selected.map(|s| s - start),
-            focused: app.focus == Pane::Fleet,
-            marked,
+        &COLS,
+        "no databases yet",
+        |start, height| {
+            let items = app.data.databases.iter_from(start).take(height);
+            items.map(|r| row(t, r)).collect()
         },
     );
 }

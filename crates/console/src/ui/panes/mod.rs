@@ -14,7 +14,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::widgets::{fit_spans, frame_block, window};
+use super::widgets::{Col, TableRows, empty, fit_spans, frame_block, table, window};
 use crate::app::App;
 use crate::app::view::Pane;
 
@@ -84,6 +84,52 @@ fn empty_text(app: &App, pane: Pane, nothing: &str) -> String {
 
 /// One table row as cells of styled spans.
 type Cells = Vec<Vec<Span<'static>>>;
+
+/// The title's word on a pane's order: its own phrase (`worst first`) while it has its
+/// default sort, else the column and direction (`by restore ▼`).
+fn sort_title(app: &App, pane: Pane, own: Option<&str>) -> Span<'static> {
+    let style = app.config.theme.muted;
+    match (app.sort_of(pane), own) {
+        (Some(s), Some(own)) if s.is_default => Span::styled(own.to_string(), style),
+        (Some(s), _) => Span::styled(format!("by {} {}", s.word, s.arrow()), style),
+        (None, _) => Span::raw(""),
+    }
+}
+
+/// Draws a table pane's inside: the window of rows around the selection, built by
+/// `rows(start, height)` (only the visible ones), marks and filter highlights, the
+/// sorted column's arrow in the heading; or, with no rows, why there are none.
+fn draw_table(
+    frame: &mut Frame,
+    app: &App,
+    pane: Pane,
+    inner: Rect,
+    cols: &[Col],
+    nothing: &str,
+    rows: impl FnOnce(usize, usize) -> Vec<Cells>,
+) {
+    let t = &app.config.theme;
+    if app.pane_len(pane) == 0 {
+        empty(frame, inner, t.muted, &empty_text(app, pane, nothing));
+        return;
+    }
+    let height = usize::from(inner.height.saturating_sub(1));
+    let (start, selected) = table_window(app, pane, height);
+    let (rows, marked) = decorate(app, pane, start, rows(start, height));
+    table(
+        frame,
+        inner,
+        t,
+        TableRows {
+            cols,
+            sorted: app.sort_of(pane).map(|s| (s.index, s.arrow())),
+            rows,
+            selected: selected.map(|s| s - start),
+            focused: app.focus == pane,
+            marked,
+        },
+    );
+}
 
 /// Marks and filter highlights for the visible rows of a table pane starting at
 /// display position `start`: returns the rows with matched characters restyled, and

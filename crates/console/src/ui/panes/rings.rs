@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{empty_text, framed};
+use super::{empty_text, framed, sort_title};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::theme::Theme;
@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         area,
         vec![
             Span::styled(format!("{n} campaigns"), t.text),
-            Span::styled("needing a human first", t.muted),
+            sort_title(app, Pane::Rings, Some("needing a human first")),
         ],
     );
     if n == 0 {
