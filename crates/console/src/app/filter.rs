@@ -5,11 +5,11 @@
 //! over the row's visible columns; `!` before either excludes instead (a bare `!word`
 //! excludes rows containing the word, not fuzzy ones, so it never hides too much).
 //! Every term must hold. A row is tested alone, so a change to one row re-tests that
-//! row only.
+//! row only, and a new log line is tested once, as it arrives.
 
 use std::sync::{Arc, Mutex};
 
-use fleetdeck_api::{Approval, Campaign, Environment, Evidence};
+use fleetdeck_api::{Approval, Campaign, Environment, Event, Evidence};
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
 use nucleo_matcher::{Matcher, Utf32Str};
 
@@ -26,14 +26,14 @@ pub trait Filterable {
     fn haystack(&self) -> String;
 }
 
-/// The field names of each table pane (the log has none).
+/// The field names of each pane.
 pub fn fields_of(pane: Pane) -> &'static [&'static str] {
     match pane {
         Pane::Fleet => DbRow::FIELDS,
         Pane::Rings => Campaign::FIELDS,
         Pane::Evidence => Evidence::FIELDS,
         Pane::Approvals => Approval::FIELDS,
-        Pane::Log => &[],
+        Pane::Log => Event::FIELDS,
     }
 }
 
@@ -277,6 +277,39 @@ impl Filterable for Approval {
             crate::ui::panes::approval_kind_word(self.kind),
             self.subject,
             self.requested_by
+        )
+    }
+}
+
+/// A log line: its fields are the level, the event kind and actor, and the ids of its
+/// subject; its text is what the line shows (time, level, actor, subject, message).
+impl Filterable for Event {
+    const FIELDS: &'static [&'static str] = &[
+        "level", "kind", "actor", "campaign", "ring", "db", "approval",
+    ];
+
+    fn field(&self, name: &str) -> Option<String> {
+        let s = &self.subject;
+        Some(match name {
+            "level" => self.level.as_str().to_string(),
+            "kind" => self.kind.to_lowercase(),
+            "actor" => self.actor.to_lowercase(),
+            "campaign" => s.campaign_id.as_deref()?.to_lowercase(),
+            "ring" => s.ring?.to_string(),
+            "db" => s.database_id.as_deref()?.to_lowercase(),
+            "approval" => s.approval_id.as_deref()?.to_lowercase(),
+            _ => return None,
+        })
+    }
+
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {} {}",
+            self.at.format("%H:%M:%S"),
+            crate::ui::status::level_word(self.level),
+            self.actor,
+            self.subject.label(),
+            self.message
         )
     }
 }

@@ -7,6 +7,8 @@ use std::collections::VecDeque;
 
 use fleetdeck_api::Event;
 
+use super::indexes::Predicate;
+
 pub struct LogBuffer {
     lines: VecDeque<Event>,
     cap: usize,
@@ -18,9 +20,14 @@ pub struct LogBuffer {
     selected: u64,
     /// Absolute number of the first line drawn while not following.
     pub top: u64,
-    /// Lines that arrived since following stopped.
-    unseen: u64,
+    /// While not following: the absolute number the next line got when following
+    /// stopped; shown lines from there on are "new below".
+    unseen_from: u64,
     wrap: bool,
+    filter: Option<Predicate<Event>>,
+    /// With a filter: the absolute numbers of the lines that pass it, oldest first.
+    /// Each line is tested once, as it arrives.
+    shown: VecDeque<u64>,
 }
 
 impl LogBuffer {
@@ -32,14 +39,19 @@ impl LogBuffer {
             follow: true,
             selected: 0,
             top: 0,
-            unseen: 0,
+            unseen_from: 0,
             wrap: false,
+            filter: None,
+            shown: VecDeque::new(),
         }
     }
 
+    /// Empties the buffer (a new snapshot); wrapping and the filter stay.
     pub fn clear(&mut self) {
+        let filter = self.filter.take();
         *self = LogBuffer {
             wrap: self.wrap,
+            filter,
             ..LogBuffer::new(self.cap)
         };
     }
@@ -48,22 +60,96 @@ impl LogBuffer {
         if self.lines.len() == self.cap {
             self.lines.pop_front();
             self.dropped += 1;
+            if self.shown.front().is_some_and(|&a| a < self.dropped) {
+                self.shown.pop_front();
+            }
+        }
+        let abs = self.end();
+        if let Some(f) = &self.filter
+            && f(&event)
+        {
+            self.shown.push_back(abs);
         }
         self.lines.push_back(event);
         if !self.follow {
-            self.unseen += 1;
             // The line being read fell off the front: keep the oldest one selected.
-            self.selected = self.selected.max(self.dropped);
+            if self.selected < self.dropped {
+                self.selected = self.view_at(0).unwrap_or(self.dropped);
+            }
             self.top = self.top.max(self.dropped);
         }
     }
 
+    /// Sets or clears the filter: the one pass over every kept line, on the user's
+    /// keystroke. A selection that no longer shows moves to the nearest line that does.
+    pub fn set_filter(&mut self, filter: Option<Predicate<Event>>) {
+        self.shown = match &filter {
+            Some(f) => (self.dropped..self.end())
+                .zip(&self.lines)
+                .filter(|(_, e)| f(e))
+                .map(|(abs, _)| abs)
+                .collect(),
+            None => VecDeque::new(),
+        };
+        self.filter = filter;
+        if !self.follow && self.view_len() > 0 {
+            self.selected = self.nearest(self.selected);
+            self.top = self.nearest(self.top).min(self.selected);
+        }
+    }
+
+    pub fn filtered(&self) -> bool {
+        self.filter.is_some()
+    }
+
+    /// Every kept line, filtered or not.
     pub fn len(&self) -> usize {
         self.lines.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
+    }
+
+    /// Lines shown: those passing the filter, or all.
+    pub fn view_len(&self) -> usize {
+        if self.filter.is_some() {
+            self.shown.len()
+        } else {
+            self.lines.len()
+        }
+    }
+
+    /// The absolute number of the line at `pos` among the shown lines.
+    pub fn view_at(&self, pos: usize) -> Option<u64> {
+        if self.filter.is_some() {
+            self.shown.get(pos).copied()
+        } else {
+            (pos < self.lines.len()).then(|| self.dropped + pos as u64)
+        }
+    }
+
+    /// Where `abs` is among the shown lines, or where it would be: the count of shown
+    /// lines before it.
+    pub fn view_pos(&self, abs: u64) -> usize {
+        if self.filter.is_some() {
+            self.shown.partition_point(|&a| a < abs)
+        } else {
+            usize::try_from(abs.saturating_sub(self.dropped))
+                .unwrap_or(usize::MAX)
+                .min(self.lines.len())
+        }
+    }
+
+    /// The shown line at or after `abs`, else the last shown line before it.
+    fn nearest(&self, abs: u64) -> u64 {
+        let pos = self.view_pos(abs).min(self.view_len().saturating_sub(1));
+        self.view_at(pos).unwrap_or(abs)
+    }
+
+    /// The absolute number the next line will get.
+    fn end(&self) -> u64 {
+        self.dropped + self.lines.len() as u64
     }
 
     pub fn dropped(&self) -> u64 {
@@ -74,8 +160,12 @@ impl LogBuffer {
         self.follow
     }
 
+    /// Shown lines that arrived since following stopped.
     pub fn unseen(&self) -> u64 {
-        self.unseen
+        if self.follow {
+            return 0;
+        }
+        (self.view_len() - self.view_pos(self.unseen_from)) as u64
     }
 
     pub fn wrap(&self) -> bool {
@@ -86,74 +176,93 @@ impl LogBuffer {
         self.wrap = !self.wrap;
     }
 
-    /// First absolute line number still kept.
-    pub fn first(&self) -> u64 {
-        self.dropped
-    }
-
-    /// Absolute number of the newest line (or `first()` when empty).
-    pub fn last(&self) -> u64 {
-        self.dropped + (self.lines.len() as u64).saturating_sub(1)
-    }
-
     pub fn get(&self, abs: u64) -> Option<&Event> {
         let i = abs.checked_sub(self.dropped)?;
         self.lines.get(usize::try_from(i).ok()?)
     }
 
-    /// The selected line: the newest while following.
-    pub fn selected(&self) -> u64 {
+    /// The selected line: the newest shown while following; `None` when nothing shows.
+    pub fn selected(&self) -> Option<u64> {
         if self.follow {
-            self.last()
+            self.view_len().checked_sub(1).and_then(|p| self.view_at(p))
         } else {
-            self.selected
+            (self.view_len() > 0).then_some(self.selected)
         }
     }
 
     pub fn selected_event(&self) -> Option<&Event> {
-        self.get(self.selected())
+        self.get(self.selected()?)
     }
 
-    /// Moves the selection; moving up stops following, reaching the newest resumes it.
+    /// Moves the selection among the shown lines; moving up stops following, reaching
+    /// the newest resumes it.
     pub fn move_by(&mut self, delta: i64, page: usize) {
-        if self.lines.is_empty() {
+        let Some(from) = self.selected() else {
             return;
-        }
-        let from = self.selected();
-        let to = from
-            .saturating_add_signed(delta)
-            .clamp(self.first(), self.last());
-        if to >= self.last() && delta > 0 {
+        };
+        let last = self.view_len() - 1;
+        let from = self.view_pos(from) as i64;
+        let to = from.saturating_add(delta).clamp(0, last as i64) as usize;
+        if to >= last && delta > 0 {
             self.follow_newest();
             return;
         }
-        if self.follow && to < self.last() {
-            self.follow = false;
-            self.unseen = 0;
-            self.top = self.last().saturating_sub(page.saturating_sub(1) as u64);
+        if self.follow && to < last {
+            self.stop_following(page);
         }
-        self.selected = to;
-        let page = page.max(1) as u64;
-        if to < self.top {
-            self.top = to;
-        } else if to >= self.top + page {
-            self.top = to + 1 - page;
+        self.select_pos(to, page);
+    }
+
+    /// Selects the line `abs` (a click), which stops following; the top stays where
+    /// it was drawn (`top`), so the view does not move under the pointer.
+    pub fn select(&mut self, abs: u64, top: u64, page: usize) {
+        if self.get(abs).is_none() {
+            return;
         }
-        self.top = self.top.max(self.first());
+        if self.follow {
+            self.stop_following(page);
+        }
+        self.top = top;
+        self.select_pos(self.view_pos(abs), page);
+    }
+
+    fn stop_following(&mut self, page: usize) {
+        self.follow = false;
+        self.unseen_from = self.end();
+        let last = self.view_len().saturating_sub(1);
+        self.top = self
+            .view_at(last.saturating_sub(page.saturating_sub(1)))
+            .unwrap_or(self.dropped);
+    }
+
+    /// Selects the shown line at `pos`, scrolling a `page` so it is in view.
+    fn select_pos(&mut self, pos: usize, page: usize) {
+        let Some(abs) = self.view_at(pos) else {
+            return;
+        };
+        self.selected = abs;
+        let page = page.max(1);
+        let top = self.view_pos(self.top);
+        let top = if pos < top {
+            pos
+        } else if pos >= top + page {
+            pos + 1 - page
+        } else {
+            top
+        };
+        self.top = self.view_at(top).unwrap_or(abs);
     }
 
     pub fn follow_newest(&mut self) {
         self.follow = true;
-        self.unseen = 0;
     }
 
-    /// `f`: toggles following; stopping keeps the newest line selected.
+    /// `f`: toggles following; stopping keeps the newest shown line selected.
     pub fn toggle_follow(&mut self, page: usize) {
         if self.follow {
-            self.follow = false;
-            self.unseen = 0;
-            self.selected = self.last();
-            self.top = self.last().saturating_sub(page.saturating_sub(1) as u64);
+            let newest = self.view_len().saturating_sub(1);
+            self.stop_following(page);
+            self.select_pos(newest, page);
         } else {
             self.follow_newest();
         }

@@ -105,8 +105,8 @@ pub struct App {
     pub(crate) prompt: Option<prompt::Prompt>,
     /// Command lines run, oldest first.
     pub(crate) history: Vec<String>,
-    /// Each table pane's filter (not the log), in `Pane::ALL` order.
-    pub(crate) filters: [Option<filter::PaneFilter>; 4],
+    /// Each pane's filter, in `Pane::ALL` order.
+    pub(crate) filters: [Option<filter::PaneFilter>; 5],
     pub(crate) marks: marks::Marks,
     pub(crate) bulk: Option<marks::BulkProgress>,
     /// Absolute times in local time instead of UTC.
@@ -411,7 +411,7 @@ impl App {
             Pane::Rings => self.data.campaigns.len(),
             Pane::Evidence => self.data.evidence.len(),
             Pane::Approvals => self.data.approvals.len(),
-            Pane::Log => self.log.len(),
+            Pane::Log => self.log.view_len(),
         }
     }
 

@@ -1,5 +1,5 @@
-//! The mouse: a click focuses the pane under it (or its tab) and selects the row under
-//! it; the wheel scrolls whatever is on top. Where things are comes from the same
+//! The mouse: a click focuses the pane under it (or its tab) and selects the row, card
+//! or log line under it; the wheel scrolls whatever is on top. Where things are comes from the same
 //! layout function drawing uses, computed from the terminal size, so drawing stays pure.
 
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
@@ -76,26 +76,70 @@ impl App {
             return false;
         };
         self.focus = pane;
-        // Table panes: a border row, then the column headings, then one row per item.
-        // The rings pane draws several lines per campaign and the log its own window,
-        // so a click there only focuses.
-        if matches!(pane, Pane::Rings | Pane::Log) {
-            return true;
+        match pane {
+            Pane::Rings => self.click_card(rect, at),
+            Pane::Log => self.click_line(rect, at),
+            _ => self.click_row(pane, rect, at),
         }
+        true
+    }
+
+    /// Table panes: a border row, then the column headings, then one row per item.
+    fn click_row(&mut self, pane: Pane, rect: Rect, at: Position) {
         let first_row = rect.y + 2;
         let height = usize::from(rect.height.saturating_sub(3));
         if at.y < first_row || usize::from(at.y - first_row) >= height {
-            return true;
+            return;
         }
         let (start, _) = panes::table_window(self, pane, height);
-        let pos = start + usize::from(at.y - first_row);
+        self.select_at(pane, start + usize::from(at.y - first_row), self.page());
+    }
+
+    /// The Rings pane: a card of several lines per campaign; a click on any of its
+    /// lines selects it.
+    fn click_card(&mut self, rect: Rect, at: Position) {
+        let inner = inner(rect);
+        if !inner.contains(at) {
+            return;
+        }
+        if let Some(pos) = panes::card_at(self, usize::from(inner.height), at.y - inner.y) {
+            self.select_at(Pane::Rings, pos, 1);
+        }
+    }
+
+    /// The log: a click selects (holds) the line under it, which stops following as
+    /// scrolling up does.
+    fn click_line(&mut self, rect: Rect, at: Position) {
+        let inner = inner(rect);
+        if !inner.contains(at) {
+            return;
+        }
+        let drawn = panes::log_window(self, usize::from(inner.width), usize::from(inner.height));
+        let Some(&(top, _)) = drawn.first() else {
+            return;
+        };
+        let mut row = usize::from(at.y - inner.y);
+        for (abs, rows) in &drawn {
+            if row < rows.len() {
+                let page = self.page();
+                self.log.select(*abs, top, page);
+                return;
+            }
+            row -= rows.len();
+        }
+    }
+
+    fn select_at(&mut self, pane: Pane, pos: usize, page: usize) {
         if pos < self.pane_len(pane) {
             let id = self.id_at(pane, pos);
-            let page = self.page();
             if let Some(sel) = self.selection_mut(pane) {
                 sel.set(pos, id, page);
             }
         }
-        true
     }
+}
+
+/// Inside a pane's border.
+fn inner(rect: Rect) -> Rect {
+    ratatui::widgets::Block::bordered().inner(rect)
 }

@@ -65,13 +65,6 @@ impl App {
 
     /// Opens the filter line of the focused pane, with its current filter to edit.
     pub(super) fn open_filter(&mut self) {
-        if self.focus == Pane::Log {
-            self.notify(
-                NoticeKind::Info,
-                "the log is not filtered: focus a table pane (1-4) to filter it".into(),
-            );
-            return;
-        }
         let text = self
             .filter_of(self.focus)
             .map(|f| f.text.clone())
@@ -86,7 +79,7 @@ impl App {
 
     /// Sets (or with blank text clears) a pane's filter and keeps its selection sane.
     pub(crate) fn set_filter(&mut self, pane: Pane, text: &str) {
-        let Some(i) = Pane::ALL.iter().position(|p| *p == pane).filter(|i| *i < 4) else {
+        let Some(i) = Pane::ALL.iter().position(|p| *p == pane) else {
             return;
         };
         let filter = (!text.trim().is_empty()).then(|| PaneFilter::new(pane, text));
@@ -105,11 +98,12 @@ impl App {
             Pane::Rings => self.data.campaigns.set_filter(f.map(|f| f.predicate())),
             Pane::Evidence => self.data.evidence.set_filter(f.map(|f| f.predicate())),
             Pane::Approvals => self.data.approvals.set_filter(f.map(|f| f.predicate())),
-            Pane::Log => {}
+            Pane::Log => self.log.set_filter(f.map(|f| f.predicate())),
         }
     }
 
-    /// After a snapshot replaced the data: the filters stay.
+    /// After a snapshot replaced the data: the filters stay (the log keeps its own
+    /// through the reload).
     pub(super) fn reapply_filters(&mut self) {
         for pane in [Pane::Fleet, Pane::Rings, Pane::Evidence, Pane::Approvals] {
             self.install_filter(pane);

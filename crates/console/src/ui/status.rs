@@ -120,12 +120,24 @@ pub fn checksum(t: &Theme, ok: Option<bool>) -> Status {
 }
 
 pub fn level(t: &Theme, l: Level) -> Status {
+    let word = level_word(l);
     match l {
-        Level::Debug => st("·", "DBG", t.muted),
-        Level::Info => st(" ", "INF", t.info),
-        Level::Warn => st("▲", "WRN", t.warning),
-        Level::Error => st("✗", "ERR", t.critical),
-        Level::Unknown => st("?", "???", t.muted),
+        Level::Debug => st("·", word, t.muted),
+        Level::Info => st(" ", word, t.info),
+        Level::Warn => st("▲", word, t.warning),
+        Level::Error => st("✗", word, t.critical),
+        Level::Unknown => st("?", word, t.muted),
+    }
+}
+
+/// The level as a log line shows it (the filter matches this text too).
+pub fn level_word(l: Level) -> &'static str {
+    match l {
+        Level::Debug => "DBG",
+        Level::Info => "INF",
+        Level::Warn => "WRN",
+        Level::Error => "ERR",
+        Level::Unknown => "???",
     }
 }
 

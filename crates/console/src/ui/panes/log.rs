@@ -8,7 +8,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::framed;
+use super::{empty_text, framed, highlight};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::keymap::{Layer, NamedAction};
@@ -36,7 +36,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             t.warning,
         ));
     }
-    extra.push(Span::styled(format!("{} lines", log.len()), t.muted));
+    // A filter's `n of m` already counts the lines.
+    if !log.filtered() {
+        extra.push(Span::styled(format!("{} lines", log.len()), t.muted));
+    }
     if log.dropped() > 0 {
         extra.push(Span::styled(
             format!("{} older dropped", log.dropped()),
@@ -47,52 +50,76 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         extra.push(Span::styled("wrap", t.muted));
     }
     let inner = framed(frame, app, Pane::Log, area, extra);
-    if log.is_empty() {
-        empty(frame, inner, t.muted, "no events yet");
+    if log.view_len() == 0 {
+        empty(
+            frame,
+            inner,
+            t.muted,
+            &empty_text(app, Pane::Log, "no events yet"),
+        );
         return;
     }
-    let height = usize::from(inner.height);
-    let w = usize::from(inner.width);
-    let focused = app.focus == Pane::Log;
-    let rows_of = |abs: u64| -> Vec<Line<'static>> {
-        let Some(e) = log.get(abs) else {
-            return Vec::new();
-        };
-        let selected = abs == log.selected() && (focused || !log.following());
-        render(app, e, w, selected)
-    };
-    let mut lines: Vec<Line> = Vec::new();
-    if log.following() {
-        // From the newest backwards until the pane is full.
-        let mut abs = log.last();
-        loop {
-            let mut rows = rows_of(abs);
-            rows.extend(lines);
-            lines = rows;
-            if lines.len() >= height || abs == log.first() {
-                break;
-            }
-            abs -= 1;
-        }
-        let skip = lines.len().saturating_sub(height);
-        lines.drain(..skip);
-    } else {
-        let sel = log.selected();
-        // Every line takes at least one row: the top is never further up than that.
-        let lowest = sel.saturating_sub(height.saturating_sub(1) as u64);
-        let mut top = log.top.clamp(log.first().max(lowest), sel);
-        // Move the top down until the selected line fits below it.
-        while top < sel && (top..=sel).map(|a| rows_of(a).len()).sum::<usize>() > height {
-            top += 1;
-        }
-        let mut abs = top;
-        while lines.len() < height && abs <= log.last() {
-            lines.extend(rows_of(abs));
-            abs += 1;
-        }
-        lines.truncate(height);
-    }
+    let lines: Vec<Line> = window(app, usize::from(inner.width), usize::from(inner.height))
+        .into_iter()
+        .flat_map(|(_, rows)| rows)
+        .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The shown lines a log pane `w` wide and `height` high draws, top to bottom: each
+/// line's absolute number and its rows (one, or several when wrapping). Following: the
+/// newest lines, the oldest of them cut at the top if need be; else from the stored
+/// top, moved so the selected line is whole on screen. Drawing and mouse clicks both
+/// read it, so a click lands on the line drawn under it.
+pub(crate) fn window(app: &App, w: usize, height: usize) -> Vec<(u64, Vec<Line<'static>>)> {
+    let log = &app.log;
+    let n = log.view_len();
+    let (Some(sel), true) = (log.selected(), height > 0) else {
+        return Vec::new();
+    };
+    let focused = app.focus == Pane::Log;
+    let entry = |pos: usize| -> Option<(u64, Vec<Line<'static>>)> {
+        let abs = log.view_at(pos)?;
+        let e = log.get(abs)?;
+        Some((
+            abs,
+            render(app, e, w, abs == sel && (focused || !log.following())),
+        ))
+    };
+    let rows = |v: &[(u64, Vec<Line>)]| v.iter().map(|(_, r)| r.len()).sum::<usize>();
+    let mut out = Vec::new();
+    if log.following() {
+        let mut pos = n;
+        while pos > 0 && rows(&out) < height {
+            pos -= 1;
+            out.extend(entry(pos));
+        }
+        out.reverse();
+        let excess = rows(&out).saturating_sub(height);
+        if let Some((_, first)) = out.first_mut() {
+            first.drain(..excess.min(first.len()));
+        }
+        return out;
+    }
+    let sel_pos = log.view_pos(sel);
+    // Every line takes at least one row: the top is never further up than that.
+    let lowest = sel_pos.saturating_sub(height - 1);
+    let top = log.view_pos(log.top).clamp(lowest, sel_pos);
+    out.extend((top..=sel_pos).filter_map(entry));
+    // Drop lines from the top until the selected one fits below them.
+    while out.len() > 1 && rows(&out) > height {
+        out.remove(0);
+    }
+    let mut pos = sel_pos + 1;
+    while pos < n && rows(&out) < height {
+        out.extend(entry(pos));
+        pos += 1;
+    }
+    let excess = rows(&out).saturating_sub(height);
+    if let Some((_, last)) = out.last_mut() {
+        last.truncate(last.len().saturating_sub(excess).max(1));
+    }
+    out
 }
 
 /// One event as one row, or several when wrapping (hanging indent under the message).
@@ -146,10 +173,23 @@ fn render(app: &App, e: &Event, w: usize, selected: bool) -> Vec<Line<'static>> 
             line
         }
     };
+    // Filter matches are highlighted in what each row shows (the marker aside).
+    let lit = |spans: Vec<Span<'static>>| -> Vec<Span<'static>> {
+        let Some(f) = app.filter_of(Pane::Log) else {
+            return spans;
+        };
+        let mut spans = spans.into_iter();
+        let marker = spans.next();
+        let rest = highlight(vec![spans.collect()], &f.query, t.matched);
+        marker
+            .into_iter()
+            .chain(rest.into_iter().flatten())
+            .collect()
+    };
     if !app.log.wrap() {
         let mut spans = prefix;
         spans.push(Span::styled(message, msg_style));
-        return vec![sel_style(fit_spans(spans, w))];
+        return vec![sel_style(fit_spans(lit(spans), w))];
     }
     let prefix_w: usize = prefix.iter().map(|s| width(&s.content)).sum();
     // Hang continuation lines under the message when it has half the width, else
@@ -167,13 +207,13 @@ fn render(app: &App, e: &Event, w: usize, selected: bool) -> Vec<Line<'static>> 
     };
     let mut head = prefix;
     head.push(Span::styled(first, msg_style));
-    out.push(sel_style(fit_spans(head, w)));
+    out.push(sel_style(fit_spans(lit(head), w)));
     if !rest.is_empty() {
         for piece in wrap(&rest, w.saturating_sub(indent).max(1)) {
-            out.push(sel_style(Line::from(vec![
+            out.push(sel_style(Line::from(lit(vec![
                 Span::raw(" ".repeat(indent)),
                 Span::styled(piece, msg_style),
-            ])));
+            ]))));
         }
     }
     out

@@ -7,7 +7,8 @@ mod log;
 mod rings;
 
 pub(crate) use approvals::kind_word as approval_kind_word;
-pub(crate) use rings::ring_line;
+pub(crate) use log::window as log_window;
+pub(crate) use rings::{card_at, ring_line};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -74,7 +75,8 @@ fn framed(frame: &mut Frame, app: &App, pane: Pane, area: Rect, extra: Vec<Span<
 fn empty_text(app: &App, pane: Pane, nothing: &str) -> String {
     match app.filter_of(pane) {
         Some(f) if app.pane_total(pane) > 0 => format!(
-            "no row matches /{} ({} hidden) · Esc clears",
+            "no {} matches /{} ({} hidden) · Esc clears",
+            if pane == Pane::Log { "line" } else { "row" },
             fleetdeck_api::text::sanitize_line(&f.text),
             app.pane_total(pane)
         ),

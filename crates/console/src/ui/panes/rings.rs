@@ -71,6 +71,23 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// Which campaign's card is on row `row` of a Rings pane `height` rows high (inside
+/// its border), as drawing places them; `None` below the last card.
+pub(crate) fn card_at(app: &App, height: usize, row: u16) -> Option<usize> {
+    let start = card_window(app, app.selected_index(Pane::Rings), height);
+    let mut top = 0;
+    for (i, c) in app.data.campaigns.iter_from(start).enumerate() {
+        top += card_height(c);
+        if usize::from(row) < top {
+            return Some(start + i);
+        }
+        if top >= height {
+            break;
+        }
+    }
+    None
+}
+
 fn card_height(c: &Campaign) -> usize {
     1 + c.rings.len()
         + usize::from(c.paused_reason.is_some())
