@@ -145,8 +145,11 @@ pub struct Drill {
     pub recovery_point: Option<DateTime<Utc>>,
     pub restore_seconds: Option<f64>,
     pub checksum_ok: Option<bool>,
-    /// What the executor printed, sanitised.
-    #[serde(default)]
+    /// What the executor printed, sanitised. Fleet-wide lists leave it out (absent or
+    /// empty): the evidence of `GET /v1/snapshot` and `GET /v1/evidence`, so that a
+    /// fleet of 100k databases is not a hundred megabytes of drill logs. A database's
+    /// drills with their output: `GET /v1/databases/{id}` and the drill events.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub output: String,
 }
 
@@ -183,7 +186,22 @@ impl Freshness {
         interval_days: u32,
         now: DateTime<Utc>,
     ) -> Freshness {
-        if latest_finished.is_some_and(|d| d.state == DrillState::Failed) {
+        Freshness::judge_state(
+            latest_finished.map(|d| d.state),
+            last_good_at,
+            interval_days,
+            now,
+        )
+    }
+
+    /// [`Freshness::judge`] from the latest finished drill's state alone.
+    pub fn judge_state(
+        latest_finished: Option<DrillState>,
+        last_good_at: Option<DateTime<Utc>>,
+        interval_days: u32,
+        now: DateTime<Utc>,
+    ) -> Freshness {
+        if latest_finished == Some(DrillState::Failed) {
             return Freshness::Failed;
         }
         let Some(good) = last_good_at else {
@@ -276,6 +294,21 @@ mod tests {
             Freshness::judge(Some(&bad), days(1), 7, now),
             Freshness::Failed
         );
+    }
+
+    #[test]
+    fn a_drill_without_output_leaves_the_field_out_and_reads_back_empty() {
+        let lean = drill(DrillState::Succeeded);
+        let json = serde_json::to_value(&lean).unwrap();
+        assert!(json.get("output").is_none(), "{json}");
+        let back: Drill = serde_json::from_value(json).unwrap();
+        assert_eq!(back, lean);
+        let full = Drill {
+            output: "restored 12 GiB\nchecksums verified".into(),
+            ..lean
+        };
+        let json = serde_json::to_value(&full).unwrap();
+        assert_eq!(json["output"], "restored 12 GiB\nchecksums verified");
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub struct Snapshot {
     pub last_seq: Seq,
     pub databases: Vec<Database>,
     pub campaigns: Vec<Campaign>,
+    /// Every database's evidence, in `databases` order; its drills come without their
+    /// output ([`crate::Drill::output`]).
     pub evidence: Vec<Evidence>,
     /// Pending approvals.
     pub approvals: Vec<Approval>,

@@ -124,12 +124,15 @@ pub async fn start_with_transport(
         .local_addr()
         .map_err(|e| StartError(format!("cannot listen on {}: {e}", opts.listen)))?;
 
+    let started = std::time::Instant::now();
     let store = Store::open(&opts.state).await?;
+    let opened = started.elapsed();
     register_fleet(&store, &config).await?;
     let (executor, settings) = match &opts.demo {
         Some(demo) => demo_fleet(&store, &config, demo).await?,
         None => (executor::build(&config.executor), engine_settings(&config)),
     };
+    let fleet_ready = started.elapsed();
     announce(&store, addr, executor.name()).await?;
 
     let shutdown = CancellationToken::new();
@@ -155,7 +158,14 @@ pub async fn start_with_transport(
     let housekeeping = tokio::spawn(housekeeping(store.clone(), shutdown.clone()));
     let engine = Engine::start(store, executor, settings);
     state.set_ready(true);
-    tracing::info!(%addr, https, "control plane ready");
+    tracing::info!(
+        %addr,
+        https,
+        store_ms = opened.as_millis(),
+        fleet_ms = (fleet_ready - opened).as_millis(),
+        ready_ms = started.elapsed().as_millis(),
+        "control plane ready"
+    );
     Ok(RunningServer {
         addr,
         state,
@@ -272,13 +282,15 @@ async fn demo_fleet(
     config: &ServerConfig,
     demo: &DemoOptions,
 ) -> Result<(Arc<dyn Executor>, EngineSettings), DomainError> {
-    if fleet::list_databases(store.pool()).await?.is_empty() {
+    let databases = if fleet::count(store.pool()).await? == 0 {
         let generated = crate::demo::generate(demo.fleet_size, demo.seed, Utc::now());
         let mut tx = store.begin().await?;
         fleet::seed(&mut tx, &generated.databases, &generated.drills).await?;
         store.commit(tx).await?;
-    }
-    let databases = fleet::list_databases(store.pool()).await?;
+        generated.databases
+    } else {
+        fleet::list_databases(store.pool()).await?
+    };
     let sim = SimConfig::scripted(demo.seed, demo.time_scale, &databases);
     let settings = EngineSettings {
         time_scale: demo.time_scale,

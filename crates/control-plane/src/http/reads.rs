@@ -1,11 +1,12 @@
 //! Read-only routes. Any authenticated caller (every role) may read.
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use chrono::Utc;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use fleetdeck_api::limits::{MAX_EVENTS_PAGE, SNAPSHOT_EVENTS};
 use fleetdeck_api::{ApprovalState, Campaign, Database, EventsPage, Evidence, Snapshot, WhoAmI};
 use serde::{Deserialize, Serialize};
@@ -25,10 +26,11 @@ pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
 /// Everything in one read transaction: SQLite gives it one consistent view, so
 /// `last_seq` is exactly the last event the rest reflects and a console that streams
 /// from it misses nothing and sees nothing twice.
-pub async fn snapshot(
-    State(state): State<AppState>,
-    _: Caller,
-) -> Result<Json<Snapshot>, ApiError> {
+///
+/// The fleet-sized parts (databases, evidence) are serialised row by row as the store
+/// yields them, into the chunks of the body: the answer is held once, as JSON, never
+/// also as a vector of values. Evidence drills come without their output.
+pub async fn snapshot(State(state): State<AppState>, _: Caller) -> Result<Response, ApiError> {
     let now = Utc::now();
     let mut tx = state
         .store()
@@ -36,37 +38,130 @@ pub async fn snapshot(
         .begin()
         .await
         .map_err(DomainError::from)?;
-    let last_seq = events::last_seq(&mut *tx).await?;
-    let databases = fleet::all(&mut tx).await?;
-    let campaigns = recent_campaigns(&mut tx).await?;
-    let evidence = drills::all_evidence(&mut tx, now).await?;
-    let approvals = approvals::list_in(&mut tx, Some(ApprovalState::Pending)).await?;
-    let events = events::recent(&mut *tx, SNAPSHOT_EVENTS).await?;
+    let chunks = write_snapshot(&mut tx, now).await?;
     tx.rollback().await.map_err(DomainError::from)?;
-    Ok(Json(Snapshot {
-        server_time: now,
-        last_seq,
-        databases,
-        campaigns,
-        evidence,
-        approvals,
-        events,
-    }))
+    let body = Body::from_stream(futures_util::stream::iter(
+        chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+    ));
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
-/// The newest campaigns, as `GET /v1/campaigns` lists them, on one connection.
-async fn recent_campaigns(conn: &mut SqliteConnection) -> Result<Vec<Campaign>, DomainError> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM campaigns ORDER BY num DESC LIMIT ?")
-        .bind(campaigns::LIST_LIMIT)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(c) = campaigns::load(conn, &id).await? {
-            out.push(c);
+/// The snapshot as JSON chunks. Written field by field, so each field of [`Snapshot`]
+/// is named here; the destructuring makes a field added to the wire type a compile
+/// error until it is written.
+async fn write_snapshot(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<Bytes>, DomainError> {
+    #[allow(dead_code)]
+    fn every_field_is_written(s: Snapshot) {
+        let Snapshot {
+            server_time: _,
+            last_seq: _,
+            databases: _,
+            campaigns: _,
+            evidence: _,
+            approvals: _,
+            events: _,
+        } = s;
+    }
+    let mut out = JsonChunks::new();
+    out.field("server_time", &now)?;
+    out.field("last_seq", &events::last_seq(&mut *conn).await?)?;
+    out.array("databases");
+    fleet::for_each(conn, |db| out.item(&db)).await?;
+    out.end_array();
+    out.field("campaigns", &campaigns::recent(conn).await?)?;
+    out.array("evidence");
+    drills::for_each_evidence(conn, now, |e| out.item(&e)).await?;
+    out.end_array();
+    let pending = approvals::list_in(conn, Some(ApprovalState::Pending)).await?;
+    out.field("approvals", &pending)?;
+    out.field(
+        "events",
+        &events::recent(&mut *conn, SNAPSHOT_EVENTS).await?,
+    )?;
+    Ok(out.finish())
+}
+
+/// A JSON object written field by field into body chunks of about [`JsonChunks::CHUNK`]
+/// bytes, so a large answer grows by new chunks rather than by copying one buffer.
+struct JsonChunks {
+    done: Vec<Bytes>,
+    current: Vec<u8>,
+    fields: usize,
+    items: usize,
+}
+
+impl JsonChunks {
+    const CHUNK: usize = 256 * 1024;
+
+    fn new() -> JsonChunks {
+        let mut current = Vec::with_capacity(Self::CHUNK);
+        current.push(b'{');
+        JsonChunks {
+            done: Vec::new(),
+            current,
+            fields: 0,
+            items: 0,
         }
     }
-    Ok(out)
+
+    /// `"name":` (names are the wire type's field names: plain identifiers).
+    fn key(&mut self, name: &str) {
+        if self.fields > 0 {
+            self.current.push(b',');
+        }
+        self.fields += 1;
+        self.current.push(b'"');
+        self.current.extend_from_slice(name.as_bytes());
+        self.current.extend_from_slice(b"\":");
+    }
+
+    fn value<T: Serialize>(&mut self, value: &T) -> Result<(), DomainError> {
+        serde_json::to_writer(&mut self.current, value)?;
+        if self.current.len() >= Self::CHUNK {
+            let full = std::mem::replace(&mut self.current, Vec::with_capacity(Self::CHUNK));
+            self.done.push(Bytes::from(full));
+        }
+        Ok(())
+    }
+
+    fn field<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), DomainError> {
+        self.key(name);
+        self.value(value)
+    }
+
+    fn array(&mut self, name: &str) {
+        self.key(name);
+        self.current.push(b'[');
+        self.items = 0;
+    }
+
+    fn item<T: Serialize>(&mut self, value: &T) -> Result<(), DomainError> {
+        if self.items > 0 {
+            self.current.push(b',');
+        }
+        self.items += 1;
+        self.value(value)
+    }
+
+    fn end_array(&mut self) {
+        self.current.push(b']');
+    }
+
+    fn finish(mut self) -> Vec<Bytes> {
+        self.current.push(b'}');
+        self.done.push(Bytes::from(self.current));
+        self.done
+    }
 }
 
 pub async fn databases(

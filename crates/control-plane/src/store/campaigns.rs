@@ -5,6 +5,7 @@
 use fleetdeck_api::{
     Campaign, CampaignState, GateState, GateStatus, Ring, RingState, Target, TargetState,
 };
+use futures_util::TryStreamExt;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
@@ -475,14 +476,50 @@ pub async fn busy_databases(
 /// The newest campaigns with their rings and targets, newest first.
 pub async fn list_campaigns(pool: &SqlitePool) -> Result<Vec<Campaign>, DomainError> {
     let mut conn = pool.acquire().await?;
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM campaigns ORDER BY num DESC LIMIT ?")
-        .bind(LIST_LIMIT)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(c) = load(&mut conn, &id).await? {
-            out.push(c);
+    recent(&mut conn).await
+}
+
+/// [`list_campaigns`] on a given connection (inside a transaction): three queries in
+/// all (headers, rings, targets), whatever the number of campaigns.
+pub async fn recent(conn: &mut SqliteConnection) -> Result<Vec<Campaign>, DomainError> {
+    const NEWEST: &str = "SELECT id FROM campaigns ORDER BY num DESC LIMIT ?1";
+    let headers = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT * FROM campaigns WHERE id IN ({NEWEST}) ORDER BY num DESC"
+    )))
+    .bind(LIST_LIMIT)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<Campaign> = headers
+        .iter()
+        .map(header_from_row)
+        .collect::<Result<_, _>>()?;
+    let by_id: std::collections::HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.clone(), i))
+        .collect();
+    let rings = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT * FROM campaign_rings WHERE campaign_id IN ({NEWEST}) ORDER BY campaign_id, idx"
+    )))
+    .bind(LIST_LIMIT)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rings {
+        let id: String = row.try_get("campaign_id")?;
+        if let Some(&i) = by_id.get(&id) {
+            out[i].rings.push(ring_from_row(row)?);
+        }
+    }
+    let mut targets = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT * FROM campaign_targets WHERE campaign_id IN ({NEWEST}) \
+         ORDER BY campaign_id, idx, position"
+    )))
+    .bind(LIST_LIMIT)
+    .fetch(&mut *conn);
+    while let Some(row) = targets.try_next().await? {
+        let id: String = row.try_get("campaign_id")?;
+        if let Some(&i) = by_id.get(&id) {
+            place_target(&mut out[i], &row)?;
         }
     }
     Ok(out)

@@ -1,9 +1,8 @@
 //! Restore drills and the evidence judged from them.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use fleetdeck_api::{Database, DatabaseDetail, Drill, DrillState, Evidence, Freshness};
+use futures_util::TryStreamExt;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
@@ -32,18 +31,24 @@ fn parse_state(s: &str) -> DrillState {
 }
 
 fn from_row(row: &SqliteRow) -> Result<Drill, DomainError> {
+    from_cols(row, 0)
+}
+
+/// A drill from [`COLUMNS`] starting at column `base` (queries that read several drills
+/// per row place them side by side).
+fn from_cols(row: &SqliteRow, base: usize) -> Result<Drill, DomainError> {
     Ok(Drill {
-        id: row.try_get("id")?,
-        database_id: row.try_get("database_id")?,
-        state: parse_state(&row.try_get::<String, _>("state")?),
-        requested_by: row.try_get("requested_by")?,
-        started_at: parse_time(&row.try_get::<String, _>("started_at")?)?,
-        finished_at: parse_opt_time(row.try_get("finished_at")?)?,
-        backup_id: row.try_get("backup_id")?,
-        recovery_point: parse_opt_time(row.try_get("recovery_point")?)?,
-        restore_seconds: row.try_get("restore_seconds")?,
-        checksum_ok: row.try_get::<Option<bool>, _>("checksum_ok")?,
-        output: row.try_get("output")?,
+        id: row.try_get(base)?,
+        database_id: row.try_get(base + 1)?,
+        state: parse_state(&row.try_get::<String, _>(base + 2)?),
+        requested_by: row.try_get(base + 3)?,
+        started_at: parse_time(&row.try_get::<String, _>(base + 4)?)?,
+        finished_at: parse_opt_time(row.try_get(base + 5)?)?,
+        backup_id: row.try_get(base + 6)?,
+        recovery_point: parse_opt_time(row.try_get(base + 7)?)?,
+        restore_seconds: row.try_get(base + 8)?,
+        checksum_ok: row.try_get::<Option<bool>, _>(base + 9)?,
+        output: row.try_get(base + 10)?,
     })
 }
 
@@ -88,69 +93,137 @@ pub async fn running(conn: &mut SqliteConnection) -> Result<Vec<Drill>, DomainEr
     rows.iter().map(from_row).collect()
 }
 
-/// The newest drill per database among those matching `filter` (an SQL condition).
-async fn newest_per_database(
-    conn: &mut SqliteConnection,
-    filter: &str,
-    database_id: Option<&str>,
-) -> Result<HashMap<String, Drill>, DomainError> {
-    let by_db = if database_id.is_some() {
-        "AND database_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER \
-         (PARTITION BY database_id ORDER BY started_at DESC, id DESC) AS rn \
-         FROM drills WHERE {filter} {by_db}) WHERE rn = 1"
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    if let Some(id) = database_id {
-        q = q.bind(id);
+/// Whether the drills of evidence carry their output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrillOutput {
+    /// As stored: the evidence of one database (its detail, its drill events).
+    Included,
+    /// Left empty: fleet-wide evidence, whose drill logs would dwarf the rest
+    /// (`fleetdeck_api::Drill::output` says where to read them).
+    Omitted,
+}
+
+/// The [`COLUMNS`] of table alias `t`, with the output as stored or empty.
+fn columns_of(t: &str, output: DrillOutput) -> String {
+    let mut cols: Vec<String> = COLUMNS
+        .split(',')
+        .map(|c| format!("{t}.{}", c.trim()))
+        .collect();
+    if output == DrillOutput::Omitted
+        && let Some(last) = cols.last_mut()
+    {
+        *last = "''".to_string();
     }
-    let rows = q.fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|r| from_row(r).map(|d| (d.database_id.clone(), d)))
-        .collect()
+    cols.join(", ")
 }
 
-/// Judges the evidence of `dbs` (all of them, or the one in `only`).
-async fn evidence_for(
-    conn: &mut SqliteConnection,
-    dbs: &[Database],
-    only: Option<&str>,
+/// The id of the database `d`'s newest drill matching `filter`: newest started, ties
+/// broken by id. One short walk of `drills_database` per database.
+fn newest(filter: &str) -> String {
+    format!(
+        "(SELECT id FROM drills WHERE database_id = d.id {filter} \
+         ORDER BY started_at DESC, id DESC LIMIT 1)"
+    )
+}
+
+/// Where the databases of an evidence query come from.
+enum Source {
+    /// Every database, in inventory order (ring, then id).
+    Fleet,
+    /// The one bound as the first parameter, stored or not.
+    One,
+}
+
+/// One row per database: its id, its stored drill interval (NULL for [`Source::One`]),
+/// the state of its newest finished drill, then its newest drill and its newest good
+/// drill as [`COLUMNS`] each (all NULL when there is none).
+fn evidence_sql(source: Source, output: DrillOutput) -> String {
+    let (from, order) = match source {
+        Source::Fleet => ("databases d", "ORDER BY d.ring, d.id"),
+        Source::One => ("(SELECT ? AS id, NULL AS doc) d", ""),
+    };
+    format!(
+        "SELECT d.id, json_extract(d.doc, '$.drill_interval_days'), \
+         (SELECT state FROM drills WHERE id = {finished}), {latest}, {good} \
+         FROM {from} LEFT JOIN drills l ON l.id = {newest} \
+         LEFT JOIN drills g ON g.id = {newest_good} {order}",
+        finished = newest("AND state <> 'running'"),
+        latest = columns_of("l", output),
+        good = columns_of("g", output),
+        newest = newest(""),
+        newest_good = newest("AND state = 'succeeded'"),
+    )
+}
+
+/// How many [`COLUMNS`] a drill has.
+const DRILL_COLUMNS: usize = 11;
+/// Column of the latest drill in an evidence row; the last good one follows it.
+const LATEST_AT: usize = 3;
+const GOOD_AT: usize = LATEST_AT + DRILL_COLUMNS;
+
+/// Judges one evidence row (see [`evidence_sql`]); `interval_days` overrides the stored
+/// interval (the caller holds the database).
+fn evidence_from_row(
+    row: &SqliteRow,
+    interval_days: Option<u32>,
     now: DateTime<Utc>,
-) -> Result<Vec<Evidence>, DomainError> {
-    let mut latest = newest_per_database(conn, "1 = 1", only).await?;
-    let mut finished = newest_per_database(conn, "state <> 'running'", only).await?;
-    let mut good = newest_per_database(conn, "state = 'succeeded'", only).await?;
-    Ok(dbs
-        .iter()
-        .map(|db| {
-            let last_good = good.remove(&db.id);
-            let last_good_at = last_good
-                .as_ref()
-                .map(|d| d.finished_at.unwrap_or(d.started_at));
-            let latest_finished = finished.remove(&db.id);
-            Evidence {
-                database_id: db.id.clone(),
-                freshness: Freshness::judge(
-                    latest_finished.as_ref(),
-                    last_good_at,
-                    db.drill_interval_days,
-                    now,
-                ),
-                interval_days: db.drill_interval_days,
-                last_good_at,
-                latest: latest.remove(&db.id),
-                last_good,
-                judged_at: now,
-            }
-        })
-        .collect())
+) -> Result<Evidence, DomainError> {
+    let database_id: String = row.try_get(0)?;
+    let interval_days = match interval_days {
+        Some(days) => days,
+        None => row
+            .try_get::<Option<i64>, _>(1)?
+            .and_then(|d| u32::try_from(d).ok())
+            .ok_or_else(|| {
+                DomainError::Internal(format!(
+                    "database {database_id}: stored drill interval is missing or out of range"
+                ))
+            })?,
+    };
+    let finished: Option<String> = row.try_get(2)?;
+    let drill_at = |base: usize| -> Result<Option<Drill>, DomainError> {
+        match row.try_get::<Option<String>, _>(base)? {
+            Some(_) => from_cols(row, base).map(Some),
+            None => Ok(None),
+        }
+    };
+    let latest = drill_at(LATEST_AT)?;
+    let last_good = drill_at(GOOD_AT)?;
+    let last_good_at = last_good
+        .as_ref()
+        .map(|d| d.finished_at.unwrap_or(d.started_at));
+    Ok(Evidence {
+        freshness: Freshness::judge_state(
+            finished.as_deref().map(parse_state),
+            last_good_at,
+            interval_days,
+            now,
+        ),
+        database_id,
+        interval_days,
+        last_good_at,
+        latest,
+        last_good,
+        judged_at: now,
+    })
 }
 
-/// Evidence for every database, in inventory order.
+/// Hands the evidence of every database, in inventory order and without drill output,
+/// to `each` as the rows arrive: the fleet's evidence is never held whole.
+pub async fn for_each_evidence(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    mut each: impl FnMut(Evidence) -> Result<(), DomainError>,
+) -> Result<(), DomainError> {
+    let sql = evidence_sql(Source::Fleet, DrillOutput::Omitted);
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await? {
+        each(evidence_from_row(&row, None, now)?)?;
+    }
+    Ok(())
+}
+
+/// Evidence for every database, in inventory order, drills without their output.
 pub async fn list_evidence(
     pool: &SqlitePool,
     now: DateTime<Utc>,
@@ -159,23 +232,32 @@ pub async fn list_evidence(
     all_evidence(&mut conn, now).await
 }
 
+/// [`list_evidence`] on a given connection (inside a transaction).
 pub async fn all_evidence(
     conn: &mut SqliteConnection,
     now: DateTime<Utc>,
 ) -> Result<Vec<Evidence>, DomainError> {
-    let dbs = super::fleet::all(conn).await?;
-    evidence_for(conn, &dbs, None, now).await
+    let mut out = Vec::new();
+    for_each_evidence(conn, now, |e| {
+        out.push(e);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
 }
 
-/// Evidence of one database.
+/// Evidence of one database, its drills with their output.
 pub async fn evidence(
     conn: &mut SqliteConnection,
     db: &Database,
     now: DateTime<Utc>,
 ) -> Result<Evidence, DomainError> {
-    let mut ev = evidence_for(conn, std::slice::from_ref(db), Some(&db.id), now).await?;
-    ev.pop()
-        .ok_or_else(|| DomainError::Internal(format!("no evidence computed for {}", db.id)))
+    let sql = evidence_sql(Source::One, DrillOutput::Included);
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&db.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    evidence_from_row(&row, Some(db.drill_interval_days), now)
 }
 
 /// How many drills of a database's history a detail shows.
@@ -206,4 +288,16 @@ pub async fn database_detail(
         evidence,
         drills,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_rows_place_two_whole_drills_after_three_columns() {
+        assert_eq!(COLUMNS.split(',').count(), DRILL_COLUMNS);
+        assert!(columns_of("l", DrillOutput::Included).ends_with("l.output"));
+        assert!(columns_of("g", DrillOutput::Omitted).ends_with("g.checksum_ok, ''"));
+    }
 }

@@ -2,6 +2,7 @@
 //! the columns the workflows filter on beside it.
 
 use fleetdeck_api::{Change, Database, Drill, EventSubject, Level, kinds};
+use futures_util::TryStreamExt;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::events::{NewEvent, append};
@@ -23,10 +24,34 @@ pub async fn list_databases(pool: &SqlitePool) -> Result<Vec<Database>, DomainEr
 
 /// Every database, by ring then id, on a given connection (inside a transaction).
 pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<Database>, DomainError> {
-    let rows = sqlx::query("SELECT doc, version FROM databases ORDER BY ring, id")
-        .fetch_all(&mut *conn)
+    let mut out = Vec::new();
+    for_each(conn, |db| {
+        out.push(db);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Hands every database, by ring then id, to `each` as the rows arrive: the fleet is
+/// never held whole.
+pub async fn for_each(
+    conn: &mut SqliteConnection,
+    mut each: impl FnMut(Database) -> Result<(), DomainError>,
+) -> Result<(), DomainError> {
+    let mut rows = sqlx::query("SELECT doc, version FROM databases ORDER BY ring, id").fetch(conn);
+    while let Some(row) = rows.try_next().await? {
+        each(from_row(&row)?)?;
+    }
+    Ok(())
+}
+
+/// How many databases the inventory holds.
+pub async fn count(pool: &SqlitePool) -> Result<u64, DomainError> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM databases")
+        .fetch_one(pool)
         .await?;
-    rows.iter().map(from_row).collect()
+    to_u64(n, "database count")
 }
 
 pub async fn get_database(pool: &SqlitePool, id: &str) -> Result<Option<Database>, DomainError> {
