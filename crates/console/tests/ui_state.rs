@@ -105,7 +105,7 @@ fn a_target_change_updates_the_ring_gauge_in_place() {
     let mut app = app(80, 24);
     typed(&mut app, "2");
     let s = screen(&app, 80, 24);
-    assert!(s.contains("R1 ▒▒▒▒░░░░ 0✓ 1✗ /2"), "{s}");
+    assert!(s.contains("R1      ▒▒▒▒░░░░ 0✓ 1✗ /2"), "{s}");
     let mut t = target("pg-stg-p1", TargetState::Done, None);
     t.finished_at = Some(t0());
     send_event(
@@ -119,7 +119,7 @@ fn a_target_change_updates_the_ring_gauge_in_place() {
         }),
     );
     let s = screen(&app, 80, 24);
-    assert!(s.contains("R1 ████▒▒▒▒ 1✓ 1✗ /2"), "{s}");
+    assert!(s.contains("R1      ████▒▒▒▒ 1✓ 1✗ /2"), "{s}");
 }
 
 #[test]

@@ -204,19 +204,24 @@ pub(crate) fn ring_line(t: &Theme, c: &Campaign, r: &Ring) -> Vec<Span<'static>>
         _ if r.gate.failures > 0 => t.warning,
         _ => t.muted,
     };
+    // Every ring's label takes the same width, prod or not, so the gauges line up
+    // down the card; the counts take the width of the campaign's largest ring.
+    let widest = |f: fn(&Ring) -> usize| c.rings.iter().map(f).max().unwrap_or(0);
+    let label_w = widest(|r| format!("R{}", r.index).len());
+    let n = widest(|r| r.targets.len()).to_string().len();
     vec![
         Span::styled(
             format!(
-                "  R{}{} ",
-                r.index,
-                if r.contains_prod { " prod" } else { "" }
+                "  {:<label_w$} {:<4} ",
+                format!("R{}", r.index),
+                if r.contains_prod { "prod" } else { "" }
             ),
             if r.contains_prod { t.accent } else { t.text },
         ),
         Span::styled("█".repeat(d), t.gauge_done),
         Span::styled("▒".repeat(f.min(GAUGE - d)), t.gauge_failed),
         Span::styled("░".repeat(rest), t.gauge_rest),
-        Span::styled(format!(" {done}✓ {failed}✗ /{total} "), t.text),
+        Span::styled(format!(" {done:>n$}✓ {failed:>n$}✗ /{total:<n$} "), t.text),
         rs.span(),
         Span::styled(" · ", t.muted),
         Span::styled(gate, gate_style),
