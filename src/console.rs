@@ -47,41 +47,72 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
     let (_log_guard, _) =
         logging::to_file(&log_dir, config.log_level.as_deref()).map_err(Failure::usage)?;
     runtime::install_hooks().map_err(|e| Failure::runtime(format!("{e}")))?;
-    let mut first = true;
+    let mut run = Run {
+        first: true,
+        mouse: config.mouse,
+        notice: None,
+    };
     // Where to go back to when a `:ctx` switch cannot connect, and why it could not.
-    let mut previous: Option<Target> = None;
+    let mut previous: Option<(Target, String)> = None;
     let mut failed_switches: Vec<String> = Vec::new();
     let outcome = loop {
-        let exit = match run_once(&args, &config, &looks, &target, first).await {
+        let exit = match run_once(&args, &config, &looks, &target, &mut run).await {
             Ok(exit) => exit,
             Err(Stop::Connect(failure)) if previous.is_some() => {
-                // The console stays usable: back to the control plane it was on.
+                // The console stays usable: back to the control plane it was on, with
+                // the reason on screen.
                 tracing::warn!(error = %failure.message, "context switch failed");
+                let (back, name) = previous.take().expect("checked");
+                target = back;
+                run.notice = Some(switch_failed(&name, &failure.message, &target));
                 failed_switches.push(failure.message);
-                target = previous.take().expect("checked");
                 continue;
             }
             Err(Stop::Connect(failure) | Stop::Console(failure)) => break Err(failure),
         };
-        first = false;
+        run.first = false;
         match exit {
             Exit::Quit => break Ok(()),
             Exit::SwitchContext(name) => {
                 tracing::info!(context = %sanitize_line(&name), "switching context");
                 match context::by_name(&config, &name) {
                     Ok(remote) => {
-                        previous = Some(std::mem::replace(&mut target, Target::Remote(remote)));
+                        let back = std::mem::replace(&mut target, Target::Remote(remote));
+                        previous = Some((back, name));
                     }
-                    Err(failure) => failed_switches.push(failure.message),
+                    Err(failure) => {
+                        run.notice = Some(switch_failed(&name, &failure.message, &target));
+                        failed_switches.push(failure.message);
+                    }
                 }
             }
         }
     };
-    // The console has no room for these once it is gone; say them on the normal screen.
+    // Said in the console too, but a notice is gone in seconds: keep a record on the
+    // normal screen.
     for message in failed_switches {
         eprintln!("fleetdeck: could not switch context: {message}");
     }
     outcome
+}
+
+/// What carries over from one console run to the next (after `:ctx`).
+struct Run {
+    /// The program's first run: `--demo-reset` applies to it only.
+    first: bool,
+    /// Mouse capture, as `:mouse` last left it.
+    mouse: bool,
+    /// A refusal to show as soon as the console is back (a switch that failed).
+    notice: Option<String>,
+}
+
+/// The footer's words for a `:ctx` switch that could not connect.
+fn switch_failed(name: &str, why: &str, still_on: &Target) -> String {
+    let on = match still_on {
+        Target::Embedded => embedded::CONTEXT,
+        Target::Remote(remote) => remote.label.as_str(),
+    };
+    format!("could not switch to context {name}: {why}; still on {on}")
 }
 
 /// Why one run ended early: before the console was on screen (the target could not be
@@ -97,7 +128,7 @@ async fn run_once(
     config: &Config,
     looks: &Appearance,
     target: &Target,
-    first: bool,
+    run: &mut Run,
 ) -> Result<Exit, Stop> {
     let (client, label, embedded, remote) = match target {
         Target::Remote(remote) => (
@@ -108,7 +139,7 @@ async fn run_once(
         ),
         Target::Embedded => {
             let state = paths::demo_state().map_err(|e| Stop::Connect(Failure::usage(e)))?;
-            if args.demo_reset && first {
+            if args.demo_reset && run.first {
                 embedded::reset(&state).map_err(|e| Stop::Connect(Failure::runtime(e)))?;
                 tracing::info!(state = %state.display(), "demo state removed");
             }
@@ -156,18 +187,24 @@ async fn run_once(
                 notify_bell: config.notify_bell,
                 notify_title: config.notify_title,
                 local_time: config.local_time,
+                mouse: run.mouse,
             };
-            let app = App::new(app_config).with_session(session);
-            let opts = RunOptions {
-                mouse_capture: config.mouse,
+            let mut app = App::new(app_config).with_session(session);
+            if let Some(notice) = run.notice.take() {
+                app.report_refused(notice);
+            }
+            let mut opts = RunOptions {
+                mouse_capture: run.mouse,
                 ..RunOptions::default()
             };
             debug_panic_after_start();
             // The terminal is restored before this returns, so an error prints on the
             // normal screen.
-            runtime::run(app, client, whoami, snapshot, opts)
+            let exit = runtime::run(app, client, whoami, snapshot, &mut opts)
                 .await
-                .map_err(|e| Stop::Console(Failure::runtime(format!("{e:#}"))))
+                .map_err(|e| Stop::Console(Failure::runtime(format!("{e:#}"))));
+            run.mouse = opts.mouse_capture;
+            exit
         }
         Err(failure) => Err(Stop::Connect(failure)),
     };

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck_api::{Seq, limits};
-use fleetdeck_console::app::{App, AppConfig};
+use fleetdeck_console::app::{App, AppConfig, Session};
 use fleetdeck_console::client::Client;
 use fleetdeck_console::keymap::Keymap;
 use fleetdeck_console::message::{ActionError, ActionRequest, ConnState, Effect, Msg};
@@ -33,6 +33,16 @@ pub struct Harness {
 impl Harness {
     /// Signs in as the client's user, loads the snapshot and connects, as the runtime does.
     pub async fn new(client: Client) -> Harness {
+        Harness::with_session(client, Session::default(), |_| {}).await
+    }
+
+    /// [`Harness::new`] with the session's settings, and `before` run on the App
+    /// before its first message (as the command line does between runs).
+    pub async fn with_session(
+        client: Client,
+        session: Session,
+        before: impl FnOnce(&mut App),
+    ) -> Harness {
         let whoami = client.whoami().await.expect("whoami");
         let snapshot = client.snapshot().await.expect("snapshot");
         let last_seq = snapshot.last_seq;
@@ -42,7 +52,9 @@ impl Harness {
             theme: Theme::default(),
             stale_after: Duration::from_secs(30),
             log_cap: 2000,
-        });
+        })
+        .with_session(session);
+        before(&mut app);
         let now = Utc::now();
         app.update(Msg::Loaded {
             whoami,

@@ -89,8 +89,11 @@ pub enum Effect {
 pub enum HostRequest {
     /// Ring the terminal bell (a new approval, a campaign that paused itself).
     Bell,
-    /// Set the terminal window title.
+    /// Set the terminal window title (the runtime restores the old one at exit).
     SetTitle(String),
+    /// Capture the mouse (clicks and wheel reach the console) or release it (the
+    /// terminal selects text again): `:mouse`.
+    MouseCapture(bool),
     /// Connect to another context from the config (`:ctx NAME`); the name was checked
     /// against `Session::contexts`.
     SwitchContext(String),

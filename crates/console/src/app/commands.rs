@@ -23,6 +23,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "readonly",
         "toggle read-only (on only, in a read-only context)",
     ),
+    (
+        "mouse",
+        "toggle mouse capture; off lets the terminal select text: :mouse [on|off]",
+    ),
     ("help", "show the keys"),
     ("q", "quit"),
 ];
@@ -37,6 +41,8 @@ pub enum Command {
     /// A column of the focused pane, by its `:sort` word.
     Sort(String),
     ReadOnly,
+    /// Capture the mouse (`Some(true)`), release it, or toggle (`None`).
+    Mouse(Option<bool>),
     Help,
     Quit,
     Action(NamedAction),
@@ -115,6 +121,16 @@ pub fn parse(line: &str, known: &Known) -> Result<Command, String> {
         }
         "sort" => need("column", owned(&known.columns)).map(Command::Sort),
         "readonly" => no_arg(Command::ReadOnly),
+        "mouse" => match arg {
+            None => Ok(Command::Mouse(None)),
+            Some("on") => Ok(Command::Mouse(Some(true))),
+            Some("off") => Ok(Command::Mouse(Some(false))),
+            Some(a) => Err(unknown(
+                &format!("mouse setting '{a}'"),
+                a,
+                &["on".into(), "off".into()],
+            )),
+        },
         "help" => no_arg(Command::Help),
         "q" | "quit" => no_arg(Command::Quit),
         other => match NamedAction::parse(other).filter(|a| action_commands().any(|c| c == *a)) {
@@ -191,6 +207,7 @@ pub fn complete(line: &str, known: &Known) -> Vec<String> {
             let choices = match *cmd {
                 "ctx" => known.contexts.to_vec(),
                 "theme" => theme_names(known),
+                "mouse" => vec!["off".into(), "on".into()],
                 "sort" => owned(&known.columns),
                 _ => return Vec::new(),
             };

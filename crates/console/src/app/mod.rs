@@ -73,6 +73,8 @@ pub struct Session {
     pub notify_title: bool,
     /// Show absolute times in local time instead of UTC at start.
     pub local_time: bool,
+    /// The runtime captures the mouse (config `mouse`); `:mouse` changes it.
+    pub mouse: bool,
 }
 
 pub struct App {
@@ -162,6 +164,12 @@ impl App {
     /// each update (bell, window title, context switch).
     pub fn take_host_requests(&mut self) -> Vec<HostRequest> {
         std::mem::take(&mut self.host)
+    }
+
+    /// Shows `text` in the footer as a refusal: what the host could not do for the
+    /// user (a `:ctx` switch that could not connect), said inside the console.
+    pub fn report_refused(&mut self, text: String) {
+        self.notify(view::NoticeKind::Refused, text);
     }
 
     pub(crate) fn ask_host(&mut self, request: HostRequest) {
@@ -264,11 +272,15 @@ impl App {
 
     fn advance_clock(&mut self, now: DateTime<Utc>) {
         self.clock = Some(self.clock.map_or(now, |t| t.max(now)));
-        if let Some(n) = &self.notice
-            && n.at
-                .is_some_and(|at| now - at > chrono::Duration::seconds(view::NOTICE_SECONDS))
-        {
-            self.notice = None;
+        if let Some(n) = &mut self.notice {
+            match n.at {
+                // Raised before the clock started: it counts from the first tick.
+                None => n.at = Some(now),
+                Some(at) if now - at > chrono::Duration::seconds(view::NOTICE_SECONDS) => {
+                    self.notice = None;
+                }
+                Some(_) => {}
+            }
         }
     }
 

@@ -247,6 +247,7 @@ impl App {
                 }
             }
             Command::ReadOnly => self.toggle_read_only(),
+            Command::Mouse(want) => self.set_mouse(want),
             Command::Help => self.help = Some(0),
             Command::Quit => return self.quit(),
             Command::Action(action) => return self.run_action(action),
@@ -277,6 +278,24 @@ impl App {
 }
 
 /// What command arguments may be here: `:sort` takes the focused pane's columns.
+impl App {
+    /// `:mouse`: the runtime captures or releases the mouse; the footer says which and
+    /// how to undo it.
+    fn set_mouse(&mut self, want: Option<bool>) {
+        let on = want.unwrap_or(!self.session.mouse);
+        if on != self.session.mouse {
+            self.session.mouse = on;
+            self.ask_host(HostRequest::MouseCapture(on));
+        }
+        let text = if on {
+            "mouse captured: click to focus and select, wheel to scroll; :mouse off to select text"
+        } else {
+            "mouse released: the terminal selects text; :mouse on to click and scroll here"
+        };
+        self.notify(NoticeKind::Info, text.into());
+    }
+}
+
 fn known(session: &super::Session, focus: Pane) -> Known<'_> {
     Known {
         contexts: &session.contexts,

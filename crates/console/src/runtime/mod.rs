@@ -96,15 +96,18 @@ impl Default for RunOptions {
     }
 }
 
-/// Runs the console on the real terminal until the app quits. `whoami` and `snapshot`
-/// were fetched before (so a refused token or an unreachable server is reported on the
-/// normal screen, never in a half-drawn TUI). Call [`install_hooks`] first.
+/// Runs the console on the real terminal until the app quits, asks for another context,
+/// or the process is told to stop (SIGTERM, SIGHUP): the terminal is restored in every
+/// case. `whoami` and `snapshot` were fetched before (so a refused token or an
+/// unreachable server is reported on the normal screen, never in a half-drawn TUI).
+/// `opts.mouse_capture` follows `:mouse`, so a run after a context switch keeps the
+/// user's choice. Call [`install_hooks`] first.
 pub async fn run(
     mut app: App,
     client: Client,
     whoami: WhoAmI,
     snapshot: Snapshot,
-    opts: RunOptions,
+    opts: &mut RunOptions,
 ) -> color_eyre::Result<Exit> {
     let (tx, mut rx) = mpsc::channel(opts.channel_capacity.max(16));
     let after = snapshot.last_seq;
@@ -133,15 +136,26 @@ pub async fn run(
         spawn_event_stream(client.clone(), after, tx.clone(), opts.stream),
     ];
     let runner = EffectRunner::new(client, tx);
-    let result = event_loop_with_host(
-        &mut app,
-        guard.terminal(),
-        &mut rx,
-        |e| runner.run(e),
-        terminal::perform,
-        opts.frame_interval,
-    )
-    .await;
+    let mouse = &mut opts.mouse_capture;
+    let result = tokio::select! {
+        result = event_loop_with_host(
+            &mut app,
+            guard.terminal(),
+            &mut rx,
+            |e| runner.run(e),
+            |request| {
+                if let HostRequest::MouseCapture(on) = request {
+                    *mouse = *on;
+                }
+                terminal::perform(request);
+            },
+            opts.frame_interval,
+        ) => result,
+        signal = sources::stop_signal() => {
+            tracing::info!(signal, "stopping on a signal");
+            Ok(Exit::Quit)
+        }
+    };
     drop(guard);
     for task in tasks {
         task.abort();

@@ -1,5 +1,6 @@
-//! The message sources besides the server: terminal input and the clock. Each runs in
-//! its own task and only sends [`Msg`]s; none touches the screen.
+//! The message sources besides the server: terminal input and the clock, each in its
+//! own task sending only [`Msg`]s (none touches the screen); and the signals that stop
+//! the console.
 
 use std::time::Duration;
 
@@ -60,6 +61,34 @@ pub fn spawn_ticks(tx: mpsc::Sender<Msg>, every: Duration) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Resolves with the signal's name when the process is asked to stop: SIGTERM (a
+/// supervisor, `kill`) or SIGHUP (the terminal went away). Without it either would end
+/// the process on the spot, leaving the terminal raw and on the alternate screen. If
+/// the handlers cannot be installed it never resolves (and says so in the log).
+#[cfg(unix)]
+pub async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut term), Ok(mut hup)) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+        },
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "cannot watch for SIGTERM and SIGHUP");
+            std::future::pending().await
+        }
+    }
+}
+
+/// Elsewhere the console stops only when asked from inside.
+#[cfg(not(unix))]
+pub async fn stop_signal() -> &'static str {
+    std::future::pending().await
 }
 
 #[cfg(test)]
