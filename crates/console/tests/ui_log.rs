@@ -31,6 +31,11 @@ fn title(s: &str) -> &str {
         .unwrap_or_else(|| panic!("no log title:\n{s}"))
 }
 
+/// Whether the selected (held) line is the one showing `text`.
+fn held(s: &str, text: &str) -> bool {
+    s.lines().any(|l| l.contains("›") && l.contains(text))
+}
+
 /// The screen row holding `text`.
 fn row_of(s: &str, text: &str) -> usize {
     s.lines()
@@ -186,19 +191,11 @@ fn new_lines_below_count_only_matching_lines() {
     assert!(s.contains("not following: 2 new below"), "{s}");
     assert!(title(&s).contains("3 of 9"), "{s}");
     // The held line stays selected while matching lines arrive below it.
-    assert!(
-        s.lines()
-            .any(|l| l.contains("›") && l.contains("did not catch up")),
-        "{s}"
-    );
+    assert!(held(&s, "did not catch up"), "{s}");
     // Moving down walks matching lines only; reaching the newest follows again.
     key(&mut app, KeyCode::Down);
     let s = screen(&app, W, H);
-    assert!(
-        s.lines()
-            .any(|l| l.contains("›") && l.contains("pg-stg-p1 done")),
-        "{s}"
-    );
+    assert!(held(&s, "pg-stg-p1 done"), "{s}");
     key(&mut app, KeyCode::Down);
     assert!(screen(&app, W, H).contains("▼ following"));
     // Clearing the filter while scrolled up counts every new line again.
@@ -256,11 +253,7 @@ fn a_click_holds_a_log_line() {
     let s = screen(&app, W, H);
     assert!(s.contains("┏ 5 Log"), "the log has focus: {s}");
     assert!(s.contains("not following: 0 new below"), "{s}");
-    assert!(
-        s.lines()
-            .any(|l| l.contains("›") && l.contains("replication lag")),
-        "{s}"
-    );
+    assert!(held(&s, "replication lag"), "{s}");
     // The view did not move under the pointer.
     assert_eq!(find(&app, "replication lag").1, y);
     // New lines do not move the held line; Enter opens it.
@@ -278,11 +271,7 @@ fn a_click_holds_a_log_line() {
     let (x, _) = find(&app, "replication lag");
     mouse(&mut app, down, x, H - 3);
     let s = screen(&app, W, H);
-    assert!(
-        s.lines()
-            .any(|l| l.contains("›") && l.contains("replication lag")),
-        "{s}"
-    );
+    assert!(held(&s, "replication lag"), "{s}");
 }
 
 /// Where `text` is drawn: (column, row).

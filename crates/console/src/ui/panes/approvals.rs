@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{draw_table, framed, sort_title};
+use super::{TableSpec, draw_table, framed, sort_title};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::ui::format::duration;
@@ -38,19 +38,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             sort_title(app, Pane::Approvals, Some("soonest expiry first")),
         ],
     );
-    let nothing = "✓ nothing waits for approval";
-    draw_table(
-        frame,
-        app,
-        Pane::Approvals,
-        inner,
-        &COLS,
-        nothing,
-        |start, height| {
-            let items = app.data.approvals.iter_from(start).take(height);
-            items.map(|a| row(app, a)).collect()
-        },
-    );
+    let spec = TableSpec {
+        pane: Pane::Approvals,
+        cols: &COLS,
+        nothing: "✓ nothing waits for approval",
+    };
+    draw_table(frame, app, inner, spec, &app.data.approvals, |a| {
+        row(app, a)
+    });
 }
 
 pub fn kind_word(kind: ApprovalKind) -> &'static str {
@@ -95,4 +90,12 @@ fn row(app: &App, a: &Approval) -> Vec<Vec<Span<'static>>> {
         )],
         vec![Span::styled(expires, expires_style)],
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn headings_are_the_sort_columns() {
+        super::super::check_headings::<crate::app::order::ApprovalsColumn>(&super::COLS);
+    }
 }

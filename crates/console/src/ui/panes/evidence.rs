@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{draw_table, framed, sort_title};
+use super::{TableSpec, draw_table, framed, sort_title};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::ui::format::{ago_short, duration, seconds};
@@ -46,18 +46,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             sort_title(app, Pane::Evidence, Some("worst first")),
         ],
     );
-    draw_table(
-        frame,
-        app,
-        Pane::Evidence,
-        inner,
-        &COLS,
-        "no evidence yet",
-        |start, height| {
-            let items = app.data.evidence.iter_from(start).take(height);
-            items.map(|e| row(app, e)).collect()
-        },
-    );
+    let spec = TableSpec {
+        pane: Pane::Evidence,
+        cols: &COLS,
+        nothing: "no evidence yet",
+    };
+    draw_table(frame, app, inner, spec, &app.data.evidence, |e| row(app, e));
 }
 
 fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
@@ -114,4 +108,12 @@ fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
         vec![checksum.span()],
         latest,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn headings_are_the_sort_columns() {
+        super::super::check_headings::<crate::app::order::EvidenceColumn>(&super::COLS);
+    }
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 
-use super::{draw_table, framed, sort_title};
+use super::{TableSpec, draw_table, framed, sort_title};
 use crate::app::App;
 use crate::app::order::DbRow;
 use crate::app::view::Pane;
@@ -38,18 +38,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             sort_title(app, Pane::Fleet, None),
         ],
     );
-    draw_table(
-        frame,
-        app,
-        Pane::Fleet,
-        inner,
-        &COLS,
-        "no databases yet",
-        |start, height| {
-            let items = app.data.databases.iter_from(start).take(height);
-            items.map(|r| row(t, r)).collect()
-        },
-    );
+    let spec = TableSpec {
+        pane: Pane::Fleet,
+        cols: &COLS,
+        nothing: "no databases yet",
+    };
+    draw_table(frame, app, inner, spec, &app.data.databases, |r| row(t, r));
 }
 
 fn row(t: &Theme, r: &DbRow) -> Vec<Vec<Span<'static>>> {
@@ -94,4 +88,12 @@ fn row(t: &Theme, r: &DbRow) -> Vec<Vec<Span<'static>>> {
         health_cell,
         vec![status::freshness(t, r.freshness).span()],
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn headings_are_the_sort_columns() {
+        super::super::check_headings::<crate::app::order::FleetColumn>(&super::COLS);
+    }
 }

@@ -17,6 +17,7 @@ use ratatui::widgets::Paragraph;
 
 use super::widgets::{Col, TableRows, empty, fit_spans, frame_block, table, window};
 use crate::app::App;
+use crate::app::indexes::{Collection, Keyed};
 use crate::app::view::Pane;
 
 pub fn draw(frame: &mut Frame, app: &App, pane: Pane, area: Rect) {
@@ -98,26 +99,38 @@ fn sort_title(app: &App, pane: Pane, own: Option<&str>) -> Span<'static> {
     }
 }
 
-/// Draws a table pane's inside: the window of rows around the selection, built by
-/// `rows(start, height)` (only the visible ones), marks and filter highlights, the
-/// sorted column's arrow in the heading; or, with no rows, why there are none.
-fn draw_table(
+/// What a table pane is: its columns and what it says when it has no rows at all.
+struct TableSpec<'a> {
+    pane: Pane,
+    cols: &'a [Col],
+    nothing: &'a str,
+}
+
+/// Draws a table pane's inside: the window of `items` around the selection (only the
+/// visible rows are built, by `row`), marks and filter highlights, the sorted column's
+/// arrow in the heading; or, with no rows, why there are none.
+fn draw_table<T: Keyed, S>(
     frame: &mut Frame,
     app: &App,
-    pane: Pane,
     inner: Rect,
-    cols: &[Col],
-    nothing: &str,
-    rows: impl FnOnce(usize, usize) -> Vec<Cells>,
+    spec: TableSpec,
+    items: &Collection<T, S>,
+    row: impl Fn(&T) -> Cells,
 ) {
+    let TableSpec {
+        pane,
+        cols,
+        nothing,
+    } = spec;
     let t = &app.config.theme;
-    if app.pane_len(pane) == 0 {
+    if items.is_empty() {
         empty(frame, inner, t.muted, &empty_text(app, pane, nothing));
         return;
     }
     let height = usize::from(inner.height.saturating_sub(1));
     let (start, selected) = table_window(app, pane, height);
-    let (rows, marked) = decorate(app, pane, start, rows(start, height));
+    let rows = items.iter_from(start).take(height).map(row).collect();
+    let (rows, marked) = decorate(app, pane, start, rows);
     table(
         frame,
         inner,
@@ -277,4 +290,19 @@ pub fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
     }
     let line: Line = fit_spans(spans, usize::from(area.width));
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// Each table pane's headings, in order, are its sort columns: the heading, lower-case,
+/// starts with the column's `:sort` word (so the arrow lands on the column sorted).
+#[cfg(test)]
+fn check_headings<C: crate::app::order::Column>(cols: &[Col]) {
+    assert_eq!(cols.len(), C::ALL.len());
+    for (col, c) in cols.iter().zip(C::ALL) {
+        assert!(
+            col.title.to_lowercase().starts_with(c.word()),
+            "{} is not {:?}",
+            col.title,
+            c
+        );
+    }
 }
