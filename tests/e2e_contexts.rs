@@ -1,7 +1,9 @@
 //! Contexts from config.toml in a real terminal: the default context opens, `:ctx NAME`
-//! reconnects to another control plane and reloads, a production read-only context
-//! shows its banner and READ-ONLY, `mouse = false` leaves the mouse to the terminal,
-//! and `notify.title` retitles the window when an approval arrives.
+//! reconnects to another control plane and reloads, one that cannot connect is
+//! reported in the console that comes back, a production read-only context shows its
+//! banner and READ-ONLY, `mouse = false` leaves the mouse to the terminal until `:mouse`
+//! (which lasts across a switch), and `notify.title` retitles the window when an
+//! approval arrives, until the console exits.
 
 mod common;
 mod tmux;
@@ -11,13 +13,11 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_fleetdeck");
 
 fn mouse_captured(t: &tmux::Tmux) -> bool {
-    let out = t.command(&["display-message", "-p", "-t", "main", "#{mouse_any_flag}"]);
-    String::from_utf8_lossy(&out.stdout).trim() == "1"
+    t.mouse_captured()
 }
 
 fn title(t: &tmux::Tmux) -> String {
-    let out = t.command(&["display-message", "-p", "-t", "main", "#{pane_title}"]);
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    t.title()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,6 +62,8 @@ async fn ctx_switches_to_a_production_read_only_context() {
         !mouse_captured(&t),
         "mouse = false must leave the mouse alone"
     );
+    let title_before = title(&t);
+    assert!(!title_before.contains("fleetdeck"), "{title_before}");
 
     // A new approval retitles the window (notify.title).
     staging.raise_approval("abe", 1).await;
@@ -75,12 +77,29 @@ async fn ctx_switches_to_a_production_read_only_context() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // A context that cannot sign in: the console comes back on the one it was on.
+    // A context that cannot sign in: the console comes back on the one it was on and
+    // says why in its footer.
     t.keys(&[":", "ctx broken", "Enter"]);
     std::thread::sleep(Duration::from_millis(500));
-    t.wait_for("staging again", Duration::from_secs(30), |s| {
-        s.contains("● connected") && s.contains("staging") && !s.contains("FLEETDECK_EXIT")
+    t.wait_for(
+        "staging again, with the failure",
+        Duration::from_secs(30),
+        |s| {
+            s.contains("● connected")
+                && s.contains("staging")
+                && !s.contains("FLEETDECK_EXIT")
+                && s.contains("could not switch to context broken: context 'broken': token")
+        },
+    );
+    // The run on staging ended there: the title it set went with it.
+    assert_eq!(title(&t), title_before, "the window title was not restored");
+
+    // `:mouse` captures the mouse in spite of the config, and says so.
+    t.keys(&[":", "mouse", "Enter"]);
+    t.wait_for("the mouse notice", Duration::from_secs(5), |s| {
+        s.contains("mouse captured")
     });
+    assert!(mouse_captured(&t), ":mouse did not capture the mouse");
 
     t.keys(&[":", "ctx prod", "Enter"]);
     let switched = t.wait_for("the prod context", Duration::from_secs(30), |s| {
@@ -88,6 +107,12 @@ async fn ctx_switches_to_a_production_read_only_context() {
     });
     assert!(switched.contains("prod"), "{switched}");
     assert!(t.alternate_on(), "back on the console after the switch");
+    assert!(mouse_captured(&t), "the switch forgot :mouse");
+    t.keys(&[":", "mouse off", "Enter"]);
+    t.wait_for("the mouse notice", Duration::from_secs(5), |s| {
+        s.contains("mouse released")
+    });
+    assert!(!mouse_captured(&t), ":mouse off did not release the mouse");
 
     // Read-only: an action key explains instead of opening a dialog.
     t.keys(&["2", "p"]);
@@ -104,6 +129,7 @@ async fn ctx_switches_to_a_production_read_only_context() {
         after.contains("fleetdeck: could not switch context: context 'broken': token command 'false': it failed"),
         "the failed switch is reported on exit:\n{after}"
     );
+    assert_eq!(title(&t), title_before, "the window title was not restored");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! The real `fleetdeck` binary in a real terminal (tmux, 120×40): it starts on the
 //! embedded demo, shows all five panes with data, approves a pending approval through
 //! the dialog, quits with `q`, and leaves the terminal as it found it. The approval is
-//! then checked in the demo's state file, where the control plane recorded it.
+//! then checked in the demo's state file, where the control plane recorded it. A panic
+//! and a SIGTERM each leave the terminal as it was, window title included.
 
 mod common;
 mod tmux;
@@ -213,4 +214,56 @@ async fn the_header_tracks_a_remote_server_going_away_and_coming_back() {
         "the outage is not in the log"
     );
     assert!(!text.contains(&token), "the token is in the log file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_restores_the_terminal_and_the_window_title() {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+        return;
+    }
+    let fx = common::Fixture::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config_dir = home.path().join("config/fleetdeck");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("config.toml"), "[notify]\ntitle = true\n").unwrap();
+    let token = common::token("ann");
+    let t = tmux::Tmux::start(
+        "sigterm",
+        (120, 40),
+        home.path(),
+        &[("FLEETDECK_TOKEN", token.as_str())],
+        BIN,
+        &["--server", &fx.base],
+    );
+    t.wait_for("connected", Duration::from_secs(30), |s| {
+        s.contains("● connected")
+    });
+    let before = t.title();
+    assert!(t.mouse_captured() && t.alternate_on());
+
+    fx.raise_approval("abe", 1).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !t.title().contains("to approve") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the title never changed: {:?}",
+            t.title()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let pid = t.program_pid();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "kill -TERM {pid}");
+    let after = t.wait_for("the program to exit", Duration::from_secs(10), |s| {
+        s.contains("FLEETDECK_EXIT=")
+    });
+    assert!(after.contains("FLEETDECK_EXIT=0"), "{after}");
+    assert!(!t.alternate_on(), "the alternate screen was not left");
+    assert!(!t.mouse_captured(), "the mouse is still captured");
+    assert_eq!(t.title(), before, "the window title was not restored");
 }

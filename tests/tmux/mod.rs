@@ -125,6 +125,33 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).trim() == "1"
     }
 
+    /// The pane's window title, as the program set it (or tmux's default, the host name).
+    pub fn title(&self) -> String {
+        self.format("#{pane_title}")
+    }
+
+    /// Whether the program in the pane has asked for mouse events.
+    pub fn mouse_captured(&self) -> bool {
+        self.format("#{mouse_any_flag}") == "1"
+    }
+
+    fn format(&self, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", &self.session, format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The process id of the program started in the pane (the pane's shell's child).
+    pub fn program_pid(&self) -> u32 {
+        let shell = self.format("#{pane_pid}");
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_default();
+        children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no program under the pane's shell {shell}"))
+    }
+
     /// Waits until `check` holds for the screen; panics with the last screen if not.
     pub fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
