@@ -89,3 +89,11 @@ fn a_click_on_a_card_selects_its_campaign() {
     mouse(&mut app, down, x, y as u16 + 3);
     assert_eq!(screen(&app, w, h), before);
 }
+
+#[test]
+fn one_campaign_is_counted_in_the_singular() {
+    let mut app = app(120, 30);
+    typed(&mut app, "2/state:paused");
+    let s = screen(&app, 120, 30);
+    assert!(s.contains("1 of 4 · 1 campaign ·"), "{s}");
+}

@@ -80,6 +80,15 @@ pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
 
+/// `1 campaign`, `3 campaigns`: a count with its noun, plural when it is not one.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Fits `s` into `max` columns, ending in `…` when something was cut.
 pub fn ellipsize(s: &str, max: usize) -> String {
     if width(s) <= max {

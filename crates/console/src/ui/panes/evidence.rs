@@ -9,7 +9,7 @@ use ratatui::text::Span;
 use super::{TableSpec, draw_table, framed, sort_title};
 use crate::app::App;
 use crate::app::view::Pane;
-use crate::ui::format::{ago_short, duration, seconds};
+use crate::ui::format::{ago_short, count, duration, seconds};
 use crate::ui::status;
 use crate::ui::widgets::{Col, col, grow};
 
@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Pane::Evidence,
         area,
         vec![
-            Span::styled(format!("{} databases", app.data.evidence.len()), t.text),
+            Span::styled(count(app.data.evidence.len(), "database"), t.text),
             Span::styled(
                 format!(
                     "{} failed · {} stale/none",

@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::app::order::DbRow;
 use crate::app::view::Pane;
 use crate::theme::Theme;
-use crate::ui::format::seconds;
+use crate::ui::format::{count, seconds};
 use crate::ui::status;
 use crate::ui::widgets::{Col, col, grow};
 
@@ -34,7 +34,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Pane::Fleet,
         area,
         vec![
-            Span::styled(format!("{} databases", app.data.databases.len()), t.text),
+            Span::styled(count(app.data.databases.len(), "database"), t.text),
             sort_title(app, Pane::Fleet, None),
         ],
     );

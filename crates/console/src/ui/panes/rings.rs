@@ -11,7 +11,7 @@ use super::{empty_text, framed, sort_title};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::theme::Theme;
-use crate::ui::format::{clock, ordinal};
+use crate::ui::format::{clock, count, ordinal};
 use crate::ui::status;
 use crate::ui::widgets::{empty, fit_spans};
 
@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Pane::Rings,
         area,
         vec![
-            Span::styled(format!("{n} campaigns"), t.text),
+            Span::styled(count(n, "campaign"), t.text),
             sort_title(app, Pane::Rings, Some("needing a human first")),
         ],
     );
