@@ -277,7 +277,6 @@ impl App {
     }
 }
 
-/// What command arguments may be here: `:sort` takes the focused pane's columns.
 impl App {
     /// `:mouse`: the runtime captures or releases the mouse; the footer says which and
     /// how to undo it.
@@ -296,6 +295,7 @@ impl App {
     }
 }
 
+/// What command arguments may be here: `:sort` takes the focused pane's columns.
 fn known(session: &super::Session, focus: Pane) -> Known<'_> {
     Known {
         contexts: &session.contexts,
