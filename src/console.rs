@@ -112,7 +112,8 @@ fn switch_failed(name: &str, why: &str, still_on: &Target) -> String {
         Target::Embedded => embedded::CONTEXT,
         Target::Remote(remote) => remote.label.as_str(),
     };
-    format!("could not switch to context {name}: {why}; still on {on}")
+    // Where the console is comes first: a narrow footer cuts the end.
+    format!("could not switch to {name}; still on {on}: {why}")
 }
 
 /// Why one run ended early: before the console was on screen (the target could not be

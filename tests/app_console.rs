@@ -54,7 +54,7 @@ async fn mouse_command_toggles_capture_and_says_so() {
     );
     assert!(
         h.text()
-            .contains("mouse captured: click to focus and select"),
+            .contains("mouse captured: clicks and wheel work here; :mouse off"),
         "{}",
         h.screen(160, 48)
     );

@@ -88,7 +88,7 @@ async fn ctx_switches_to_a_production_read_only_context() {
             s.contains("● connected")
                 && s.contains("staging")
                 && !s.contains("FLEETDECK_EXIT")
-                && s.contains("could not switch to context broken: context 'broken': token")
+                && s.contains("could not switch to broken; still on staging: context 'broken'")
         },
     );
     // The run on staging ended there: the title it set went with it.

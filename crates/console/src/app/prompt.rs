@@ -287,7 +287,7 @@ impl App {
             self.ask_host(HostRequest::MouseCapture(on));
         }
         let text = if on {
-            "mouse captured: click to focus and select, wheel to scroll; :mouse off to select text"
+            "mouse captured: clicks and wheel work here; :mouse off to select text"
         } else {
             "mouse released: the terminal selects text; :mouse on to click and scroll here"
         };
