@@ -286,3 +286,21 @@ fn find(app: &App, text: &str) -> (u16, u16) {
     }
     panic!("{text} not on screen:\n{s}");
 }
+
+#[test]
+fn the_log_filter_stays_through_a_reload() {
+    let mut app = log_app();
+    typed(&mut app, "/level:warn");
+    key(&mut app, KeyCode::Enter);
+    // A reconnect that reloads the snapshot: the same lines, tested again.
+    app.update(Msg::Loaded {
+        whoami: alice(),
+        snapshot: Box::new(snapshot()),
+    });
+    let s = screen(&app, W, H);
+    assert!(title(&s).contains("/level:warn 1 of 5"), "{s}");
+    assert!(
+        s.contains("replication lag") && !s.contains("ring 1 started"),
+        "{s}"
+    );
+}

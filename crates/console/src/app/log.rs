@@ -313,4 +313,80 @@ mod tests {
         assert_eq!(log.unseen(), 0);
         assert_eq!(log.selected_event().unwrap().seq, 8);
     }
+
+    fn even() -> Option<Predicate<Event>> {
+        Some(Box::new(|e: &Event| e.seq % 2 == 0))
+    }
+
+    fn shown(log: &LogBuffer) -> Vec<u64> {
+        (0..log.view_len())
+            .map(|p| log.get(log.view_at(p).unwrap()).unwrap().seq)
+            .collect()
+    }
+
+    #[test]
+    fn a_filter_tests_each_line_once_and_drops_with_the_cap() {
+        let mut log = LogBuffer::new(6);
+        for s in 1..=4 {
+            log.push(ev(s));
+        }
+        log.set_filter(even());
+        assert_eq!(shown(&log), [2, 4]);
+        assert_eq!(log.selected_event().unwrap().seq, 4);
+        for s in 5..=9 {
+            log.push(ev(s));
+        }
+        // Seqs 4-9 kept: 4, 6, 8 shown; 2 fell off the front with its line.
+        assert_eq!(shown(&log), [4, 6, 8]);
+        assert_eq!((log.view_len(), log.len()), (3, 6));
+        assert_eq!(log.selected_event().unwrap().seq, 8);
+        // Stop following: moves walk shown lines; new ones count only when shown.
+        log.move_by(-1, 2);
+        assert_eq!(log.selected_event().unwrap().seq, 6);
+        log.push(ev(10));
+        log.push(ev(11));
+        assert_eq!(log.unseen(), 1);
+        // The held line falls off the front: the oldest shown line is held instead.
+        for s in 12..=15 {
+            log.push(ev(s));
+        }
+        assert_eq!(shown(&log), [10, 12, 14]);
+        assert_eq!(log.selected_event().unwrap().seq, 10);
+        assert_eq!(log.unseen(), 3);
+        // Clearing the filter keeps the held line; every new line counts again.
+        log.set_filter(None);
+        assert_eq!(log.selected_event().unwrap().seq, 10);
+        assert_eq!(log.unseen(), 6);
+    }
+
+    #[test]
+    fn a_new_filter_moves_a_held_line_to_the_nearest_shown_one() {
+        let mut log = LogBuffer::new(10);
+        for s in 1..=7 {
+            log.push(ev(s));
+        }
+        log.move_by(-4, 3);
+        assert_eq!(log.selected_event().unwrap().seq, 3);
+        log.set_filter(even());
+        assert_eq!(log.selected_event().unwrap().seq, 4);
+        // Nothing shown: no selection, and moves do nothing.
+        log.set_filter(Some(Box::new(|_: &Event| false)));
+        assert_eq!(log.selected(), None);
+        log.move_by(1, 3);
+        assert!(!log.following());
+        // A click holds a line and stops following.
+        log.set_filter(None);
+        log.follow_newest();
+        log.select(abs_of(&log, 5), abs_of(&log, 1), 5);
+        assert!(!log.following());
+        assert_eq!(log.selected_event().unwrap().seq, 5);
+        assert_eq!(log.unseen(), 0);
+    }
+
+    fn abs_of(log: &LogBuffer, seq: u64) -> u64 {
+        (0..log.view_len())
+            .filter_map(|p| log.view_at(p))
+            .find(|a| log.get(*a).unwrap().seq == seq)
+            .unwrap()
+    }
 }
