@@ -315,7 +315,7 @@ mod tests {
     }
 
     fn even() -> Option<Predicate<Event>> {
-        Some(Box::new(|e: &Event| e.seq % 2 == 0))
+        Some(Box::new(|e: &Event| e.seq.is_multiple_of(2)))
     }
 
     fn shown(log: &LogBuffer) -> Vec<u64> {
