@@ -304,3 +304,30 @@ fn the_log_filter_stays_through_a_reload() {
         "{s}"
     );
 }
+
+#[test]
+fn a_clock_time_finds_the_lines_of_that_second() {
+    let mut app = log_app();
+    typed(&mut app, "/02:59:03");
+    let s = screen(&app, W, H);
+    assert!(title(&s).contains("/02:59:03 1 of 5"), "{s}");
+    assert!(s.contains("replication lag"), "{s}");
+    // Not a field: no complaint in the filter line.
+    assert!(!s.contains("no field"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    typed(&mut app, "/02:59 !02:59:01");
+    assert!(title(&screen(&app, W, H)).contains("4 of 5"));
+    key(&mut app, KeyCode::Esc);
+    // In local time the lines show local times, and a filter kept across the toggle
+    // reads those (in any time zone the tests run in).
+    let local = (t0() - chrono::Duration::seconds(57))
+        .with_timezone(&chrono::Local)
+        .format("%H:%M:%S")
+        .to_string();
+    typed(&mut app, &format!("/{local}"));
+    key(&mut app, KeyCode::Enter);
+    typed(&mut app, "t");
+    let s = screen(&app, W, H);
+    assert!(title(&s).contains(&format!("/{local} 1 of 5")), "{s}");
+    assert!(s.contains("replication lag"), "{s}");
+}

@@ -2,8 +2,9 @@
 //!
 //! A query is words separated by spaces. `field:value` keeps rows whose field has that
 //! value (numbers exactly, words by prefix: `health:deg`); a bare word is a fuzzy match
-//! over the row's visible columns; `!` before either excludes instead (a bare `!word`
-//! excludes rows containing the word, not fuzzy ones, so it never hides too much).
+//! over the row's visible columns, and a clock time (`02:59`) a match of that text as
+//! typed; `!` before either excludes instead (a bare `!word` excludes rows containing
+//! the word, not fuzzy ones, so it never hides too much).
 //! Every term must hold. A row is tested alone, so a change to one row re-tests that
 //! row only, and a new log line is tested once, as it arrives.
 
@@ -33,7 +34,7 @@ pub fn fields_of(pane: Pane) -> &'static [&'static str] {
         Pane::Rings => Campaign::FIELDS,
         Pane::Evidence => Evidence::FIELDS,
         Pane::Approvals => Approval::FIELDS,
-        Pane::Log => Event::FIELDS,
+        Pane::Log => LogLine::FIELDS,
     }
 }
 
@@ -65,7 +66,11 @@ impl Query {
             if word.is_empty() {
                 continue;
             }
-            if let Some((name, value)) = word.split_once(':') {
+            // A clock time (`01:09`) is text to find as typed, not a field.
+            let clock = word.split_once(':').is_some_and(|(name, _)| {
+                word.bytes().all(|b| b.is_ascii_digit() || b == b':') && !name.is_empty()
+            });
+            if let Some((name, value)) = word.split_once(':').filter(|_| !clock) {
                 let name = name.to_lowercase();
                 if !fields.contains(&name.as_str()) {
                     problems.push(format!(
@@ -91,6 +96,9 @@ impl Query {
                 |kind| Atom::new(word, CaseMatching::Smart, Normalization::Smart, kind, false);
             if negate {
                 terms.push((true, Term::Contains(atom(AtomKind::Substring))));
+            } else if clock {
+                highlight.push(atom(AtomKind::Substring));
+                terms.push((false, Term::Contains(atom(AtomKind::Substring))));
             } else {
                 highlight.push(atom(AtomKind::Fuzzy));
                 terms.push((false, Term::Fuzzy(atom(AtomKind::Fuzzy))));
@@ -162,6 +170,12 @@ impl PaneFilter {
     pub fn predicate<T: Filterable>(&self) -> super::indexes::Predicate<T> {
         let query = Arc::clone(&self.query);
         Box::new(move |row: &T| query.matches(row))
+    }
+
+    /// The predicate the log keeps: lines as shown, in UTC or local time.
+    pub fn log_predicate(&self, local_time: bool) -> super::indexes::Predicate<Event> {
+        let query = Arc::clone(&self.query);
+        Box::new(move |event: &Event| query.matches(&LogLine { event, local_time }))
     }
 }
 
@@ -281,19 +295,26 @@ impl Filterable for Approval {
     }
 }
 
-/// A log line: its fields are the level, the event kind and actor, and the ids of its
-/// subject; its text is what the line shows (time, level, actor, subject, message).
-impl Filterable for Event {
+/// A log line as the Log pane shows it: its fields are the level, the event kind and
+/// actor, and the ids of its subject; its text is what the line shows (time of day in
+/// UTC or local time as toggled, level, actor, subject, message).
+pub struct LogLine<'a> {
+    pub event: &'a Event,
+    pub local_time: bool,
+}
+
+impl Filterable for LogLine<'_> {
     const FIELDS: &'static [&'static str] = &[
         "level", "kind", "actor", "campaign", "ring", "db", "approval",
     ];
 
     fn field(&self, name: &str) -> Option<String> {
-        let s = &self.subject;
+        let e = self.event;
+        let s = &e.subject;
         Some(match name {
-            "level" => self.level.as_str().to_string(),
-            "kind" => self.kind.to_lowercase(),
-            "actor" => self.actor.to_lowercase(),
+            "level" => e.level.as_str().to_string(),
+            "kind" => e.kind.to_lowercase(),
+            "actor" => e.actor.to_lowercase(),
             "campaign" => s.campaign_id.as_deref()?.to_lowercase(),
             "ring" => s.ring?.to_string(),
             "db" => s.database_id.as_deref()?.to_lowercase(),
@@ -303,13 +324,14 @@ impl Filterable for Event {
     }
 
     fn haystack(&self) -> String {
+        let e = self.event;
         format!(
             "{} {} {} {} {}",
-            self.at.format("%H:%M:%S"),
-            crate::ui::status::level_word(self.level),
-            self.actor,
-            self.subject.label(),
-            self.message
+            crate::ui::format::log_time(e.at, self.local_time),
+            crate::ui::status::level_word(e.level),
+            e.actor,
+            e.subject.label(),
+            e.message
         )
     }
 }

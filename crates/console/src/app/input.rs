@@ -103,6 +103,10 @@ impl App {
             A::Mark => self.toggle_mark(),
             A::ToggleTime => {
                 self.local_time = !self.local_time;
+                // The log's filter matches the times the lines show.
+                if self.filter_of(Pane::Log).is_some() {
+                    self.install_filter(Pane::Log);
+                }
                 let zone = if self.local_time { "local time" } else { "UTC" };
                 self.notify(NoticeKind::Info, format!("times shown in {zone}"));
             }

@@ -88,7 +88,7 @@ impl App {
         self.pin_selections();
     }
 
-    fn install_filter(&mut self, pane: Pane) {
+    pub(super) fn install_filter(&mut self, pane: Pane) {
         let f = self
             .filter_of(pane)
             .filter(|f| !f.query.is_empty())
@@ -98,7 +98,10 @@ impl App {
             Pane::Rings => self.data.campaigns.set_filter(f.map(|f| f.predicate())),
             Pane::Evidence => self.data.evidence.set_filter(f.map(|f| f.predicate())),
             Pane::Approvals => self.data.approvals.set_filter(f.map(|f| f.predicate())),
-            Pane::Log => self.log.set_filter(f.map(|f| f.predicate())),
+            Pane::Log => {
+                let local = self.local_time;
+                self.log.set_filter(f.map(|f| f.log_predicate(local)));
+            }
         }
     }
 

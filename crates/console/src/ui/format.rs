@@ -65,6 +65,18 @@ pub fn clock_in(t: DateTime<Utc>, local: bool) -> String {
     }
 }
 
+/// A log line's time of day (`03:00:00`), UTC or local as toggled; the zone shows once,
+/// in the header, not on every line.
+pub fn log_time(t: DateTime<Utc>, local: bool) -> String {
+    if local {
+        t.with_timezone(&chrono::Local)
+            .format("%H:%M:%S")
+            .to_string()
+    } else {
+        t.format("%H:%M:%S").to_string()
+    }
+}
+
 /// A full timestamp in UTC or local time, with its zone said.
 pub fn stamp_in(t: DateTime<Utc>, local: bool) -> String {
     if local {

@@ -12,7 +12,7 @@ use super::{empty_text, framed, highlight};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::keymap::{Layer, NamedAction};
-use crate::ui::format::{width, wrap};
+use crate::ui::format::{log_time, width, wrap};
 use crate::ui::status;
 use crate::ui::widgets::{empty, fit_spans};
 
@@ -141,14 +141,7 @@ fn render(app: &App, e: &Event, w: usize, selected: bool) -> Vec<Line<'static>> 
     };
     let mut prefix = vec![
         Span::raw(if selected { "›" } else { " " }),
-        Span::styled(
-            if app.local_time {
-                format!("{} ", e.at.with_timezone(&chrono::Local).format("%H:%M:%S"))
-            } else {
-                e.at.format("%H:%M:%S ").to_string()
-            },
-            t.muted,
-        ),
+        Span::styled(format!("{} ", log_time(e.at, app.local_time)), t.muted),
         Span::styled(format!("{}{} ", lvl.glyph, lvl.word), lvl.style),
     ];
     if !narrow {
