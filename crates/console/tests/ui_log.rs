@@ -31,6 +31,13 @@ fn title(s: &str) -> &str {
         .unwrap_or_else(|| panic!("no log title:\n{s}"))
 }
 
+/// Closes any filter line, opens a new one with `text` typed and returns the screen.
+fn filter(app: &mut App, text: &str) -> String {
+    key(app, KeyCode::Esc);
+    typed(app, &format!("/{text}"));
+    screen(app, W, H)
+}
+
 /// Whether the selected (held) line is the one showing `text`.
 fn held(s: &str, text: &str) -> bool {
     s.lines().any(|l| l.contains("›") && l.contains(text))
@@ -46,22 +53,17 @@ fn row_of(s: &str, text: &str) -> usize {
 #[test]
 fn field_terms_filter_the_log_as_you_type_and_esc_clears() {
     let mut app = log_app();
-    typed(&mut app, "/level:warn");
-    let s = screen(&app, W, H);
+    let s = filter(&mut app, "level:warn");
     assert!(title(&s).contains("/level:warn 1 of 5"), "{s}");
     assert!(s.contains("replication lag 42s"), "{s}");
     assert!(!s.contains("ring 1 started"), "{s}");
     // A word prefix of a field's value; several terms must all hold.
-    key(&mut app, KeyCode::Esc);
-    typed(&mut app, "/kind:executor actor:exec");
-    let s = screen(&app, W, H);
+    let s = filter(&mut app, "kind:executor actor:exec");
     assert!(title(&s).contains("1 of 5"), "{s}");
     assert!(s.contains("pg_upgrade --check: ok"), "{s}");
     assert!(!s.contains("patching pg-stg-p1"), "{s}");
     // Subject ids: every fixture line is about pg-stg-r1 in ring 1 of cmp-1.
-    key(&mut app, KeyCode::Esc);
-    typed(&mut app, "/db:pg-stg-r1 campaign:cmp-1 ring:1");
-    assert!(title(&screen(&app, W, H)).contains("5 of 5"));
+    assert!(title(&filter(&mut app, "db:pg-stg-r1 campaign:cmp-1 ring:1")).contains("5 of 5"));
     typed(&mut app, " ring:2");
     let s = screen(&app, W, H);
     assert!(title(&s).contains("0 of 5"), "{s}");
@@ -87,23 +89,18 @@ fn field_terms_filter_the_log_as_you_type_and_esc_clears() {
 fn exclusion_and_fuzzy_words_with_highlights() {
     let mut app = log_app();
     // `!word` excludes lines containing it: the executor's line goes.
-    typed(&mut app, "/!executor");
-    let s = screen(&app, W, H);
+    let s = filter(&mut app, "!executor");
     assert!(title(&s).contains("4 of 5"), "{s}");
     assert!(!s.contains("pg_upgrade"), "{s}");
     // `!field:value` excludes by field: both executor.output lines go.
-    key(&mut app, KeyCode::Esc);
-    typed(&mut app, "/!kind:executor");
-    let s = screen(&app, W, H);
+    let s = filter(&mut app, "!kind:executor");
     assert!(title(&s).contains("3 of 5"), "{s}");
     assert!(
         !s.contains("patching pg-stg-p1") && s.contains("ring 1 started"),
         "{s}"
     );
     // A fuzzy word: letters in order with gaps; its letters are highlighted.
-    key(&mut app, KeyCode::Esc);
-    typed(&mut app, "/rpliclag");
-    let s = screen(&app, W, H);
+    let s = filter(&mut app, "rpliclag");
     assert!(title(&s).contains("1 of 5"), "{s}");
     let y = row_of(&s, "replication lag") as u16;
     let t = render(&app, W, H);
@@ -115,9 +112,7 @@ fn exclusion_and_fuzzy_words_with_highlights() {
         .collect();
     assert_eq!(lit, "rpliclag", "highlighted: {lit:?}");
     // The level word the line shows matches too.
-    key(&mut app, KeyCode::Esc);
-    typed(&mut app, "/ERR");
-    assert!(title(&screen(&app, W, H)).contains("1 of 5"));
+    assert!(title(&filter(&mut app, "ERR")).contains("1 of 5"));
 }
 
 #[test]
@@ -308,15 +303,12 @@ fn the_log_filter_stays_through_a_reload() {
 #[test]
 fn a_clock_time_finds_the_lines_of_that_second() {
     let mut app = log_app();
-    typed(&mut app, "/02:59:03");
-    let s = screen(&app, W, H);
+    let s = filter(&mut app, "02:59:03");
     assert!(title(&s).contains("/02:59:03 1 of 5"), "{s}");
     assert!(s.contains("replication lag"), "{s}");
     // Not a field: no complaint in the filter line.
     assert!(!s.contains("no field"), "{s}");
-    key(&mut app, KeyCode::Esc);
-    typed(&mut app, "/02:59 !02:59:01");
-    assert!(title(&screen(&app, W, H)).contains("4 of 5"));
+    assert!(title(&filter(&mut app, "02:59 !02:59:01")).contains("4 of 5"));
     key(&mut app, KeyCode::Esc);
     // In local time the lines show local times, and a filter kept across the toggle
     // reads those (in any time zone the tests run in).

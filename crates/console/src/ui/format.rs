@@ -54,38 +54,36 @@ pub fn clock(t: DateTime<Utc>) -> String {
     t.format("%H:%M:%SZ").to_string()
 }
 
-/// The time of day in UTC (`03:00:00Z`) or local time (`04:00:00+01`), as toggled.
-pub fn clock_in(t: DateTime<Utc>, local: bool) -> String {
+/// `t` formatted in local time with `local`, else in UTC with `utc`.
+fn in_zone(t: DateTime<Utc>, local: bool, local_fmt: &str, utc_fmt: &str) -> String {
     if local {
         t.with_timezone(&chrono::Local)
-            .format("%H:%M:%S%:z")
+            .format(local_fmt)
             .to_string()
     } else {
-        clock(t)
+        t.format(utc_fmt).to_string()
     }
+}
+
+/// The time of day in UTC (`03:00:00Z`) or local time (`04:00:00+01`), as toggled.
+pub fn clock_in(t: DateTime<Utc>, local: bool) -> String {
+    in_zone(t, local, "%H:%M:%S%:z", "%H:%M:%SZ")
 }
 
 /// A log line's time of day (`03:00:00`), UTC or local as toggled; the zone shows once,
 /// in the header, not on every line.
 pub fn log_time(t: DateTime<Utc>, local: bool) -> String {
-    if local {
-        t.with_timezone(&chrono::Local)
-            .format("%H:%M:%S")
-            .to_string()
-    } else {
-        t.format("%H:%M:%S").to_string()
-    }
+    in_zone(t, local, "%H:%M:%S", "%H:%M:%S")
 }
 
 /// A full timestamp in UTC or local time, with its zone said.
 pub fn stamp_in(t: DateTime<Utc>, local: bool) -> String {
-    if local {
-        t.with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S%.3f %:z")
-            .to_string()
-    } else {
-        t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
-    }
+    in_zone(
+        t,
+        local,
+        "%Y-%m-%d %H:%M:%S%.3f %:z",
+        "%Y-%m-%d %H:%M:%S%.3f UTC",
+    )
 }
 
 pub fn width(s: &str) -> usize {
