@@ -89,13 +89,16 @@ pub(crate) fn window(app: &App, w: usize, height: usize) -> Vec<(u64, Vec<Line<'
     let rows = |v: &[(u64, Vec<Line>)]| v.iter().map(|(_, r)| r.len()).sum::<usize>();
     let mut out = Vec::new();
     if log.following() {
-        let mut pos = n;
-        while pos > 0 && rows(&out) < height {
+        let (mut pos, mut used) = (n, 0);
+        while pos > 0 && used < height {
             pos -= 1;
-            out.extend(entry(pos));
+            if let Some((abs, lines)) = entry(pos) {
+                used += lines.len();
+                out.push((abs, lines));
+            }
         }
         out.reverse();
-        let excess = rows(&out).saturating_sub(height);
+        let excess = used.saturating_sub(height);
         if let Some((_, first)) = out.first_mut() {
             first.drain(..excess.min(first.len()));
         }
