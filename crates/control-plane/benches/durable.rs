@@ -111,8 +111,9 @@ async fn durable_actions(dir: &tempfile::TempDir) -> f64 {
     }
     let secs = start.elapsed().as_secs_f64();
     lat.sort();
+    let (commits, grouped) = server.store().group_commits();
     println!(
-        "  actions: {} in {secs:.2} s; latency p50 {} p99 {}",
+        "  actions: {} in {secs:.2} s; latency p50 {} p99 {}; {grouped} actions in {commits} group commits",
         lat.len(),
         support::ms(support::pct(&lat, 0.5)),
         support::ms(support::pct(&lat, 0.99))

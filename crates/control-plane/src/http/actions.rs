@@ -9,7 +9,7 @@ use fleetdeck_api::{CreateCampaign, ReasonBody, StartDrill};
 use super::AppState;
 use super::body;
 use super::caller::Permission;
-use super::mutation::{Action, Begun};
+use super::mutation::Action;
 use super::problem::ApiError;
 use crate::workflow;
 
@@ -20,13 +20,12 @@ pub async fn create_campaign(
 ) -> Result<Response, ApiError> {
     action.caller.require(Permission::Operate)?;
     let req: CreateCampaign = body::json(&action.body, false)?;
-    let (m, mut tx) = match action.begin(&state).await? {
-        Begun::Replay(resp) => return Ok(resp),
-        Begun::Fresh(m, tx) => (m, tx),
-    };
-    let result =
-        workflow::create_campaign(&mut tx, action.caller.user(), &req, m.correlation_id()).await;
-    m.finish(&state, tx, StatusCode::CREATED, result).await
+    let user = action.caller.user().to_string();
+    action
+        .commit(&state, StatusCode::CREATED, move |tx, corr| {
+            Box::pin(async move { workflow::create_campaign(tx, &user, &req, corr).await })
+        })
+        .await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,23 +71,25 @@ async fn campaign_action(
     let required = verb != CampaignVerb::Resume;
     let reason = body::text_field("reason", parsed.reason.as_deref(), required)?;
     let seen = action.if_match()?;
-    let (m, mut tx) = match action.begin(&state).await? {
-        Begun::Replay(resp) => return Ok(resp),
-        Begun::Fresh(m, tx) => (m, tx),
-    };
-    let user = action.caller.user();
-    let corr = m.correlation_id();
-    let reason_text = reason.as_deref().unwrap_or_default();
-    let result = match verb {
-        CampaignVerb::Pause => workflow::pause(&mut tx, user, &id, seen, reason_text, corr).await,
-        CampaignVerb::Resume => {
-            workflow::resume(&mut tx, user, &id, seen, reason.as_deref(), corr).await
-        }
-        CampaignVerb::Rollback => {
-            workflow::rollback(&mut tx, user, &id, seen, reason_text, corr).await
-        }
-    };
-    m.finish(&state, tx, StatusCode::OK, result).await
+    let user = action.caller.user().to_string();
+    action
+        .commit(&state, StatusCode::OK, move |tx, corr| {
+            Box::pin(async move {
+                let reason_text = reason.as_deref().unwrap_or_default();
+                match verb {
+                    CampaignVerb::Pause => {
+                        workflow::pause(tx, &user, &id, seen, reason_text, corr).await
+                    }
+                    CampaignVerb::Resume => {
+                        workflow::resume(tx, &user, &id, seen, reason.as_deref(), corr).await
+                    }
+                    CampaignVerb::Rollback => {
+                        workflow::rollback(tx, &user, &id, seen, reason_text, corr).await
+                    }
+                }
+            })
+        })
+        .await
 }
 
 /// `POST /v1/databases/{id}/drills`: 202 with the drill, which the engine runs now.
@@ -99,11 +100,10 @@ pub async fn start_drill(
 ) -> Result<Response, ApiError> {
     action.caller.require(Permission::Operate)?;
     let _: StartDrill = body::json(&action.body, true)?;
-    let (m, mut tx) = match action.begin(&state).await? {
-        Begun::Replay(resp) => return Ok(resp),
-        Begun::Fresh(m, tx) => (m, tx),
-    };
-    let result =
-        workflow::start_drill(&mut tx, action.caller.user(), &id, m.correlation_id()).await;
-    m.finish(&state, tx, StatusCode::ACCEPTED, result).await
+    let user = action.caller.user().to_string();
+    action
+        .commit(&state, StatusCode::ACCEPTED, move |tx, corr| {
+            Box::pin(async move { workflow::start_drill(tx, &user, &id, corr).await })
+        })
+        .await
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::body;
 use super::caller::{Caller, Permission};
-use super::mutation::{Action, Begun};
+use super::mutation::Action;
 use super::problem::ApiError;
 use crate::store;
 use crate::store::approvals::{self, NewDecision};
@@ -66,16 +66,18 @@ async fn decide(
         verdict == Verdict::Reject,
     )?;
     let seen = action.if_match()?;
-    let (m, mut tx) = match action.begin(&state).await? {
-        Begun::Replay(resp) => return Ok(resp),
-        Begun::Fresh(m, tx) => (m, tx),
-    };
-    let decision = NewDecision {
-        approver: action.caller.user(),
-        verdict,
-        comment: comment.as_deref(),
-        if_match: seen,
-    };
-    let result = approvals::decide(&mut tx, &id, decision, store::now(), m.correlation_id()).await;
-    m.finish(&state, tx, StatusCode::OK, result).await
+    let approver = action.caller.user().to_string();
+    action
+        .commit(&state, StatusCode::OK, move |tx, corr| {
+            Box::pin(async move {
+                let decision = NewDecision {
+                    approver: &approver,
+                    verdict,
+                    comment: comment.as_deref(),
+                    if_match: seen,
+                };
+                approvals::decide(tx, &id, decision, store::now(), corr).await
+            })
+        })
+        .await
 }

@@ -1,13 +1,12 @@
-//! The shape every mutating request takes: idempotency key, one write transaction that
-//! holds the effect, its audit event and the stored response, then the answer.
+//! The shape every mutating request takes: idempotency key, then the work in the
+//! store's next group commit together with its audit event and the stored response,
+//! then the answer, given only once that commit is durable.
 //!
 //! ```text
-//! let (m, mut tx) = match action.begin(&state).await? {
-//!     Begun::Replay(resp) => return Ok(resp),
-//!     Begun::Fresh(m, tx) => (m, tx),
-//! };
-//! let result = workflow::pause(&mut tx, ..., m.correlation_id()).await;
-//! m.finish(&state, tx, StatusCode::OK, result).await
+//! action.commit(&state, StatusCode::OK, move |tx, corr| {
+//!     Box::pin(async move { workflow::pause(tx, &user, &id, seen, &reason, corr).await })
+//! })
+//! .await
 //! ```
 
 use std::collections::HashSet;
@@ -22,8 +21,8 @@ use super::AppState;
 use super::caller::Caller;
 use super::problem::ApiError;
 use crate::DomainError;
-use crate::store::Tx;
 use crate::store::idempotency::{self, Record};
+use crate::store::{Tx, WriteFuture};
 
 /// Keys whose first request is still being processed.
 #[derive(Default)]
@@ -53,95 +52,74 @@ pub struct RequestMeta<'a> {
     pub body: &'a [u8],
 }
 
-/// A mutating request that passed its idempotency check and holds the write transaction.
-pub struct Mutation {
-    key: String,
-    record: Record,
-    _guard: InFlightGuard,
-}
-
-pub enum Begun {
-    /// The key was seen with this same request: here is the first answer again.
-    Replay(Response),
-    /// Do the work in `Tx`, then call [`Mutation::finish`].
-    Fresh(Mutation, Tx),
-}
-
-impl Mutation {
-    /// Checks the `Idempotency-Key`, then opens the write transaction and looks the key up
-    /// inside it, so two requests with one key can never both do the work.
-    pub async fn begin(
-        state: &AppState,
-        caller: &Caller,
-        req: RequestMeta<'_>,
-    ) -> Result<Begun, ApiError> {
-        let key = idempotency_key(req.headers)?;
-        let fingerprint =
-            idempotency::fingerprint(caller.user(), req.method.as_str(), req.path, req.body);
-        // A retry of an answered request needs no write lock and does not count as in
-        // flight: any number of concurrent retries all get the stored answer.
-        if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
-            return replay(&key, &fingerprint, stored);
+/// Checks the `Idempotency-Key`, then runs `work` in the store's group commit: inside
+/// the write transaction the key is looked up again (so two requests with one key can
+/// never both do the work), the work is done and its answer stored with it. On failure
+/// the work's savepoint is rolled back: nothing is stored, so a corrected retry may
+/// reuse the key.
+async fn commit<T, F>(
+    state: &AppState,
+    caller: &Caller,
+    req: RequestMeta<'_>,
+    status: StatusCode,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    T: Serialize + Send,
+    F: for<'a> FnOnce(&'a mut Tx, Option<String>) -> WriteFuture<'a, Result<T, DomainError>>
+        + Send
+        + 'static,
+{
+    let key = idempotency_key(req.headers)?;
+    let fingerprint =
+        idempotency::fingerprint(caller.user(), req.method.as_str(), req.path, req.body);
+    // A retry of an answered request needs no write lock and does not count as in
+    // flight: any number of concurrent retries all get the stored answer.
+    if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
+        return replay(&key, &fingerprint, stored);
+    }
+    // Held until the answer: a second request with this key meanwhile is told to wait.
+    // Should this request be dropped (the client left), its work still runs; a retry
+    // then queues behind it and finds its record inside the transaction.
+    let _guard = {
+        let set = state.in_flight();
+        let mut keys = set.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !keys.insert(key.clone()) {
+            return Err(ApiError::conflict(format!(
+                "a request with Idempotency-Key {key} is still being processed; retry it when that one has answered"
+            )));
         }
-        let guard = {
-            let set = state.in_flight();
-            let mut keys = set.0.lock().unwrap_or_else(|e| e.into_inner());
-            if !keys.insert(key.clone()) {
-                return Err(ApiError::conflict(format!(
-                    "a request with Idempotency-Key {key} is still being processed; retry it when that one has answered"
-                )));
-            }
-            InFlightGuard {
-                set: Arc::clone(&set),
-                key: key.clone(),
-            }
-        };
-        let mut tx = state.store().begin().await?;
-        if let Some(stored) = idempotency::lookup(&mut *tx, &key).await? {
-            return replay(&key, &fingerprint, stored);
+        InFlightGuard {
+            set: Arc::clone(&set),
+            key: key.clone(),
         }
-        let record = Record {
-            user: caller.user().to_string(),
-            fingerprint,
-            status: 0,
-            body: String::new(),
-        };
-        Ok(Begun::Fresh(
-            Mutation {
-                key,
-                record,
-                _guard: guard,
-            },
-            tx,
-        ))
-    }
-
-    /// Ties the events of this request together.
-    pub fn correlation_id(&self) -> Option<String> {
-        Some(format!("req-{}", self.key))
-    }
-
-    /// On success stores the response with the effect and commits; on failure rolls
-    /// everything back (nothing is stored, so a corrected retry may reuse the key).
-    pub async fn finish<T: Serialize>(
-        mut self,
-        state: &AppState,
-        mut tx: Tx,
-        status: StatusCode,
-        result: Result<T, DomainError>,
-    ) -> Result<Response, ApiError> {
-        let value = result?;
-        let body = serde_json::to_string(&value).map_err(DomainError::from)?;
-        self.record.status = status.as_u16();
-        self.record.body = body;
-        idempotency::save(&mut tx, &self.key, &self.record).await?;
-        state.store().commit(tx).await?;
-        Ok(json_response(status, std::mem::take(&mut self.record.body)))
-    }
+    };
+    let user = caller.user().to_string();
+    state
+        .store()
+        .write(move |tx| {
+            Box::pin(async move {
+                if let Some(stored) = idempotency::lookup(&mut **tx, &key).await? {
+                    return replay(&key, &fingerprint, stored);
+                }
+                let correlation_id = Some(format!("req-{key}"));
+                let value = work(tx, correlation_id).await?;
+                let body = serde_json::to_string(&value).map_err(DomainError::from)?;
+                let record = Record {
+                    user,
+                    fingerprint,
+                    status: status.as_u16(),
+                    body,
+                };
+                idempotency::save(tx, &key, &record).await?;
+                Ok(json_response(status, record.body))
+            })
+        })
+        .await
 }
 
 /// The stored answer, if `fingerprint` says it is the same request.
-fn replay(key: &str, fingerprint: &str, stored: Record) -> Result<Begun, ApiError> {
+fn replay(key: &str, fingerprint: &str, stored: Record) -> Result<Response, ApiError> {
     if stored.fingerprint != fingerprint {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -151,7 +129,7 @@ fn replay(key: &str, fingerprint: &str, stored: Record) -> Result<Begun, ApiErro
         ));
     }
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    Ok(Begun::Replay(json_response(status, stored.body)))
+    Ok(json_response(status, stored.body))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -230,9 +208,23 @@ impl Action {
         if_match(&self.headers)
     }
 
-    /// Starts the mutation; see [`Mutation::begin`].
-    pub async fn begin(&self, state: &AppState) -> Result<Begun, ApiError> {
-        Mutation::begin(state, &self.caller, self.meta()).await
+    /// Runs `work` as this request's effect, durably and at most once per
+    /// `Idempotency-Key`; answers `status` with what `work` returned. `work` gets the
+    /// write transaction and the correlation id that ties the request's events
+    /// together, and must write only through that transaction.
+    pub async fn commit<T, F>(
+        &self,
+        state: &AppState,
+        status: StatusCode,
+        work: F,
+    ) -> Result<Response, ApiError>
+    where
+        T: Serialize + Send,
+        F: for<'a> FnOnce(&'a mut Tx, Option<String>) -> WriteFuture<'a, Result<T, DomainError>>
+            + Send
+            + 'static,
+    {
+        commit(state, &self.caller, self.meta(), status, work).await
     }
 }
 

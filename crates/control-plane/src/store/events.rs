@@ -55,12 +55,16 @@ impl NewEvent {
 
 /// Appends `ev` inside `tx` with the next sequence number. The message is sanitised:
 /// it may carry executor output or user text and ends up on terminals and in logs.
+///
+/// The write lock is held for the whole transaction and every event is appended here,
+/// so after the first append of a transaction the next number is the previous plus one.
 pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
-    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM events")
-        .fetch_one(&mut **tx)
-        .await?;
+    let seq = match tx.newest_seq() {
+        Some(newest) => newest + 1,
+        None => last_seq(&mut **tx).await? + 1,
+    };
     let event = Event {
-        seq: to_u64(seq, "event seq")?,
+        seq,
         at: super::now(),
         actor: fleetdeck_api::text::sanitize_line(&ev.actor).into_owned(),
         kind: ev.kind,
@@ -80,7 +84,7 @@ pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
          approval_id, drill_id, ring, message, correlation_id, change_json) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(seq)
+    .bind(to_i64(seq))
     .bind(fmt_time(event.at))
     .bind(&event.actor)
     .bind(&event.kind)
@@ -95,6 +99,7 @@ pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
     .bind(change_json)
     .execute(&mut **tx)
     .await?;
+    tx.appended(seq);
     Ok(event)
 }
 

@@ -5,14 +5,18 @@
 //! trail can never disagree. Writers are serialised (`BEGIN IMMEDIATE`); readers use the
 //! pool and see a consistent snapshot per transaction. After each commit the store wakes
 //! its subscribers (the SSE streams, the workflow engine) with the newest event sequence.
+//! Mutating API actions are written through [`Store::write`], which commits the actions
+//! waiting for the writer together (see [`group`]).
 
 pub mod approvals;
 pub mod campaigns;
 pub mod drills;
 pub mod events;
 pub mod fleet;
+pub mod group;
 pub mod idempotency;
 mod migrate;
+mod tx;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -26,9 +30,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use tokio::sync::watch;
 
 use crate::DomainError;
-
-/// A write transaction, begun with [`Store::begin`].
-pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+pub use group::WriteFuture;
+pub use tx::Tx;
 
 /// How long a writer waits for another writer's lock before the store reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +47,7 @@ pub struct Store {
     /// and a tenfold p99 under 8 concurrent requests (docs/performance.md, 8a). Here they
     /// queue for this connection instead and each starts as the previous one commits.
     writer: SqlitePool,
+    group: group::GroupCommit,
     last_seq: Arc<watch::Sender<Seq>>,
 }
 
@@ -91,11 +95,12 @@ impl Store {
             .await
             .map_err(|e| fail("cannot open it", &e))?;
         let last = events::last_seq(&pool).await?;
-        let (tx, _) = watch::channel(last);
+        let last_seq = Arc::new(watch::channel(last).0);
         Ok(Store {
             pool,
+            group: group::GroupCommit::start(writer.clone(), Arc::clone(&last_seq)),
             writer,
-            last_seq: Arc::new(tx),
+            last_seq,
         })
     }
 
@@ -107,22 +112,34 @@ impl Store {
     /// Begins a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so
     /// two writers never both read the same "previous sequence number".
     pub async fn begin(&self) -> Result<Tx, DomainError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(Tx::new(self.writer.begin_with("BEGIN IMMEDIATE").await?))
     }
 
     /// Commits `tx`, then tells subscribers the newest event sequence number.
     pub async fn commit(&self, tx: Tx) -> Result<(), DomainError> {
-        tx.commit().await?;
-        let last = events::last_seq(&self.pool).await?;
-        self.last_seq.send_if_modified(|seen| {
-            if last > *seen {
-                *seen = last;
-                true
-            } else {
-                false
-            }
-        });
+        if let Some(seq) = tx.commit().await? {
+            notify(&self.last_seq, seq);
+        }
         Ok(())
+    }
+
+    /// Runs `work` in the next group commit (see [`group`]) and answers with its result
+    /// once the transaction holding it has committed. If `work` fails its changes are
+    /// rolled back alone and its error is the answer; other actions are unaffected.
+    /// `work` must write only through the transaction it is given (never
+    /// [`Store::begin`], which would wait for the very connection it runs on).
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'a> FnOnce(&'a mut Tx) -> WriteFuture<'a, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<DomainError> + Send + 'static,
+    {
+        self.group.write(work).await
+    }
+
+    /// Group commits so far and the actions they held (see [`group`]).
+    pub fn group_commits(&self) -> (u64, u64) {
+        self.group.committed()
     }
 
     /// Watches the newest committed event sequence number.
@@ -147,6 +164,19 @@ impl Store {
         self.writer.close().await;
         self.pool.close().await;
     }
+}
+
+/// Tells subscribers that events up to `seq` are committed. Commits happen in sequence
+/// order, but two committers may report out of order: the watch only moves forward.
+fn notify(last_seq: &watch::Sender<Seq>, seq: Seq) {
+    last_seq.send_if_modified(|seen| {
+        if seq > *seen {
+            *seen = seq;
+            true
+        } else {
+            false
+        }
+    });
 }
 
 /// The current time at the precision the store keeps (microseconds), so what a write
