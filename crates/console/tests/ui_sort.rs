@@ -165,3 +165,35 @@ fn sorted_headings_snapshot() {
     command(&mut app, "sort latest");
     insta::assert_snapshot!("evidence_sorted_by_latest", screen(&app, 100, 20));
 }
+
+#[test]
+fn versions_and_ids_sort_as_numbers_not_as_text() {
+    let mut app = app(120, 40);
+    typed(&mut app, "2z");
+    for (seq, (id, version)) in [("cmp-10", "16.10"), ("cmp-9", "16.9")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut c = campaigns()[0].clone();
+        c.id = id.into();
+        c.target_version = version.into();
+        app.update(Msg::Server(Box::new(event(
+            10 + seq as u64,
+            Level::Info,
+            "campaign.created",
+            "created",
+            Some(Change::Campaign {
+                campaign: Box::new(c),
+            }),
+        ))));
+    }
+    command(&mut app, "sort campaign");
+    let s = screen(&app, 120, 40);
+    let ids = ["cmp-0", "cmp-3", "cmp-9", "cmp-10"];
+    assert_eq!(order(&s, &ids), ids, "{s}");
+    command(&mut app, "sort version");
+    let s = screen(&app, 120, 40);
+    // 16.4 (the fixtures), then 16.9 before 16.10.
+    let mine = order(&s, &["cmp-9", "cmp-10"]);
+    assert_eq!(mine, ["cmp-9", "cmp-10"], "{s}");
+}

@@ -18,6 +18,7 @@ mod input;
 pub mod log;
 mod marks;
 mod mouse;
+pub mod natural;
 mod notify;
 pub mod order;
 pub mod prompt;

@@ -8,6 +8,7 @@ use fleetdeck_api::{
 };
 
 use super::indexes::Keyed;
+use super::natural::natural_cmp;
 
 /// A database with the evidence freshness the Fleet pane shows (and may sort by).
 #[derive(Debug, Clone, PartialEq)]
@@ -121,7 +122,7 @@ impl<C: Column> Sort<C> {
 pub fn sorted<C: Column>(sort: &Sort<C>, a: &C::Row, b: &C::Row) -> Ordering {
     let by = sort.column.compare(a, b);
     let by = if sort.descending { by.reverse() } else { by };
-    let id = a.key().cmp(b.key());
+    let id = natural_cmp(a.key(), b.key());
     by.then(if sort.column == C::ID && sort.descending {
         id.reverse()
     } else {
@@ -184,9 +185,10 @@ impl Column for FleetColumn {
         let (x, y) = (&a.db, &b.db);
         match self {
             FleetColumn::Id => Ordering::Equal,
-            FleetColumn::Engine => {
-                (&x.engine, &x.engine_version).cmp(&(&y.engine, &y.engine_version))
-            }
+            FleetColumn::Engine => x
+                .engine
+                .cmp(&y.engine)
+                .then_with(|| natural_cmp(&x.engine_version, &y.engine_version)),
             FleetColumn::Env => x.environment.cmp(&y.environment),
             FleetColumn::Tier => x.tier.cmp(&y.tier),
             FleetColumn::Ring => x.ring.cmp(&y.ring),
@@ -246,7 +248,7 @@ impl Column for RingsColumn {
                 .then_with(|| b.created_at.cmp(&a.created_at)),
             RingsColumn::Campaign => Ordering::Equal,
             RingsColumn::Title => a.title.cmp(&b.title),
-            RingsColumn::Version => a.target_version.cmp(&b.target_version),
+            RingsColumn::Version => natural_cmp(&a.target_version, &b.target_version),
             RingsColumn::Ring => a.current_ring.cmp(&b.current_ring),
             RingsColumn::Created => a.created_at.cmp(&b.created_at),
         }
@@ -372,7 +374,7 @@ impl Column for ApprovalsColumn {
             ApprovalsColumn::Id => Ordering::Equal,
             ApprovalsColumn::Kind => crate::ui::panes::approval_kind_word(a.kind)
                 .cmp(crate::ui::panes::approval_kind_word(b.kind)),
-            ApprovalsColumn::Subject => a.subject.cmp(&b.subject),
+            ApprovalsColumn::Subject => natural_cmp(&a.subject, &b.subject),
             ApprovalsColumn::By => a.requested_by.cmp(&b.requested_by),
             ApprovalsColumn::Blast => blast(a).cmp(&blast(b)),
             ApprovalsColumn::Ok => (a.approvals_so_far(), a.approvals_required)
