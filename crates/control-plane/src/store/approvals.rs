@@ -202,33 +202,89 @@ pub async fn expire_due(tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Approval>
     .await?;
     let mut expired = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(mut a) = get(tx, &id).await? else {
-            continue;
-        };
-        a.state = ApprovalState::Expired;
-        a.decided_at = Some(now);
-        a.version += 1;
-        update_state(tx, &a).await?;
-        let message = format!(
-            "approval {} for {} expired with {} of {} approvals",
-            a.id,
-            a.subject,
-            a.approvals_so_far(),
-            a.approvals_required
-        );
-        append_change(
-            tx,
-            &a,
-            "scheduler",
-            kinds::APPROVAL_EXPIRED,
-            Level::Warn,
-            message,
-            None,
-        )
+        let ended = end_pending(tx, &id, now, "scheduler", None, |a| {
+            format!(
+                "approval {} for {} expired with {} of {} approvals",
+                a.id,
+                a.subject,
+                a.approvals_so_far(),
+                a.approvals_required
+            )
+        })
         .await?;
-        expired.push(a);
+        expired.extend(ended);
     }
     Ok(expired)
+}
+
+/// Withdraws the pending approvals of a campaign that has finished (`why` says how):
+/// nobody needs to decide them any more. API v1 has no "withdrawn" state, so they
+/// become `expired` (no longer decidable, no decision taken), each with an
+/// `approval.expired` event whose message says it was withdrawn and why. In the
+/// caller's transaction, so the campaign's end and the withdrawals commit together.
+pub async fn withdraw_for_campaign(
+    tx: &mut Tx,
+    campaign_id: &str,
+    why: &str,
+    actor: &str,
+    correlation_id: Option<String>,
+) -> Result<Vec<Approval>, DomainError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM approvals WHERE campaign_id = ? AND state = 'pending' ORDER BY num",
+    )
+    .bind(campaign_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let now = super::now();
+    let mut withdrawn = Vec::with_capacity(ids.len());
+    for id in ids {
+        let ended = end_pending(tx, &id, now, actor, correlation_id.clone(), |a| {
+            format!(
+                "approval {} for {} withdrawn ({} of {} approvals): {why}; it needs no decision any more",
+                a.id,
+                a.subject,
+                a.approvals_so_far(),
+                a.approvals_required
+            )
+        })
+        .await?;
+        withdrawn.extend(ended);
+    }
+    Ok(withdrawn)
+}
+
+/// Moves pending approval `id` to expired with an `approval.expired` event saying
+/// `message`; `None` when it is gone or no longer pending.
+async fn end_pending(
+    tx: &mut Tx,
+    id: &str,
+    now: DateTime<Utc>,
+    actor: &str,
+    correlation_id: Option<String>,
+    message: impl FnOnce(&Approval) -> String,
+) -> Result<Option<Approval>, DomainError> {
+    let Some(mut a) = get(tx, id).await? else {
+        return Ok(None);
+    };
+    if a.state != ApprovalState::Pending {
+        return Ok(None);
+    }
+    a.state = ApprovalState::Expired;
+    a.decided_at = Some(now);
+    a.version += 1;
+    update_state(tx, &a).await?;
+    let message = message(&a);
+    append_change(
+        tx,
+        &a,
+        actor,
+        kinds::APPROVAL_EXPIRED,
+        Level::Warn,
+        message,
+        correlation_id,
+    )
+    .await?;
+    Ok(Some(a))
 }
 
 /// Records one decision, enforcing the rules every approval keeps: only pending and

@@ -6,8 +6,8 @@ use fleetdeck_api::{Campaign, Change, EventSubject, Level};
 
 use crate::DomainError;
 use crate::store::Tx;
-use crate::store::campaigns;
 use crate::store::events::{NewEvent, append};
+use crate::store::{approvals, campaigns};
 
 /// Who is acting and which request or workflow step the events belong to.
 #[derive(Debug, Clone)]
@@ -46,7 +46,10 @@ fn bump(c: &mut Campaign) {
 }
 
 /// Saves the campaign's header and rings (not targets) and appends `ev` carrying the
-/// whole campaign. `ev`'s subject is filled in when it has none.
+/// whole campaign. `ev`'s subject is filled in when it has none. A campaign saved in a
+/// finished state (completed, rolled back) has its pending approvals withdrawn in the
+/// same transaction: a ring promotion or policy exception of a campaign that is over
+/// needs nobody's decision.
 pub async fn save_campaign(tx: &mut Tx, c: &mut Campaign, ev: NewEvent) -> Result<(), DomainError> {
     bump(c);
     campaigns::save_header(tx, c).await?;
@@ -59,6 +62,7 @@ pub async fn save_campaign(tx: &mut Tx, c: &mut Campaign, ev: NewEvent) -> Resul
     } else {
         ev
     };
+    let (actor, correlation) = (ev.actor.clone(), ev.correlation_id.clone());
     append(
         tx,
         ev.change(Change::Campaign {
@@ -66,6 +70,11 @@ pub async fn save_campaign(tx: &mut Tx, c: &mut Campaign, ev: NewEvent) -> Resul
         }),
     )
     .await?;
+    if c.state.is_finished() {
+        let state = c.state.as_str().replace('_', " ");
+        let why = format!("campaign {} is {state}", c.id);
+        approvals::withdraw_for_campaign(tx, &c.id, &why, &actor, correlation).await?;
+    }
     Ok(())
 }
 

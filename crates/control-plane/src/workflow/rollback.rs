@@ -256,7 +256,10 @@ async fn settle_interrupted(
     }
 }
 
-/// Records target `(pos, i)` as rolled back to `from`, and the database's version with it.
+/// Records target `(pos, i)` of `c` as rolled back to `from`, and the database's version
+/// with it. Reads and writes only this target's row (and the campaign's header and
+/// rings), as a forward step does: reverting a campaign costs O(targets), not
+/// O(targets²).
 async fn mark_reverted(
     shared: &Shared,
     c: &Campaign,
@@ -266,10 +269,13 @@ async fn mark_reverted(
     how: &str,
 ) -> Result<(), DomainError> {
     let who = actor(c);
+    let database_id = c.rings[pos].targets[i].database_id.clone();
     let mut tx = shared.store.begin().await?;
-    let mut c = record::load(&mut tx, &c.id).await?;
+    let mut c = record::load_target(&mut tx, &c.id, &database_id).await?;
+    let (pos, i) = record::find_target(&c, &database_id).ok_or_else(|| {
+        DomainError::Internal(format!("campaign {} has no target {database_id}", c.id))
+    })?;
     let t = &mut c.rings[pos].targets[i];
-    let database_id = t.database_id.clone();
     t.state = TargetState::RolledBack;
     t.finished_at = Some(Utc::now());
     t.message = Some(format!("{how} to {from}"));
