@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::DomainError;
 use crate::auth::{TokenEntry, load_token_file};
 use crate::config::{self, ExecutorConfig, ServerConfig};
-use crate::executor::simulated::{SimConfig, SimulatedExecutor};
-use crate::executor::{self, Executor};
+use crate::demo::{self, start::FirstConsole};
+use crate::executor;
 use crate::http::{self, AppState, Feed, TokenTable};
 use crate::store::events::{NewEvent, append};
 use crate::store::{Store, fleet, idempotency};
@@ -86,7 +85,42 @@ pub struct RunningServer {
     http: JoinHandle<std::io::Result<()>>,
     https: bool,
     housekeeping: JoinHandle<()>,
-    engine: Engine,
+    engine: EngineTask,
+}
+
+/// How the workflow engine starts.
+enum Workflows {
+    /// At once, on this executor.
+    Now(std::sync::Arc<dyn executor::Executor>),
+    /// With the demo's simulated executor, once a console watches.
+    Demo(DemoOptions),
+}
+
+/// The workflow engine: started, or starting once the demo has a console (its task is
+/// aborted, and a started engine with it, if the server is dropped without shutdown).
+struct EngineTask(Option<JoinHandle<Option<Engine>>>);
+
+impl EngineTask {
+    /// Stops the engine if it started; call after cancelling the server's token, which
+    /// stops one still waiting to start.
+    async fn shutdown(mut self) {
+        let Some(task) = self.0.take() else {
+            return;
+        };
+        match task.await {
+            Ok(Some(engine)) => engine.shutdown().await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "workflow engine start failed"),
+        }
+    }
+}
+
+impl Drop for EngineTask {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// Starts the control plane over plain HTTP (loopback only; see [`start_with_transport`]).
@@ -128,12 +162,20 @@ pub async fn start_with_transport(
     let store = Store::open(&opts.state).await?;
     let opened = started.elapsed();
     register_fleet(&store, &config).await?;
-    let (executor, settings) = match &opts.demo {
-        Some(demo) => demo_fleet(&store, &config, demo).await?,
-        None => (executor::build(&config.executor), engine_settings(&config)),
+    // A real fleet's executor is built now; the demo's once a console watches.
+    let workflows = match opts.demo {
+        Some(demo) => {
+            demo::start::seed(&store, &demo).await?;
+            Workflows::Demo(demo)
+        }
+        None => Workflows::Now(executor::build(&config.executor)),
     };
     let fleet_ready = started.elapsed();
-    announce(&store, addr, executor.name()).await?;
+    let executor_name = match &workflows {
+        Workflows::Now(executor) => executor.name(),
+        Workflows::Demo(_) => demo::start::EXECUTOR,
+    };
+    announce(&store, addr, executor_name).await?;
 
     let shutdown = CancellationToken::new();
     let feed = Feed::start(store.clone(), shutdown.clone()).await?;
@@ -143,7 +185,11 @@ pub async fn start_with_transport(
         TokenTable::new(entries),
         shutdown.clone(),
     );
-    let app = http::router(state.clone());
+    let first_console = FirstConsole::default();
+    let app = match &workflows {
+        Workflows::Demo(_) => first_console.watch(http::router(state.clone())),
+        Workflows::Now(_) => http::router(state.clone()),
+    };
     let https = acceptor.is_some();
     let http = match acceptor {
         Some(acceptor) => {
@@ -156,7 +202,27 @@ pub async fn start_with_transport(
         ),
     };
     let housekeeping = tokio::spawn(housekeeping(store.clone(), shutdown.clone()));
-    let engine = Engine::start(store, executor, settings);
+    let settings = engine_settings(&config);
+    let engine = EngineTask(Some(match workflows {
+        Workflows::Now(executor) => {
+            let engine = Engine::start(store, executor, settings);
+            tokio::spawn(async move { Some(engine) })
+        }
+        Workflows::Demo(demo) => {
+            let settings = EngineSettings {
+                time_scale: demo.time_scale,
+                demo: Some(DemoSettings::default()),
+                ..settings
+            };
+            tokio::spawn(demo::start::engine_when_watched(
+                store,
+                demo,
+                settings,
+                first_console,
+                shutdown.clone(),
+            ))
+        }
+    }));
     state.set_ready(true);
     tracing::info!(
         %addr,
@@ -273,31 +339,6 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         approval_ttl: config.approvals.ttl,
         demo: None,
     }
-}
-
-/// `--demo`: seeds a generated fleet into an empty store (a restarted demo keeps its
-/// fleet and history) and scripts the simulated executor's situations over it.
-async fn demo_fleet(
-    store: &Store,
-    config: &ServerConfig,
-    demo: &DemoOptions,
-) -> Result<(Arc<dyn Executor>, EngineSettings), DomainError> {
-    let databases = if fleet::count(store.pool()).await? == 0 {
-        let generated = crate::demo::generate(demo.fleet_size, demo.seed, Utc::now());
-        let mut tx = store.begin().await?;
-        fleet::seed(&mut tx, &generated.databases, &generated.drills).await?;
-        store.commit(tx).await?;
-        generated.databases
-    } else {
-        fleet::list_databases(store.pool()).await?
-    };
-    let sim = SimConfig::scripted(demo.seed, demo.time_scale, &databases);
-    let settings = EngineSettings {
-        time_scale: demo.time_scale,
-        demo: Some(DemoSettings::default()),
-        ..engine_settings(config)
-    };
-    Ok((Arc::new(SimulatedExecutor::new(sim)), settings))
 }
 
 async fn announce(store: &Store, addr: SocketAddr, executor: &str) -> Result<(), DomainError> {

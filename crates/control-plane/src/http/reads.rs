@@ -72,23 +72,36 @@ async fn write_snapshot(
             events: _,
         } = s;
     }
+    let started = std::time::Instant::now();
     let mut out = JsonChunks::new();
     out.field("server_time", &now)?;
     out.field("last_seq", &events::last_seq(&mut *conn).await?)?;
     out.array("databases");
     fleet::for_each(conn, |db| out.item(&db)).await?;
     out.end_array();
+    let databases = started.elapsed();
     out.field("campaigns", &campaigns::recent(conn).await?)?;
+    let campaigns = started.elapsed();
     out.array("evidence");
     drills::for_each_evidence(conn, now, |e| out.item(&e)).await?;
     out.end_array();
+    let evidence = started.elapsed();
     let pending = approvals::list_in(conn, Some(ApprovalState::Pending)).await?;
     out.field("approvals", &pending)?;
     out.field(
         "events",
         &events::recent(&mut *conn, SNAPSHOT_EVENTS).await?,
     )?;
-    Ok(out.finish())
+    let chunks = out.finish();
+    tracing::debug!(
+        bytes = chunks.iter().map(Bytes::len).sum::<usize>(),
+        databases_ms = databases.as_millis(),
+        campaigns_ms = (campaigns - databases).as_millis(),
+        evidence_ms = (evidence - campaigns).as_millis(),
+        total_ms = started.elapsed().as_millis(),
+        "snapshot written"
+    );
+    Ok(chunks)
 }
 
 /// A JSON object written field by field into body chunks of about [`JsonChunks::CHUNK`]

@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "workflows",
         include_str!("../../migrations/0002_workflows.sql"),
     ),
+    (
+        3,
+        "evidence index",
+        include_str!("../../migrations/0003_evidence_index.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
