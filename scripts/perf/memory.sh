@@ -19,8 +19,8 @@ machine
     cargo bench --quiet -p fleetdeck-control-plane --bench footprint)
 start_server
 run_in_pane console "$FLEETDECK_BIN" --server "$SERVER_URL" --token-file "$TOKEN_FILE"
-python3 "$HERE/wait_text.py" "$PERF_TMP/console.out" "$DBS databases" 120 >/dev/null || {
-    echo "the console did not show $DBS databases within 120 s" >&2
+python3 "$HERE/wait_screen.py" "$SOCKET" console "$DBS databases" 300 >/dev/null || {
+    echo "the console did not show $DBS databases within 300 s" >&2
     tm capture-pane -p -t console >&2
     exit 1
 }

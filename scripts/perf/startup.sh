@@ -1,30 +1,27 @@
 #!/usr/bin/env bash
 # Benchmark 7 (docs/performance.md): process start to the first frame with data.
 #
-#   scripts/perf/startup.sh         # PERF_FLEET=5000 (the CLI's largest demo), 5 runs each
+#   scripts/perf/startup.sh         # PERF_FLEET=10000, 5 runs each
 #
-# Each run starts `fleetdeck` in a fresh 200x60 tmux pane (output piped to a file) and
-# stops the clock when the terminal output contains "N databases" (the Fleet pane's title
-# once the snapshot is drawn). "cold" runs use --demo-reset (the demo fleet is generated
+# Each run starts `fleetdeck` in a fresh 200x60 tmux pane and stops the clock when the
+# pane shows "N databases" (the Fleet pane's title once the snapshot is drawn; read from
+# the screen, since a redraw sends only the cells that changed). "cold" runs use --demo-reset (the demo fleet is generated
 # and written to a new state file first); "warm" runs open the existing state, as a
 # second start of the day does. Times are from just before exec to the byte arriving.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-FLEET="${PERF_FLEET:-5000}"
+FLEET="${PERF_FLEET:-10000}"
 RUNS="${PERF_RUNS:-5}"
 HERE="$(dirname "${BASH_SOURCE[0]}")"
 
 machine
 one_run() {
     local name="$1"; shift
-    local out="$PERF_TMP/$name.out"
-    : > "$out"
     tm new-session -d -s "$name" -x 200 -y 60 \
         "while [ ! -e '$PERF_TMP/$name.ready' ]; do sleep 0.01; done; date +%s%N > '$PERF_TMP/$name.start'; exec $*"
-    tm pipe-pane -o -t "$name" "cat >> '$out'"
     touch "$PERF_TMP/$name.ready"
     local seen
-    if ! seen="$(python3 "$HERE/wait_text.py" "$out" "$FLEET databases" 60)"; then
+    if ! seen="$(python3 "$HERE/wait_screen.py" "$SOCKET" "$name" "$FLEET databases" 60)"; then
         echo "run $name: no frame with data within 60 s" >&2
         tm capture-pane -p -t "$name" >&2
         exit 1
