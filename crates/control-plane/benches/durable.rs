@@ -7,7 +7,8 @@
 //! bare table in its own file in the same directory, same journal mode (WAL) and
 //! synchronous level (FULL), one `INSERT` per transaction, through the same driver.
 //!
-//! `cargo bench -p fleetdeck-control-plane --bench durable` (`PERF_DIR` picks the disk)
+//! `cargo bench -p fleetdeck-control-plane --bench durable` (`PERF_DIR` picks the disk,
+//! `PERF_CLIENTS` the requests in flight)
 
 mod support;
 
@@ -18,18 +19,24 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 
 const ACTIONS: usize = 2_000;
+/// Requests kept in flight (`PERF_CLIENTS` overrides).
 const CLIENTS: usize = 8;
 const RAW_COMMITS: usize = 2_000;
 /// Each side stops early after this long, so a slow disk cannot hang the run.
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn main() {
+    let clients = std::env::var("PERF_CLIENTS")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(CLIENTS)
+        .clamp(1, 256);
     support::runtime().block_on(async {
         let dir = support::temp_dir();
         let raw = raw_commits(&dir).await;
-        let actions = durable_actions(&dir).await;
+        let actions = durable_actions(&dir, clients).await;
         println!(
-            "durable: {:.0} approve actions/s ({CLIENTS} in flight) vs {:.0} raw one-row commits/s on the same disk ({}): {:.0} %   target >= 50 %",
+            "durable: {:.0} approve actions/s ({clients} in flight) vs {:.0} raw one-row commits/s on the same disk ({}): {:.0} %   target >= 50 %",
             actions,
             raw,
             dir.path().display(),
@@ -72,15 +79,15 @@ async fn raw_commits(dir: &tempfile::TempDir) -> f64 {
     rate
 }
 
-async fn durable_actions(dir: &tempfile::TempDir) -> f64 {
+async fn durable_actions(dir: &tempfile::TempDir, clients: usize) -> f64 {
     let server = support::start(&support::state_path(dir)).await;
     let ids = support::raise_approvals(server.store(), ACTIONS).await;
     let base = format!("http://{}", server.local_addr());
     let client = reqwest::Client::new();
     let start = Instant::now();
     let mut workers = Vec::new();
-    for w in 0..CLIENTS {
-        let mine: Vec<String> = ids.iter().skip(w).step_by(CLIENTS).cloned().collect();
+    for w in 0..clients {
+        let mine: Vec<String> = ids.iter().skip(w).step_by(clients).cloned().collect();
         let (client, base) = (client.clone(), base.clone());
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();

@@ -5,10 +5,17 @@
 //! own commit timestamp (`at`, same clock). Starvation shows as a client that received
 //! fewer events, or a much worse lag, than the others.
 //!
-//! `cargo bench -p fleetdeck-control-plane --bench fanout` (`PERF_SECONDS`, default 10)
+//! The server and the writer run in this process; the 500 clients run in a child
+//! process (this same binary, started with `FANOUT_CLIENTS_OF` set), so their parsing
+//! does not compete inside the server's runtime, as it would not in real life.
+//!
+//! `cargo bench -p fleetdeck-control-plane --bench fanout` (`PERF_SECONDS`, default 10;
+//! `PERF_CLIENTS`, default 500)
 
 mod support;
 
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -18,9 +25,12 @@ use fleetdeck_control_plane::store::events::{NewEvent, append};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-const CLIENTS: usize = 500;
 const PER_SECOND: u64 = 1_000;
 const PER_COMMIT: u64 = 10;
+/// Set in the child: the server's base URL.
+const CLIENTS_OF: &str = "FANOUT_CLIENTS_OF";
+/// The child's first line once every client is connected.
+const READY: &str = "clients connected";
 
 #[derive(Deserialize)]
 struct Seen {
@@ -28,28 +38,33 @@ struct Seen {
     at: DateTime<Utc>,
 }
 
-fn main() {
-    let seconds = std::env::var("PERF_SECONDS")
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(10)
-        .clamp(1, 120);
-    support::runtime().block_on(run(Duration::from_secs(seconds)));
+        .unwrap_or(default)
 }
 
-async fn run(duration: Duration) {
-    let dir = support::temp_dir();
-    let server = support::start(&support::state_path(&dir)).await;
-    let base = format!("http://{}", server.local_addr());
+fn main() {
+    let seconds = env_u64("PERF_SECONDS", 10).clamp(1, 120);
+    let clients = env_u64("PERF_CLIENTS", 500).clamp(1, 5_000) as usize;
+    let duration = Duration::from_secs(seconds);
+    match std::env::var(CLIENTS_OF) {
+        Ok(base) => {
+            let first = env_u64("FANOUT_FIRST", 0);
+            support::runtime().block_on(clients_side(&base, clients, first, duration));
+        }
+        Err(_) => support::runtime().block_on(run(clients, duration)),
+    }
+}
+
+/// The child: connects every client, says so, then reads until the last event (or a
+/// deadline) and prints the lag report.
+async fn clients_side(base: &str, count: usize, first: u64, duration: Duration) {
     let client = reqwest::Client::new();
-    let total = duration.as_secs() * PER_SECOND;
-    let first = fleetdeck_control_plane::store::events::last_seq(server.store().pool())
-        .await
-        .expect("last seq");
-    let last = first + total;
-    // Every client is connected before the first event is written.
-    let mut clients = Vec::with_capacity(CLIENTS);
-    for _ in 0..CLIENTS {
+    let last = first + duration.as_secs() * PER_SECOND;
+    let mut clients = Vec::with_capacity(count);
+    for _ in 0..count {
         let resp = client
             .get(format!("{base}/v1/events/stream?after={first}"))
             .bearer_auth(support::token(support::OPERATOR))
@@ -57,29 +72,95 @@ async fn run(duration: Duration) {
             .await
             .expect("stream opens");
         assert!(resp.status().is_success(), "stream: {}", resp.status());
-        let deadline = Instant::now() + duration + Duration::from_secs(15);
-        clients.push(tokio::spawn(async move {
-            let mut lags = Vec::new();
-            let mut stream = resp.bytes_stream().eventsource();
-            while Instant::now() < deadline {
-                let Ok(Some(frame)) = tokio::time::timeout_at(deadline.into(), stream.next()).await
-                else {
-                    break;
-                };
-                let Ok(frame) = frame else { break };
-                let Ok(seen) = serde_json::from_str::<Seen>(&frame.data) else {
-                    continue;
-                };
-                let lag = (Utc::now() - seen.at).to_std().unwrap_or_default();
-                lags.push(lag);
-                if seen.seq >= last {
-                    break;
-                }
-            }
-            lags
-        }));
+        clients.push(resp);
     }
+    println!("{READY}");
+    let deadline = Instant::now() + duration + Duration::from_secs(15);
+    let started = support::cpu_seconds("self");
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|resp| {
+            tokio::spawn(async move {
+                let mut lags = Vec::new();
+                let mut stream = resp.bytes_stream().eventsource();
+                while Instant::now() < deadline {
+                    let Ok(Some(frame)) =
+                        tokio::time::timeout_at(deadline.into(), stream.next()).await
+                    else {
+                        break;
+                    };
+                    let Ok(frame) = frame else { break };
+                    let Ok(seen) = serde_json::from_str::<Seen>(&frame.data) else {
+                        continue;
+                    };
+                    let lag = (Utc::now() - seen.at).to_std().unwrap_or_default();
+                    lags.push(lag);
+                    if seen.seq >= last {
+                        break;
+                    }
+                }
+                lags
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut per_client_p99 = Vec::new();
+    let mut counts = Vec::new();
+    for t in tasks {
+        let mut lags = t.await.expect("client");
+        lags.sort();
+        counts.push(lags.len());
+        per_client_p99.push(support::pct(&lags, 0.99));
+        all.extend(lags);
+    }
+    all.sort();
+    per_client_p99.sort();
+    let total = last - first;
+    println!(
+        "  delivery lag over all clients: p50 {} p99 {} max {}   target p99 < 100 ms",
+        support::ms(support::pct(&all, 0.5)),
+        support::ms(support::pct(&all, 0.99)),
+        support::ms(support::pct(&all, 1.0))
+    );
+    println!(
+        "  per client: events received min {} max {} (of {total}); p99 lag best {} worst {}",
+        counts.iter().min().unwrap_or(&0),
+        counts.iter().max().unwrap_or(&0),
+        support::ms(per_client_p99.first().copied().unwrap_or_default()),
+        support::ms(per_client_p99.last().copied().unwrap_or_default()),
+    );
+    if let (Some(a), Some(b)) = (started, support::cpu_seconds("self")) {
+        println!("  client process: {:.1} CPU s", b - a);
+    }
+}
+
+/// The parent: the server and the writer; the clients are a child process.
+async fn run(clients: usize, duration: Duration) {
+    let dir = support::temp_dir();
+    let server = support::start(&support::state_path(&dir)).await;
+    let base = format!("http://{}", server.local_addr());
+    let total = duration.as_secs() * PER_SECOND;
+    let first = fleetdeck_control_plane::store::events::last_seq(server.store().pool())
+        .await
+        .expect("last seq");
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .env(CLIENTS_OF, &base)
+        .env("FANOUT_FIRST", first.to_string())
+        .env("PERF_CLIENTS", clients.to_string())
+        .env("PERF_SECONDS", duration.as_secs().to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the clients' process starts");
+    let mut out = BufReader::new(child.stdout.take().expect("piped"));
+    // Every client is connected before the first event is written.
+    let mut line = String::new();
+    let ready = tokio::task::block_in_place(|| out.read_line(&mut line));
+    assert!(
+        ready.is_ok() && line.trim() == READY,
+        "the clients' process did not connect: {line:?}"
+    );
     let store = server.store().clone();
+    let cpu_before = support::cpu_seconds("self");
     let start = Instant::now();
     let mut written = 0;
     let mut tick = tokio::time::interval(Duration::from_millis(1000 * PER_COMMIT / PER_SECOND));
@@ -99,35 +180,22 @@ async fn run(duration: Duration) {
         store.commit(tx).await.expect("commit");
     }
     let wrote_in = start.elapsed();
-    let mut all = Vec::new();
-    let mut per_client_p99 = Vec::new();
-    let mut counts = Vec::new();
-    for c in clients {
-        let mut lags = c.await.expect("client");
-        lags.sort();
-        counts.push(lags.len());
-        per_client_p99.push(support::pct(&lags, 0.99));
-        all.extend(lags);
-    }
-    all.sort();
-    per_client_p99.sort();
+    let mut report = String::new();
+    let read = tokio::task::block_in_place(|| out.read_to_string(&mut report));
+    let status = tokio::task::block_in_place(|| child.wait());
+    let server_cpu = match (cpu_before, support::cpu_seconds("self")) {
+        (Some(a), Some(b)) => format!("{:.1} CPU s", b - a),
+        _ => "CPU unknown".into(),
+    };
     println!(
-        "fanout: {CLIENTS} clients, {total} events written in {:.1} s ({:.0}/s)",
+        "fanout: {clients} clients (separate process), {total} events written in {:.1} s ({:.0}/s); server process {server_cpu}",
         wrote_in.as_secs_f64(),
         total as f64 / wrote_in.as_secs_f64()
     );
-    println!(
-        "  delivery lag over all clients: p50 {} p99 {} max {}   target p99 < 100 ms",
-        support::ms(support::pct(&all, 0.5)),
-        support::ms(support::pct(&all, 0.99)),
-        support::ms(support::pct(&all, 1.0))
-    );
-    println!(
-        "  per client: events received min {} max {} (of {total}); p99 lag best {} worst {}",
-        counts.iter().min().unwrap_or(&0),
-        counts.iter().max().unwrap_or(&0),
-        support::ms(per_client_p99.first().copied().unwrap_or_default()),
-        support::ms(per_client_p99.last().copied().unwrap_or_default()),
+    print!("{report}");
+    assert!(
+        read.is_ok() && status.is_ok_and(|s| s.success()),
+        "the clients' process failed"
     );
     server.shutdown().await;
 }

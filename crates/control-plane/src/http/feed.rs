@@ -4,7 +4,8 @@
 //! sequence order and appends them to a bounded ring. Streams serve from the ring, so a
 //! commit costs one store read however many consoles are connected; a stream whose
 //! position is older than the ring reads the store directly until it catches up. Each
-//! event is encoded to JSON once, as it enters the ring; every stream sends those bytes.
+//! event is encoded once, as it enters the ring, to its whole SSE frame; every stream
+//! copies those bytes.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
@@ -34,22 +35,23 @@ struct Ring {
     events: VecDeque<Encoded>,
 }
 
-/// An event as the streams send it: its sequence number (the SSE id) and its compact
-/// JSON, shared, so a fan-out to many clients costs one encoding and no copies of the
-/// event itself.
+/// An event as the streams send it: its sequence number and its SSE frame
+/// (`id: <seq>`, `data: <compact JSON>`), shared, so a fan-out to many clients costs one
+/// encoding and no copies of the event itself.
 #[derive(Debug, Clone)]
 pub struct Encoded {
     pub seq: Seq,
-    pub json: Arc<str>,
+    pub frame: Arc<[u8]>,
 }
 
 impl Encoded {
     pub fn new(ev: &Event) -> Encoded {
         // Compact JSON has no raw newline, so it is one `data:` line.
         let json = serde_json::to_string(ev).unwrap_or_else(|_| "{}".into());
+        let frame = format!("id: {}\ndata: {json}\n\n", ev.seq);
         Encoded {
             seq: ev.seq,
-            json: json.into(),
+            frame: Arc::from(frame.into_bytes()),
         }
     }
 }
@@ -78,15 +80,22 @@ impl Feed {
         self.head.subscribe()
     }
 
-    /// Up to `limit` events after `after`, oldest first; `None` when the ring no longer
-    /// reaches back that far (read the store instead).
-    pub fn after(&self, after: Seq, limit: usize) -> Option<Vec<Encoded>> {
+    /// Appends to `out` the frames of up to `limit` events after `after`, oldest first,
+    /// and returns the sequence number of the last one written (`after` when there is
+    /// none yet); `None` when the ring no longer reaches back that far (read the store
+    /// instead). Copies straight from the ring: no per-event allocation.
+    pub fn write_after(&self, after: Seq, limit: usize, out: &mut Vec<u8>) -> Option<Seq> {
         let ring = self.ring.read().unwrap_or_else(|e| e.into_inner());
         if after < ring.covered_from {
             return None;
         }
         let skip = usize::try_from(after - ring.covered_from).unwrap_or(usize::MAX);
-        Some(ring.events.iter().skip(skip).take(limit).cloned().collect())
+        let mut last = after;
+        for ev in ring.events.iter().skip(skip).take(limit) {
+            out.extend_from_slice(&ev.frame);
+            last = ev.seq;
+        }
+        Some(last)
     }
 
     async fn follow(self: Arc<Self>, store: Store, mut last: Seq, shutdown: CancellationToken) {
@@ -149,16 +158,34 @@ mod tests {
             .expect("the feed catches up")
             .unwrap();
 
-        assert!(feed.after(0, 10).is_none(), "evicted: read the store");
+        let after = |seq: Seq, limit: usize| {
+            let mut out = Vec::new();
+            feed.write_after(seq, limit, &mut out)
+                .map(|last| (last, ids_of(&out)))
+        };
+        assert!(after(0, 10).is_none(), "evicted: read the store");
         let oldest = total - CAPACITY as Seq;
-        let from_oldest = feed.after(oldest, usize::MAX).unwrap();
-        let seqs: Vec<Seq> = from_oldest.iter().map(|e| e.seq).collect();
+        let (last, seqs) = after(oldest, usize::MAX).unwrap();
         assert_eq!(seqs, (oldest + 1..=total).collect::<Vec<_>>());
-        let tail = feed.after(total - 2, 10).unwrap();
+        assert_eq!(last, total);
         assert_eq!(
-            tail.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            vec![total - 1, total]
+            after(total - 3, 2).unwrap(),
+            (total - 1, vec![total - 2, total - 1])
         );
-        assert!(feed.after(total + 5, 10).unwrap().is_empty());
+        assert_eq!(after(total + 5, 10).unwrap(), (total + 5, Vec::new()));
+    }
+
+    /// The `id:` of each SSE frame in `out`.
+    fn ids_of(out: &[u8]) -> Vec<Seq> {
+        std::str::from_utf8(out)
+            .unwrap()
+            .split("\n\n")
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                let (id, data) = f.split_once('\n').unwrap();
+                assert!(data.starts_with("data: {"), "{f}");
+                id.strip_prefix("id: ").unwrap().parse().unwrap()
+            })
+            .collect()
     }
 }

@@ -1,28 +1,34 @@
 //! `GET /v1/events/stream`: the event log as server-sent events.
 //!
-//! Each client has its own producer task that takes events in sequence order from the
-//! in-memory [`Feed`], already encoded (or, when it is further behind than the feed
-//! reaches, from the store, encoding them itself) and puts them in a bounded buffer to
-//! the connection. Reading an ordered log
-//! (rather than fanning out from the writers) is what makes the stream gap-free and
-//! duplicate-free even when writes race: commits happen in sequence order, so
-//! everything at or below a seen sequence number is already visible. Writers never wait
-//! for a client; a client whose buffer stays full is disconnected and resumes by id.
+//! Each client's response body pulls events in sequence order from the in-memory
+//! [`Feed`], where every event is already encoded as its SSE frame (or, when the client
+//! is further behind than the feed reaches, from the store, encoding them itself).
+//! Reading an ordered log (rather than fanning out from the writers) is what makes the
+//! stream gap-free and duplicate-free even when writes race: commits happen in sequence
+//! order, so everything at or below a seen sequence number is already visible.
+//!
+//! Cost per client per commit, which is what a fan-out to hundreds of consoles is made
+//! of (docs/performance.md, 8b): one wake-up of the connection's own task, one copy of
+//! the new frames into one chunk, one write. There is no producer task or queue per
+//! client. Writers never wait for a client: a client that stops reading is simply not
+//! polled (its socket buffer is all it holds), and when it reads again it continues
+//! from its position, from the feed or the store.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use fleetdeck_api::Seq;
 use fleetdeck_api::headers::LAST_EVENT_ID;
-use futures_util::Stream;
 use serde::Deserialize;
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::SendTimeoutError;
+use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
 use super::AppState;
@@ -31,13 +37,13 @@ use super::feed::{Encoded, Feed};
 use super::problem::ApiError;
 use crate::store::{Store, events};
 
-/// Events queued per client between the store and its connection.
-const CLIENT_BUFFER: usize = 1024;
-/// A client whose buffer stays full this long is too slow and is disconnected.
-const SLOW_CLIENT: Duration = Duration::from_secs(5);
-/// Events read from the store per query.
+/// Most events in one chunk, so a client catching up is written in bounded steps and
+/// shares the runtime fairly with the others.
 const BATCH: usize = 256;
+/// A comment line after this long without an event keeps proxies from closing the
+/// connection and lets the client notice a dead one.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
+const KEEP_ALIVE_FRAME: &[u8] = b":\n\n";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +58,7 @@ pub async fn stream(
     _: Caller,
     headers: HeaderMap,
     query: Result<Query<StreamQuery>, QueryRejection>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let last_event_id = match headers.get(LAST_EVENT_ID) {
         None => None,
@@ -71,88 +77,110 @@ pub async fn stream(
         Some(seq) => seq,
         None => events::last_seq(state.store().pool()).await?,
     };
-    let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
-    let producer = Producer {
-        store: state.store().clone(),
-        feed: state.feed(),
-        tx,
-        shutdown: state.shutdown().clone(),
-        slow_after: SLOW_CLIENT,
-    };
-    tokio::spawn(producer.run(start));
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        let ev = rx.recv().await?;
-        Some((Ok(to_sse(&ev)), rx))
+    let frames = Frames::new(
+        state.store().clone(),
+        state.feed(),
+        start,
+        state.shutdown().clone(),
+    );
+    let body = futures_util::stream::unfold(frames, |mut frames| async move {
+        let chunk = frames.next().await?;
+        Some((Ok::<_, Infallible>(chunk), frames))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
 }
 
-fn to_sse(ev: &Encoded) -> SseEvent {
-    SseEvent::default().id(ev.seq.to_string()).data(&*ev.json)
+/// One client's position in the log and what it needs to wait for more.
+pub(crate) struct Frames {
+    store: Store,
+    feed: Arc<Feed>,
+    wake: watch::Receiver<Seq>,
+    last: Seq,
+    shutdown: CancellationToken,
+    /// Quiet time before a keep-alive ([`KEEP_ALIVE`]; shorter in tests).
+    quiet: Duration,
+    /// When something (an event or a keep-alive) was last sent.
+    sent_at: Instant,
+    /// Fires at `sent_at + quiet` at the earliest; reset only when it fires, so a
+    /// busy stream does not re-arm a timer per chunk.
+    keep_alive: Pin<Box<Sleep>>,
 }
 
-/// Why a producer stopped.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Stopped {
-    ClientGone,
-    TooSlow,
-    Shutdown,
-    StoreFailed,
-}
+impl Frames {
+    pub(crate) fn new(
+        store: Store,
+        feed: Arc<Feed>,
+        last: Seq,
+        shutdown: CancellationToken,
+    ) -> Frames {
+        let now = Instant::now();
+        Frames {
+            wake: feed.subscribe(),
+            store,
+            feed,
+            last,
+            shutdown,
+            quiet: KEEP_ALIVE,
+            sent_at: now,
+            keep_alive: Box::pin(tokio::time::sleep_until(now + KEEP_ALIVE)),
+        }
+    }
 
-/// Feeds one client's buffer from the feed, or the store when the feed does not reach
-/// back far enough.
-pub(crate) struct Producer {
-    pub store: Store,
-    pub feed: Arc<Feed>,
-    pub tx: mpsc::Sender<Encoded>,
-    pub shutdown: CancellationToken,
-    pub slow_after: Duration,
-}
+    #[cfg(test)]
+    fn with_quiet(mut self, quiet: Duration) -> Frames {
+        self.quiet = quiet;
+        self.keep_alive.as_mut().reset(self.sent_at + quiet);
+        self
+    }
 
-impl Producer {
-    pub(crate) async fn run(self, mut last: Seq) -> Stopped {
-        let mut wake = self.feed.subscribe();
+    /// The next chunk to send: the frames of every event after the client's position
+    /// (up to [`BATCH`]), else a keep-alive after [`KEEP_ALIVE`] of quiet; `None` ends
+    /// the stream (shutdown, or the store failed).
+    pub(crate) async fn next(&mut self) -> Option<Bytes> {
         loop {
-            // Mark the feed's newest event seen *before* reading, so events arriving while
-            // we read wake us again instead of being missed.
-            wake.borrow_and_update();
-            loop {
-                let batch = match self.feed.after(last, BATCH) {
-                    Some(b) => Ok(b),
-                    None => events::after(self.store.pool(), last, BATCH)
-                        .await
-                        .map(|b| b.iter().map(Encoded::new).collect()),
-                };
-                let batch = match batch {
-                    Ok(b) => b,
+            // Mark the feed's newest event seen *before* reading, so events arriving
+            // while we read wake us again instead of being missed.
+            self.wake.borrow_and_update();
+            let mut out = Vec::new();
+            let last = match self.feed.write_after(self.last, BATCH, &mut out) {
+                Some(last) => last,
+                None => match events::after(self.store.pool(), self.last, BATCH).await {
+                    Ok(batch) => {
+                        for ev in &batch {
+                            out.extend_from_slice(&Encoded::new(ev).frame);
+                        }
+                        batch.last().map_or(self.last, |e| e.seq)
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "event stream: reading events failed; closing it");
-                        return Stopped::StoreFailed;
+                        return None;
                     }
-                };
-                if batch.is_empty() {
-                    break;
-                }
-                for ev in batch {
-                    let seq = ev.seq;
-                    tokio::select! {
-                        sent = self.tx.send_timeout(ev, self.slow_after) => match sent {
-                            Ok(()) => last = seq,
-                            Err(SendTimeoutError::Timeout(_)) => {
-                                tracing::info!(last_sent = last, "event stream: client too slow; disconnecting it");
-                                return Stopped::TooSlow;
-                            }
-                            Err(SendTimeoutError::Closed(_)) => return Stopped::ClientGone,
-                        },
-                        () = self.shutdown.cancelled() => return Stopped::Shutdown,
-                    }
-                }
+                },
+            };
+            if last > self.last {
+                self.last = last;
+                self.sent_at = Instant::now();
+                return Some(Bytes::from(out));
             }
             tokio::select! {
-                changed = wake.changed() => if changed.is_err() { return Stopped::Shutdown },
-                () = self.tx.closed() => return Stopped::ClientGone,
-                () = self.shutdown.cancelled() => return Stopped::Shutdown,
+                changed = self.wake.changed() => if changed.is_err() { return None },
+                () = &mut self.keep_alive => {
+                    let due = self.sent_at + self.quiet;
+                    if Instant::now() >= due {
+                        self.sent_at = Instant::now();
+                        self.keep_alive.as_mut().reset(self.sent_at + self.quiet);
+                        return Some(Bytes::from_static(KEEP_ALIVE_FRAME));
+                    }
+                    self.keep_alive.as_mut().reset(due);
+                }
+                () = self.shutdown.cancelled() => return None,
             }
         }
     }
@@ -171,69 +199,80 @@ mod tests {
             .unwrap()
     }
 
-    async fn store_with_events(n: u64) -> (tempfile::TempDir, Store) {
-        let (dir, store) = temp_store().await;
-        append_events(&store, n).await;
-        (dir, store)
+    /// The `id:` of each event frame in `chunk`.
+    fn ids(chunk: &[u8]) -> Vec<Seq> {
+        std::str::from_utf8(chunk)
+            .unwrap()
+            .split("\n\n")
+            .filter_map(|f| f.strip_prefix("id: ")?.split_once('\n'))
+            .map(|(id, _)| id.parse().unwrap())
+            .collect()
     }
 
     #[tokio::test]
-    async fn a_client_that_stops_reading_is_disconnected_without_stalling_writers() {
-        let (_dir, store) = store_with_events(10).await;
-        let (tx, mut rx) = mpsc::channel(2);
-        let producer = Producer {
-            store: store.clone(),
-            feed: feed(&store).await,
-            tx,
-            shutdown: CancellationToken::new(),
-            slow_after: Duration::from_millis(100),
-        };
-        let task = tokio::spawn(producer.run(0));
-        // Writers carry on while the client is stuck.
-        let mut wtx = store.begin().await.unwrap();
-        append(
-            &mut wtx,
-            NewEvent::new("t", "test.event", Level::Info, "more"),
-        )
-        .await
-        .unwrap();
-        store.commit(wtx).await.unwrap();
-        assert_eq!(task.await.unwrap(), Stopped::TooSlow);
-        // What was buffered is delivered in order, then the stream ends.
-        let mut seqs = Vec::new();
-        while let Some(ev) = rx.recv().await {
-            seqs.push(ev.seq);
+    async fn a_client_behind_the_feed_reads_the_store_then_follows_in_order() {
+        let (_dir, store) = temp_store().await;
+        append_events(&store, 300).await;
+        let feed = feed(&store).await;
+        // The feed starts at the log's end: everything before is the store's.
+        let mut frames = Frames::new(store.clone(), feed, 0, CancellationToken::new());
+        let mut seen = Vec::new();
+        while seen.len() < 300 {
+            let chunk = frames.next().await.unwrap();
+            let got = ids(&chunk);
+            assert!(got.len() <= BATCH, "bounded chunks");
+            seen.extend(got);
         }
-        assert_eq!(seqs, vec![1, 2]);
+        assert_eq!(seen, (1..=300).collect::<Vec<_>>());
+
+        // New events come from the feed, many per chunk when they arrive together.
+        append_events(&store, 3).await;
+        let mut more = Vec::new();
+        while more.len() < 3 {
+            more.extend(ids(&frames.next().await.unwrap()));
+        }
+        assert_eq!(more, vec![301, 302, 303]);
     }
 
     #[tokio::test]
-    async fn producer_stops_at_shutdown_and_when_the_client_leaves() {
-        let (_dir, store) = store_with_events(1).await;
-        let shutdown = CancellationToken::new();
-        let (tx, mut rx) = mpsc::channel(8);
-        let p = Producer {
-            store: store.clone(),
-            feed: feed(&store).await,
-            tx,
-            shutdown: shutdown.clone(),
-            slow_after: SLOW_CLIENT,
-        };
-        let task = tokio::spawn(p.run(0));
-        assert_eq!(rx.recv().await.unwrap().seq, 1);
-        shutdown.cancel();
-        assert_eq!(task.await.unwrap(), Stopped::Shutdown);
+    async fn a_client_that_stops_reading_stalls_no_writer_and_resumes_without_a_gap() {
+        let (_dir, store) = temp_store().await;
+        let feed = feed(&store).await;
+        let mut frames = Frames::new(
+            store.clone(),
+            Arc::clone(&feed),
+            0,
+            CancellationToken::new(),
+        );
+        // The client reads nothing while writers go on, past what the feed holds.
+        for _ in 0..3 {
+            let mut tx = store.begin().await.unwrap();
+            for i in 0..600 {
+                let ev = NewEvent::new("t", "test.event", Level::Info, format!("e{i}"));
+                append(&mut tx, ev).await.unwrap();
+            }
+            store.commit(tx).await.unwrap();
+        }
+        let mut head = feed.subscribe();
+        head.wait_for(|h| *h == 1800).await.unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < 1800 {
+            seen.extend(ids(&frames.next().await.unwrap()));
+        }
+        assert_eq!(seen, (1..=1800).collect::<Vec<_>>());
+    }
 
-        let (tx, rx) = mpsc::channel(8);
-        let p = Producer {
-            feed: feed(&store).await,
-            store,
-            tx,
-            shutdown: CancellationToken::new(),
-            slow_after: SLOW_CLIENT,
-        };
-        let task = tokio::spawn(p.run(1));
-        drop(rx);
-        assert_eq!(task.await.unwrap(), Stopped::ClientGone);
+    #[tokio::test]
+    async fn a_quiet_stream_sends_keep_alives_and_ends_at_shutdown() {
+        let (_dir, store) = temp_store().await;
+        let shutdown = CancellationToken::new();
+        let mut frames = Frames::new(store.clone(), feed(&store).await, 0, shutdown.clone())
+            .with_quiet(Duration::from_millis(20));
+        for _ in 0..2 {
+            let chunk = frames.next().await.unwrap();
+            assert_eq!(&chunk[..], KEEP_ALIVE_FRAME);
+        }
+        shutdown.cancel();
+        assert!(frames.next().await.is_none());
     }
 }

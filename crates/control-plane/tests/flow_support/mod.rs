@@ -73,6 +73,17 @@ pub fn good_drill(db: &str, days_ago: i64) -> Drill {
     }
 }
 
+/// Two dev databases (ring 0) and a staging primary with its replica (ring 1).
+pub fn dev_and_staging() -> Vec<fleetdeck_api::Database> {
+    let s1 = db("pg-stg-01", 1, Environment::Staging, 2);
+    vec![
+        db("pg-dev-01", 0, Environment::Dev, 3),
+        db("pg-dev-02", 0, Environment::Dev, 3),
+        replica("pg-stg-01-r1", &s1),
+        s1,
+    ]
+}
+
 /// Engine settings for tests: a bake of 300 s takes 0.3 s; the scheduler stays idle
 /// unless a test asks for drills.
 pub fn settings() -> EngineSettings {
