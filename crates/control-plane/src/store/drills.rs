@@ -117,11 +117,12 @@ fn columns_of(t: &str, output: DrillOutput) -> String {
     cols.join(", ")
 }
 
-/// The id of the database `d`'s newest drill matching `filter`: newest started, ties
-/// broken by id. One short walk of `drills_database` per database.
-fn newest(filter: &str) -> String {
+/// `column` (the state, or the rowid to join on) of the database `d`'s newest drill
+/// matching `filter`: newest started, ties broken by id. One short backward walk of
+/// the `drills_newest` index, which holds all of these.
+fn newest(column: &str, filter: &str) -> String {
     format!(
-        "(SELECT id FROM drills WHERE database_id = d.id {filter} \
+        "(SELECT {column} FROM drills WHERE database_id = d.id {filter} \
          ORDER BY started_at DESC, id DESC LIMIT 1)"
     )
 }
@@ -143,15 +144,14 @@ fn evidence_sql(source: Source, output: DrillOutput) -> String {
         Source::One => ("(SELECT ? AS id, NULL AS doc) d", ""),
     };
     format!(
-        "SELECT d.id, json_extract(d.doc, '$.drill_interval_days'), \
-         (SELECT state FROM drills WHERE id = {finished}), {latest}, {good} \
-         FROM {from} LEFT JOIN drills l ON l.id = {newest} \
-         LEFT JOIN drills g ON g.id = {newest_good} {order}",
-        finished = newest("AND state <> 'running'"),
+        "SELECT d.id, json_extract(d.doc, '$.drill_interval_days'), {finished}, {latest}, \
+         {good} FROM {from} LEFT JOIN drills l ON l.rowid = {newest} \
+         LEFT JOIN drills g ON g.rowid = {newest_good} {order}",
+        finished = newest("state", "AND state <> 'running'"),
         latest = columns_of("l", output),
         good = columns_of("g", output),
-        newest = newest(""),
-        newest_good = newest("AND state = 'succeeded'"),
+        newest = newest("rowid", ""),
+        newest_good = newest("rowid", "AND state = 'succeeded'"),
     )
 }
 
