@@ -49,17 +49,19 @@ impl FirstConsole {
     /// `app`, telling this when it answers `GET /v1/snapshot` with success.
     pub fn watch(&self, app: Router) -> Router {
         let seen = self.0.clone();
-        app.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
-            let seen = seen.clone();
-            async move {
-                let snapshot = req.uri().path() == "/v1/snapshot";
-                let response = next.run(req).await;
-                if snapshot && response.status().is_success() {
-                    seen.notify_one();
+        app.layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let seen = seen.clone();
+                async move {
+                    let snapshot = req.uri().path() == "/v1/snapshot";
+                    let response = next.run(req).await;
+                    if snapshot && response.status().is_success() {
+                        seen.notify_one();
+                    }
+                    response
                 }
-                response
-            }
-        }))
+            },
+        ))
     }
 }
 
