@@ -196,3 +196,34 @@ fn bad_flags_are_usage_errors() {
     assert_eq!(code(&out), 2);
     assert!(!home.path().join("x").exists());
 }
+
+#[test]
+fn a_demo_fleet_over_the_limit_is_refused_before_anything_starts() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["--demo-fleet", "100001"][..],
+        &["--demo-fleet", "0"][..],
+        &[
+            "serve",
+            "--state",
+            "x",
+            "--tokens",
+            "t",
+            "--demo",
+            "--demo-fleet",
+            "250000",
+        ][..],
+    ] {
+        let out = fleetdeck(home.path(), &[], args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("a demo fleet has 1 to 100000 databases"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(
+        !home.path().join("data").exists() && !home.path().join("x").exists(),
+        "something was written"
+    );
+}

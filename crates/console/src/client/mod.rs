@@ -59,9 +59,9 @@ pub struct Client {
     max_response_bytes: usize,
 }
 
-/// The default for [`Client::with_max_response_bytes`]: a snapshot of the largest
-/// fleet the control plane serves (5000 databases) is a few megabytes.
-pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// The default for [`Client::with_max_response_bytes`]: the snapshot of the largest
+/// demo fleet (100k databases, evidence without drill output) is about 150 MB of JSON.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 /// Most bytes of an error answer read: problem details are a few lines.
 const MAX_PROBLEM_BYTES: usize = 64 * 1024;
 
