@@ -4,8 +4,8 @@
 //! after a batch that held the user's input or an answer to their request (so a key is
 //! never kept waiting for a frame slot), otherwise as the frame budget allows (see
 //! [`pacing`]: a few frames at once after a quiet moment, so an action's own events show
-//! as they arrive; one per frame interval under a flood, so a flood of server events
-//! costs about 60 frames a second). Effects run as tasks that answer with a message, so
+//! as they arrive; one per frame interval under a flood or a backlog, so a flood of
+//! server events costs at most about 60 frames a second). Effects run as tasks that answer with a message, so
 //! the loop never waits on the network. An idle console sleeps in `recv`. Requests for
 //! the terminal itself (bell, window title, mouse) are carried out between updates; a
 //! context switch ends the loop so the caller can connect to the other control plane.
@@ -235,6 +235,8 @@ where
             },
             () = sleep_until_opt(next_frame) => continue,
         };
+        // A change arriving on a clean screen ends a quiet spell, which earns frames.
+        let quiet_until = (!screen.is_dirty()).then(Instant::now);
         let mut next = Some(first);
         let mut handled = 0;
         while let Some(msg) = next {
@@ -250,6 +252,11 @@ where
             } else {
                 None
             };
+        }
+        if let Some(at) = quiet_until
+            && paced
+        {
+            budget.rested_until(at);
         }
     }
 }

@@ -266,9 +266,9 @@ async fn server_changes_wait_for_the_frame_slot_once_the_burst_is_spent() {
     }
     let delays = delays_of_frames(script).await;
     // The burst is drawn at once; the next change waits for the slot one interval after
-    // the first frame of the burst, which was sent BURST ms before it.
+    // the last frame of the burst, which was sent 1 ms before it.
     let mut want = vec![Duration::ZERO; BURST as usize];
-    want.push(FRAME - ms(u64::from(BURST)));
+    want.push(FRAME - ms(1));
     assert_eq!(delays, want);
 }
 
