@@ -6,7 +6,9 @@
 //! server commits the decision with its audit event, the event comes back on the SSE
 //! stream, and the clock stops when the frame after that event has been drawn (the
 //! approval has left the queue). The answer to the request itself (dialog closed, "✓
-//! approved") is timed too.
+//! approved") is timed too, and so is how long the event's frame came after the
+//! answer's (zero when it came first): that part is the console's own, where the first
+//! two include the server's commit and the machine's load.
 //!
 //! `cargo bench --bench roundtrip` (`PERF_SAMPLES`, default 200). It lives in the root
 //! package because only the command line's package may depend on both halves.
@@ -192,7 +194,8 @@ async fn run(samples: usize) {
     let pause = || tokio::time::sleep(Duration::from_millis(20));
     send(support::key('4')).await;
     pause().await;
-    let (mut to_answer, mut to_event) = (Vec::new(), Vec::new());
+    let (mut to_answer, mut to_event, mut event_after_answer) =
+        (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..samples {
         *marks.lock().expect("not poisoned") = Marks::default();
         send(support::key('a')).await;
@@ -210,6 +213,7 @@ async fn run(samples: usize) {
             if let (Some(a), Some(s)) = (answered, shown) {
                 to_answer.push(a - t);
                 to_event.push(s - t);
+                event_after_answer.push(s.saturating_duration_since(a));
                 break;
             }
             assert!(Instant::now() < limit, "no answer and event within 5 s");
@@ -224,6 +228,7 @@ async fn run(samples: usize) {
     server.shutdown().await;
     to_answer.sort();
     to_event.sort();
+    event_after_answer.sort();
     let pct = |v: &[Duration], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
     println!(
@@ -239,5 +244,11 @@ async fn run(samples: usize) {
         "  Enter -> frame with the request's answer: p50 {} p99 {}",
         ms(pct(&to_answer, 0.5)),
         ms(pct(&to_answer, 0.99))
+    );
+    println!(
+        "  answer's frame -> event's frame:           p50 {} p99 {} max {}",
+        ms(pct(&event_after_answer, 0.5)),
+        ms(pct(&event_after_answer, 0.99)),
+        ms(pct(&event_after_answer, 1.0))
     );
 }
