@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
-use fleetdeck_api::{Approval, ApprovalState, Campaign, CampaignState, Event, EventsPage, kinds};
+use fleetdeck_api::{Approval, ApprovalState, Campaign, CampaignState, Event, kinds};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -100,19 +100,12 @@ async fn rolling_back_withdraws_the_campaigns_pending_approvals() {
 
     // The withdrawals' events follow the campaign's end, in the same commit (adjacent
     // sequence numbers), and say what happened.
-    let log: EventsPage = ts
-        .get("/v1/events?after=0&limit=5000")
-        .by("vic")
-        .send()
-        .await
-        .json();
+    let log = ts.all_events().await;
     let end = log
-        .events
         .iter()
         .find(|e| e.kind == kinds::CAMPAIGN_ROLLED_BACK)
         .expect("the rolled-back event");
     let withdrawal: Vec<&Event> = log
-        .events
         .iter()
         .filter(|e| e.kind == kinds::APPROVAL_EXPIRED)
         .collect();

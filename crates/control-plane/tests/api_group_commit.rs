@@ -9,8 +9,8 @@ mod common;
 use std::collections::HashMap;
 
 use chrono::Duration;
-use common::{Answer, TestServer};
-use fleetdeck_api::{Approval, ApprovalState, Event, EventsPage, kinds};
+use common::Answer;
+use fleetdeck_api::{Approval, ApprovalState, Event, kinds};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -28,16 +28,6 @@ enum Intent {
     Missing,
 }
 
-async fn all_events(ts: &TestServer) -> Vec<Event> {
-    let page: EventsPage = ts
-        .get("/v1/events?after=0&limit=5000")
-        .by("vic")
-        .send()
-        .await
-        .json();
-    page.events
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_actions_are_each_answered_with_their_own_event_record_and_failures() {
     let ts = common::start().await;
@@ -45,7 +35,7 @@ async fn concurrent_actions_are_each_answered_with_their_own_event_record_and_fa
     for _ in 0..APPROVALS {
         ids.push(ts.raise_approval("olga", 1, Duration::hours(1)).await.id);
     }
-    let before = all_events(&ts).await;
+    let before = ts.all_events().await;
 
     // Every third approval gets a stale If-Match first (it fails), then the real
     // approval; a few requests name approvals that do not exist.
@@ -103,7 +93,7 @@ async fn concurrent_actions_are_each_answered_with_their_own_event_record_and_fa
     // Each successful action's events (decided, then approved) carry that request's
     // correlation id, in one run of the log; the failed ones left none; the log is
     // contiguous from the first event on.
-    let events = all_events(&ts).await;
+    let events = ts.all_events().await;
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
     let new = &events[before.len()..];
@@ -146,7 +136,7 @@ async fn concurrent_actions_are_each_answered_with_their_own_event_record_and_fa
         }
     }
     assert_eq!(
-        all_events(&ts).await.len(),
+        ts.all_events().await.len(),
         events.len(),
         "retries add nothing"
     );

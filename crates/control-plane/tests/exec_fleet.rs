@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{Setup, TestServer};
 use fleetdeck_api::{
-    Campaign, CampaignState, Database, Event, EventsPage, Evidence, Freshness, RollbackStage,
-    TargetState, kinds,
+    Campaign, CampaignState, Database, Event, Evidence, Freshness, RollbackStage, TargetState,
+    kinds,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -173,14 +173,7 @@ impl Fleet {
     }
 
     async fn events(&self) -> Vec<Event> {
-        let page: EventsPage = self
-            .ts
-            .get("/v1/events?after=0&limit=5000")
-            .by("vic")
-            .send()
-            .await
-            .json();
-        page.events
+        self.ts.all_events().await
     }
 }
 

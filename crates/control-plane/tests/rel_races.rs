@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
 use common::{Answer, TestServer, fleet_config, state_path, token};
-use fleetdeck_api::{
-    Approval, ApprovalState, Campaign, CampaignState, Event, EventsPage, Role, kinds,
-};
+use fleetdeck_api::{Approval, ApprovalState, Campaign, CampaignState, Role, kinds};
 use fleetdeck_control_plane::auth::{TokenEntry, hash_token};
 use fleetdeck_control_plane::server::{self, ServeOptions, TokenSource};
 use futures_util::future::join_all;
@@ -60,16 +58,6 @@ async fn start() -> TestServer {
         client: reqwest::Client::new(),
         dir,
     }
-}
-
-async fn all_events(ts: &TestServer) -> Vec<Event> {
-    let page: EventsPage = ts
-        .get("/v1/events?after=0&limit=5000")
-        .by("vic")
-        .send()
-        .await
-        .json();
-    page.events
 }
 
 fn statuses<'a>(answers: impl Iterator<Item = &'a Answer>) -> HashMap<u16, usize> {
@@ -141,7 +129,7 @@ async fn sixty_four_concurrent_approvals_count_exactly_two() {
     assert_eq!(after.state, ApprovalState::Approved);
     assert_eq!(after.decisions.len(), 2);
 
-    let events = all_events(&ts).await;
+    let events = ts.all_events().await;
     let about = |kind: &str| {
         events
             .iter()
@@ -234,7 +222,7 @@ async fn pause_resume_and_rollback_at_once_end_as_some_serial_order() {
             "round {round}: {won:?} is no serial order"
         );
         // The log names the winners, in an order that serial order gives.
-        let events = all_events(&ts).await;
+        let events = ts.all_events().await;
         let order: Vec<&str> = events
             .iter()
             .filter_map(|e| {
@@ -330,7 +318,8 @@ async fn one_key_sent_concurrently_has_one_effect() {
     }
     let campaigns: Vec<Campaign> = ts.get("/v1/campaigns").by("vic").send().await.json();
     assert_eq!(campaigns.len(), 1, "one effect");
-    let creations = all_events(&ts)
+    let creations = ts
+        .all_events()
         .await
         .iter()
         .filter(|e| e.kind == kinds::CAMPAIGN_CREATED)

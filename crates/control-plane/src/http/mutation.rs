@@ -44,80 +44,6 @@ impl Drop for InFlightGuard {
     }
 }
 
-/// What identifies a mutating request.
-pub struct RequestMeta<'a> {
-    pub method: &'a Method,
-    pub path: &'a str,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
-}
-
-/// Checks the `Idempotency-Key`, then runs `work` in the store's group commit: inside
-/// the write transaction the key is looked up again (so two requests with one key can
-/// never both do the work), the work is done and its answer stored with it. On failure
-/// the work's savepoint is rolled back: nothing is stored, so a corrected retry may
-/// reuse the key.
-async fn commit<T, F>(
-    state: &AppState,
-    caller: &Caller,
-    req: RequestMeta<'_>,
-    status: StatusCode,
-    work: F,
-) -> Result<Response, ApiError>
-where
-    T: Serialize + Send,
-    F: for<'a> FnOnce(&'a mut Tx, Option<String>) -> WriteFuture<'a, Result<T, DomainError>>
-        + Send
-        + 'static,
-{
-    let key = idempotency_key(req.headers)?;
-    let fingerprint =
-        idempotency::fingerprint(caller.user(), req.method.as_str(), req.path, req.body);
-    // A retry of an answered request needs no write lock and does not count as in
-    // flight: any number of concurrent retries all get the stored answer.
-    if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
-        return replay(&key, &fingerprint, stored);
-    }
-    // Held until the answer: a second request with this key meanwhile is told to wait.
-    // Should this request be dropped (the client left), its work still runs; a retry
-    // then queues behind it and finds its record inside the transaction.
-    let _guard = {
-        let set = state.in_flight();
-        let mut keys = set.0.lock().unwrap_or_else(|e| e.into_inner());
-        if !keys.insert(key.clone()) {
-            return Err(ApiError::conflict(format!(
-                "a request with Idempotency-Key {key} is still being processed; retry it when that one has answered"
-            )));
-        }
-        InFlightGuard {
-            set: Arc::clone(&set),
-            key: key.clone(),
-        }
-    };
-    let user = caller.user().to_string();
-    state
-        .store()
-        .write(move |tx| {
-            Box::pin(async move {
-                if let Some(stored) = idempotency::lookup(&mut **tx, &key).await? {
-                    return replay(&key, &fingerprint, stored);
-                }
-                let correlation_id = Some(format!("req-{key}"));
-                let value = work(tx, correlation_id).await?;
-                let body = serde_json::to_string(&value).map_err(DomainError::from)?;
-                let record = Record {
-                    user,
-                    fingerprint,
-                    status: status.as_u16(),
-                    body,
-                };
-                idempotency::save(tx, &key, &record).await?;
-                Ok(json_response(status, record.body))
-            })
-        })
-        .await
-}
-
 /// The stored answer, if `fingerprint` says it is the same request.
 fn replay(key: &str, fingerprint: &str, stored: Record) -> Result<Response, ApiError> {
     if stored.fingerprint != fingerprint {
@@ -194,15 +120,6 @@ pub struct Action {
 }
 
 impl Action {
-    pub fn meta(&self) -> RequestMeta<'_> {
-        RequestMeta {
-            method: &self.method,
-            path: &self.path,
-            headers: &self.headers,
-            body: &self.body,
-        }
-    }
-
     /// The `If-Match` version, if sent.
     pub fn if_match(&self) -> Result<Option<u64>, ApiError> {
         if_match(&self.headers)
@@ -212,6 +129,12 @@ impl Action {
     /// `Idempotency-Key`; answers `status` with what `work` returned. `work` gets the
     /// write transaction and the correlation id that ties the request's events
     /// together, and must write only through that transaction.
+    ///
+    /// The key is checked, then `work` runs in the store's group commit: inside the
+    /// write transaction the key is looked up again (so two requests with one key can
+    /// never both do the work), the work is done and its answer stored with it. On
+    /// failure the work's savepoint is rolled back: nothing is stored, so a corrected
+    /// retry may reuse the key.
     pub async fn commit<T, F>(
         &self,
         state: &AppState,
@@ -224,7 +147,56 @@ impl Action {
             + Send
             + 'static,
     {
-        commit(state, &self.caller, self.meta(), status, work).await
+        let key = idempotency_key(&self.headers)?;
+        let fingerprint = idempotency::fingerprint(
+            self.caller.user(),
+            self.method.as_str(),
+            &self.path,
+            &self.body,
+        );
+        // A retry of an answered request needs no write lock and does not count as in
+        // flight: any number of concurrent retries all get the stored answer.
+        if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
+            return replay(&key, &fingerprint, stored);
+        }
+        // Held until the answer: a second request with this key meanwhile is told to wait.
+        // Should this request be dropped (the client left), its work still runs; a retry
+        // then queues behind it and finds its record inside the transaction.
+        let _guard = {
+            let set = state.in_flight();
+            let mut keys = set.0.lock().unwrap_or_else(|e| e.into_inner());
+            if !keys.insert(key.clone()) {
+                return Err(ApiError::conflict(format!(
+                    "a request with Idempotency-Key {key} is still being processed; retry it when that one has answered"
+                )));
+            }
+            InFlightGuard {
+                set: Arc::clone(&set),
+                key: key.clone(),
+            }
+        };
+        let user = self.caller.user().to_string();
+        state
+            .store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    if let Some(stored) = idempotency::lookup(&mut **tx, &key).await? {
+                        return replay(&key, &fingerprint, stored);
+                    }
+                    let correlation_id = Some(format!("req-{key}"));
+                    let value = work(tx, correlation_id).await?;
+                    let body = serde_json::to_string(&value).map_err(DomainError::from)?;
+                    let record = Record {
+                        user,
+                        fingerprint,
+                        status: status.as_u16(),
+                        body,
+                    };
+                    idempotency::save(tx, &key, &record).await?;
+                    Ok(json_response(status, record.body))
+                })
+            })
+            .await
     }
 }
 

@@ -76,8 +76,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        // No ping before handing out a pooled connection (sqlx's default): a connection
+        // to a local file does not go stale, and the ping is one more round trip to the
+        // connection's thread on every read and every write transaction.
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(|e| fail("cannot open it", &e))?;
@@ -91,6 +95,7 @@ impl Store {
             .map_err(|e| fail("migration failed", &e))?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| fail("cannot open it", &e))?;

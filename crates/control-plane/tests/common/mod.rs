@@ -198,6 +198,17 @@ impl TestServer {
         a
     }
 
+    /// The event log from the start (its first 5,000 events), as a viewer reads it.
+    pub async fn all_events(&self) -> Vec<fleetdeck_api::Event> {
+        let page: fleetdeck_api::EventsPage = self
+            .get("/v1/events?after=0&limit=5000")
+            .by("vic")
+            .send()
+            .await
+            .json();
+        page.events
+    }
+
     pub async fn stop(&mut self) {
         if let Some(s) = self.server.take() {
             s.shutdown().await;
