@@ -525,6 +525,13 @@ pub async fn recent(conn: &mut SqliteConnection) -> Result<Vec<Campaign>, Domain
     Ok(out)
 }
 
+/// A campaign with its rings but none of their targets: what a look at its state,
+/// reasons and version needs, at the same cost whatever the campaign's size.
+pub async fn get_header(pool: &SqlitePool, id: &str) -> Result<Option<Campaign>, DomainError> {
+    let mut conn = pool.acquire().await?;
+    load_rings(&mut conn, id).await
+}
+
 pub async fn get_campaign(pool: &SqlitePool, id: &str) -> Result<Option<Campaign>, DomainError> {
     let mut conn = pool.acquire().await?;
     load(&mut conn, id).await

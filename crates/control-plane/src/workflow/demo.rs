@@ -96,7 +96,7 @@ pub(crate) async fn step(shared: &Shared, demo: &DemoSettings) -> Result<(), Dom
         shared.store.commit(tx).await?;
     }
     for id in unfinished {
-        let c = campaigns::get_campaign(shared.store.pool(), &id).await?;
+        let c = campaigns::get_header(shared.store.pool(), &id).await?;
         let Some(c) = c.filter(|c| c.state == CampaignState::Paused) else {
             continue;
         };
