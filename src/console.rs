@@ -160,14 +160,24 @@ async fn run_once(
             )
         }
     };
-    let loaded = preflight(&client).await.and_then(|(whoami, snapshot)| {
-        if embedded.is_some() {
+    // Connecting may take seconds (a `:ctx` switch to a far or dead server): a stop
+    // signal then ends the program too, as it does while the console runs.
+    let loaded = tokio::select! {
+        loaded = preflight(&client) => loaded.map(Some),
+        signal = runtime::sources::stop_signal() => {
+            tracing::info!(signal, "stopping on a signal while connecting");
+            Ok(None)
+        }
+    };
+    let loaded = loaded.and_then(|found| {
+        if let (Some((_, snapshot)), Some(_)) = (&found, &embedded) {
             check_demo_size(args.demo_fleet, snapshot.databases.len())?;
         }
-        Ok((whoami, snapshot))
+        Ok(found)
     });
     let outcome = match loaded {
-        Ok((whoami, snapshot)) => {
+        Ok(None) => Ok(Exit::Quit),
+        Ok(Some((whoami, snapshot))) => {
             let app_config = AppConfig {
                 context: label,
                 keymap: looks.keymap.clone(),

@@ -3,7 +3,8 @@
 //! reported in the console that comes back, a production read-only context shows its
 //! banner and READ-ONLY, `mouse = false` leaves the mouse to the terminal until `:mouse`
 //! (which lasts across a switch), and `notify.title` retitles the window when an
-//! approval arrives, until the console exits.
+//! approval arrives, until the console exits. SIGTERM while a switch waits for a server
+//! that never answers ends the program at once.
 
 mod common;
 mod tmux;
@@ -167,4 +168,57 @@ async fn readonly_flag_and_an_unknown_context() {
         s.contains("FLEETDECK_EXIT=")
     });
     assert!(after.contains("FLEETDECK_EXIT=0"), "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_a_switch_waits_for_a_silent_server_ends_the_program() {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+        return;
+    }
+    let staging = common::Fixture::start().await;
+    // Takes connections (the kernel completes them) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config_dir = home.path().join("config/fleetdeck");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("ann.token"), common::token("ann")).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "default_context = \"staging\"\n\n\
+             [contexts.staging]\nserver = \"{}\"\ntoken_file = \"ann.token\"\n\n\
+             [contexts.silent]\nserver = \"http://{}\"\ntoken_file = \"ann.token\"\n",
+            staging.base,
+            silent.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let t = tmux::Tmux::start("silent", (120, 40), home.path(), &[], BIN, &[]);
+    t.wait_for("the staging context", Duration::from_secs(30), |s| {
+        s.contains("● connected") && s.contains("staging")
+    });
+    t.keys(&[":", "ctx silent", "Enter"]);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        !t.alternate_on(),
+        "the switch is connecting on the normal screen"
+    );
+    let pid = t.program_pid();
+    let asked = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "kill -TERM {pid}");
+    let after = t.wait_for("the program to exit", Duration::from_secs(5), |s| {
+        s.contains("FLEETDECK_EXIT=")
+    });
+    assert!(after.contains("FLEETDECK_EXIT=0"), "{after}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "it waited for the silent server: {:?}",
+        asked.elapsed()
+    );
+    drop(silent);
 }
