@@ -7,7 +7,7 @@
 # Needs tmux. For each size (80x24 and 160x48) it starts `fleetdeck` on a fresh embedded
 # demo (HOME and XDG directories in a temp dir, so your own demo is untouched), waits for
 # live data, and captures the dashboard, the approve dialog, a campaign's detail view,
-# command mode, a filter in use, and the light and high-contrast themes. Each screen is written as
+# command mode, a filter in use, the log filtered, a sorted pane, and the light and high-contrast themes. Each screen is written as
 #   NAME-WxH.txt   plain text (always)
 #   NAME-WxH.ans   the same with its colours as ANSI escapes (`cat` it in a terminal)
 #   NAME-WxH.svg   a picture, if python3 is available (scripts/ansi2svg.py)
@@ -130,6 +130,19 @@ shoot() {
     keys Enter
     capture filter "$w" "$h"
     keys Escape
+
+    # The log filtered to drill lines, while it keeps following.
+    keys 5 / "kind:drill"
+    wait_for "kind:drill"
+    keys Enter
+    capture log-filter "$w" "$h"
+    keys Escape
+
+    # The Evidence pane sorted by restore time, slowest first.
+    keys 3 : "sort restore" Enter S
+    wait_for "RESTORE▼"
+    capture sorted "$w" "$h"
+    keys 1
 
     # The other themes, switched live with :theme.
     keys : "theme light" Enter
