@@ -3,6 +3,7 @@
 //! then hand the terminal to the console. `:ctx NAME` ends one run and starts the next
 //! against the other control plane.
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use fleetdeck_api::text::sanitize_line;
@@ -90,8 +91,11 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
     };
     // Said in the console too, but a notice is gone in seconds: keep a record on the
     // normal screen.
+    // The terminal may be gone (a closed window sends SIGHUP): a failed write is not
+    // worth a panic.
+    let mut err = std::io::stderr().lock();
     for message in failed_switches {
-        eprintln!("fleetdeck: could not switch context: {message}");
+        let _ = writeln!(err, "fleetdeck: could not switch context: {message}");
     }
     outcome
 }

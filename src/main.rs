@@ -16,6 +16,7 @@ mod paths;
 mod script;
 mod serve;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -40,7 +41,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("fleetdeck: {}", failure.message);
+            // Not eprintln!: it panics when the terminal is gone (SIGHUP).
+            let _ = writeln!(std::io::stderr(), "fleetdeck: {}", failure.message);
             ExitCode::from(failure.code)
         }
     }

@@ -267,3 +267,51 @@ async fn sigterm_restores_the_terminal_and_the_window_title() {
     assert!(!t.mouse_captured(), "the mouse is still captured");
     assert_eq!(t.title(), before, "the window title was not restored");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_window_ends_the_console_quietly() {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+        return;
+    }
+    let fx = common::Fixture::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let token = common::token("ann");
+    let t = tmux::Tmux::start(
+        "hangup",
+        (100, 30),
+        home.path(),
+        &[("FLEETDECK_TOKEN", token.as_str())],
+        BIN,
+        &["--server", &fx.base],
+    );
+    t.wait_for("connected", Duration::from_secs(30), |s| {
+        s.contains("● connected")
+    });
+    let pid = t.program_pid();
+    // The window goes away: the console gets SIGHUP and its terminal is gone, so every
+    // write to it fails. That must end the program, not panic it.
+    t.command(&["kill-server"]);
+    // Gone, or a zombie nobody has reaped yet (a container's init may not).
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+            state != Some(Some('Z'))
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fleetdeck {pid} still runs after its window closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let logs = home.path().join("state/fleetdeck/logs");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&logs).expect("the log directory") {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(text.contains("SIGHUP"), "no hang-up logged:\n{text}");
+    assert!(!text.contains("panic"), "a panic on hang-up:\n{text}");
+}

@@ -87,7 +87,10 @@ async fn hostile_text_is_inert_on_screen_in_the_title_and_the_clipboard() {
         serde_json::json!({}),
     )
     .await;
-    assert!((200..300).contains(&drill) || drill == 409, "drill: {drill}");
+    assert!(
+        (200..300).contains(&drill) || drill == 409,
+        "drill: {drill}"
+    );
     let campaign = {
         let body = serde_json::json!({
             "title": "postgres 16.4",

@@ -96,7 +96,8 @@ pub fn restore() -> bool {
 
 /// Owns the terminal while the console runs; dropping it restores the terminal.
 pub struct TerminalGuard {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// Always `Some` until the guard is dropped.
+    terminal: Option<Terminal<CrosstermBackend<Stdout>>>,
 }
 
 impl TerminalGuard {
@@ -109,10 +110,15 @@ impl TerminalGuard {
         let entered = write_enter(&mut io::stdout(), mouse)
             .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
         match entered {
-            Ok(terminal) => {
-                let mut guard = TerminalGuard { terminal };
-                guard.terminal.clear()?;
-                Ok(guard)
+            Ok(mut terminal) => {
+                // A failure here drops the terminal before the guard exists: undo too.
+                if let Err(e) = terminal.clear() {
+                    restore();
+                    return Err(e);
+                }
+                Ok(TerminalGuard {
+                    terminal: Some(terminal),
+                })
             }
             Err(e) => {
                 restore();
@@ -122,12 +128,23 @@ impl TerminalGuard {
     }
 
     pub fn terminal(&mut self) -> &mut Terminal<CrosstermBackend<Stdout>> {
-        &mut self.terminal
+        self.terminal
+            .as_mut()
+            .expect("the terminal is only taken when the guard is dropped")
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // ratatui's own drop shows a hidden cursor and reports a failure with eprintln!,
+        // which panics when the terminal is gone (SIGHUP after its window closed). Show
+        // it here; if even that fails there is no terminal left to tidy, so the
+        // Terminal is forgotten rather than dropped.
+        if let Some(mut terminal) = self.terminal.take()
+            && terminal.show_cursor().is_err()
+        {
+            std::mem::forget(terminal);
+        }
         restore();
     }
 }
