@@ -142,16 +142,17 @@ async fn readonly_flag_and_an_unknown_context() {
     let fx = common::Fixture::start().await;
     let home = tempfile::tempdir().unwrap();
     let token = common::token("ann");
-    let t = tmux::Tmux::start(
+    let t = tmux::Tmux::connected(
         "readonly",
         (120, 40),
         home.path(),
-        &[("FLEETDECK_TOKEN", token.as_str())],
+        &token,
         BIN,
-        &["--server", &fx.base, "--readonly"],
+        &fx.base,
+        &["--readonly"],
     );
-    let screen = t.wait_for("the console", Duration::from_secs(30), |s| {
-        s.contains("● connected") && s.contains("READ-ONLY")
+    let screen = t.wait_for("the console", Duration::from_secs(5), |s| {
+        s.contains("READ-ONLY")
     });
     assert!(!screen.contains("PRODUCTION"), "{screen}");
     assert!(mouse_captured(&t), "the mouse is captured by default");

@@ -228,17 +228,15 @@ async fn sigterm_restores_the_terminal_and_the_window_title() {
     std::fs::create_dir_all(&config_dir).unwrap();
     std::fs::write(config_dir.join("config.toml"), "[notify]\ntitle = true\n").unwrap();
     let token = common::token("ann");
-    let t = tmux::Tmux::start(
+    let t = tmux::Tmux::connected(
         "sigterm",
         (120, 40),
         home.path(),
-        &[("FLEETDECK_TOKEN", token.as_str())],
+        &token,
         BIN,
-        &["--server", &fx.base],
+        &fx.base,
+        &[],
     );
-    t.wait_for("connected", Duration::from_secs(30), |s| {
-        s.contains("● connected")
-    });
     let before = t.title();
     assert!(t.mouse_captured() && t.alternate_on());
 
@@ -277,17 +275,7 @@ async fn a_closed_window_ends_the_console_quietly() {
     let fx = common::Fixture::start().await;
     let home = tempfile::tempdir().unwrap();
     let token = common::token("ann");
-    let t = tmux::Tmux::start(
-        "hangup",
-        (100, 30),
-        home.path(),
-        &[("FLEETDECK_TOKEN", token.as_str())],
-        BIN,
-        &["--server", &fx.base],
-    );
-    t.wait_for("connected", Duration::from_secs(30), |s| {
-        s.contains("● connected")
-    });
+    let t = tmux::Tmux::connected("hangup", (100, 30), home.path(), &token, BIN, &fx.base, &[]);
     let pid = t.program_pid();
     // The window goes away: the console gets SIGHUP and its terminal is gone, so every
     // write to it fails. That must end the program, not panic it.

@@ -208,16 +208,17 @@ async fn an_action_answered_after_ten_seconds_stays_pending_then_times_out() {
     .await;
     let home = tempfile::tempdir().unwrap();
     let token = common::token("ann");
-    let t = tmux::Tmux::start(
+    let t = tmux::Tmux::connected(
         "rel-slow",
         (160, 48),
         home.path(),
-        &[("FLEETDECK_TOKEN", token.as_str())],
+        &token,
         BIN,
-        &["--server", &proxy.base],
+        &proxy.base,
+        &[],
     );
-    t.wait_for("the campaign", Duration::from_secs(30), |s| {
-        s.contains("● connected") && s.contains(&campaign.id)
+    t.wait_for("the campaign", Duration::from_secs(10), |s| {
+        s.contains(&campaign.id)
     });
     t.keys(&["2", "p"]);
     t.wait_for("the pause dialog", Duration::from_secs(5), |s| {

@@ -152,6 +152,33 @@ impl Tmux {
             .unwrap_or_else(|| panic!("no program under the pane's shell {shell}"))
     }
 
+    /// Starts `program --server base extra…` with `token` in `FLEETDECK_TOKEN` and waits
+    /// until its header says it is connected.
+    pub fn connected(
+        name: &str,
+        size: (u16, u16),
+        home: &Path,
+        token: &str,
+        program: &str,
+        base: &str,
+        extra: &[&str],
+    ) -> Tmux {
+        let mut args = vec!["--server", base];
+        args.extend_from_slice(extra);
+        let t = Tmux::start(
+            name,
+            size,
+            home,
+            &[("FLEETDECK_TOKEN", token)],
+            program,
+            &args,
+        );
+        t.wait_for("connected", Duration::from_secs(30), |s| {
+            s.contains("● connected")
+        });
+        t
+    }
+
     /// Waits until `check` holds for the screen; panics with the last screen if not.
     pub fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
