@@ -134,8 +134,9 @@ pub async fn list(
     pool: &SqlitePool,
     state: Option<ApprovalState>,
 ) -> Result<Vec<Approval>, DomainError> {
-    let mut conn = pool.acquire().await?;
-    list_in(&mut conn, state).await
+    // One read transaction: approvals and their decisions as of one moment.
+    let mut tx = pool.begin().await?;
+    list_in(&mut tx, state).await
 }
 
 /// [`list`] on a given connection, for reads that must be consistent with others.

@@ -474,9 +474,13 @@ pub async fn busy_databases(
 }
 
 /// The newest campaigns with their rings and targets, newest first.
+///
+/// Reads that take several statements run in one read transaction: outside one, each
+/// statement sees its own moment, and a commit between them (a rollback reverting a
+/// passed ring's targets) would show a campaign that never existed.
 pub async fn list_campaigns(pool: &SqlitePool) -> Result<Vec<Campaign>, DomainError> {
-    let mut conn = pool.acquire().await?;
-    recent(&mut conn).await
+    let mut tx = pool.begin().await?;
+    recent(&mut tx).await
 }
 
 /// [`list_campaigns`] on a given connection (inside a transaction): three queries in
@@ -528,11 +532,12 @@ pub async fn recent(conn: &mut SqliteConnection) -> Result<Vec<Campaign>, Domain
 /// A campaign with its rings but none of their targets: what a look at its state,
 /// reasons and version needs, at the same cost whatever the campaign's size.
 pub async fn get_header(pool: &SqlitePool, id: &str) -> Result<Option<Campaign>, DomainError> {
-    let mut conn = pool.acquire().await?;
-    load_rings(&mut conn, id).await
+    let mut tx = pool.begin().await?;
+    load_rings(&mut tx, id).await
 }
 
+/// One campaign, read in one transaction (see [`list_campaigns`]).
 pub async fn get_campaign(pool: &SqlitePool, id: &str) -> Result<Option<Campaign>, DomainError> {
-    let mut conn = pool.acquire().await?;
-    load(&mut conn, id).await
+    let mut tx = pool.begin().await?;
+    load(&mut tx, id).await
 }

@@ -269,7 +269,8 @@ pub async fn database_detail(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<DatabaseDetail>, DomainError> {
-    let mut conn = pool.acquire().await?;
+    // One read transaction: the database, its evidence and its drills as of one moment.
+    let mut conn = pool.begin().await?;
     let Some(database) = super::fleet::get(&mut conn, id).await? else {
         return Ok(None);
     };
