@@ -23,8 +23,7 @@ fn title(t: &tmux::Tmux) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctx_switches_to_a_production_read_only_context() {
-    if !tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    if tmux::skipped() {
         return;
     }
     let staging = common::Fixture::start().await;
@@ -135,8 +134,7 @@ async fn ctx_switches_to_a_production_read_only_context() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readonly_flag_and_an_unknown_context() {
-    if !tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    if tmux::skipped() {
         return;
     }
     let fx = common::Fixture::start().await;
@@ -173,8 +171,7 @@ async fn readonly_flag_and_an_unknown_context() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_while_a_switch_waits_for_a_silent_server_ends_the_program() {
-    if !tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    if tmux::skipped() {
         return;
     }
     let staging = common::Fixture::start().await;

@@ -52,8 +52,7 @@ fn pending_approvals(screen: &str) -> u32 {
 
 #[test]
 fn embedded_demo_approve_and_quit_in_a_real_terminal() {
-    if !tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    if tmux::skipped() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
@@ -120,8 +119,7 @@ fn embedded_demo_approve_and_quit_in_a_real_terminal() {
 
 #[test]
 fn a_panic_restores_the_terminal_before_the_report() {
-    if !tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    if tmux::skipped() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
@@ -149,8 +147,7 @@ fn a_panic_restores_the_terminal_before_the_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_header_tracks_a_remote_server_going_away_and_coming_back() {
-    if !tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    if tmux::skipped() {
         return;
     }
     let fx = common::Fixture::start().await;
@@ -218,8 +215,7 @@ async fn the_header_tracks_a_remote_server_going_away_and_coming_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_restores_the_terminal_and_the_window_title() {
-    if !tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    if tmux::skipped() {
         return;
     }
     let fx = common::Fixture::start().await;
@@ -268,8 +264,7 @@ async fn sigterm_restores_the_terminal_and_the_window_title() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_window_ends_the_console_quietly() {
-    if !tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    if tmux::skipped() {
         return;
     }
     let fx = common::Fixture::start().await;

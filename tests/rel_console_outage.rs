@@ -24,8 +24,6 @@ use fleetdeck_console::message::{ActionError, ConnState, Msg};
 use rel_console_support::{BIN, Reply, Scripted, ServeProcess, new_token};
 use tokio::sync::mpsc;
 
-const SKIP: &str = "SKIPPED: tmux is not installed; this test needs it (CI installs it)";
-
 /// Creates a campaign over the whole fleet, long bake, so it stays running.
 async fn create_campaign(base: &str, token: &str) -> String {
     let body = serde_json::json!({
@@ -91,8 +89,7 @@ fn log_lines(screen: &str) -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_process_refuses_actions_then_resumes_without_loss_or_repeat() {
-    if !tmux::available() {
-        eprintln!("{SKIP}");
+    if tmux::skipped() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -191,8 +188,7 @@ async fn a_killed_server_process_refuses_actions_then_resumes_without_loss_or_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_action_answered_after_ten_seconds_stays_pending_then_times_out() {
-    if !tmux::available() {
-        eprintln!("{SKIP}");
+    if tmux::skipped() {
         return;
     }
     let fx = common::Fixture::start().await;

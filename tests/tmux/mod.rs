@@ -19,6 +19,16 @@ pub fn available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// True, with a note on stderr, when tmux cannot run here: the test then passes
+/// without running (CI installs tmux, so it never skips there).
+pub fn skipped() -> bool {
+    if available() {
+        return false;
+    }
+    eprintln!("SKIPPED: tmux is not installed; this test needs it (CI installs it)");
+    true
+}
+
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
