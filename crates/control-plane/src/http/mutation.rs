@@ -130,9 +130,9 @@ impl Action {
     /// write transaction and the correlation id that ties the request's events
     /// together, and must write only through that transaction.
     ///
-    /// The key is checked, then `work` runs in the store's group commit: inside the
-    /// write transaction the key is looked up again (so two requests with one key can
-    /// never both do the work), the work is done and its answer stored with it. On
+    /// `work` runs in the store's group commit: inside the write transaction the key
+    /// is looked up (so two requests with one key can never both do the work), the
+    /// work is done and its answer stored with it. On
     /// failure the work's savepoint is rolled back: nothing is stored, so a corrected
     /// retry may reuse the key.
     pub async fn commit<T, F>(
@@ -154,33 +154,36 @@ impl Action {
             &self.path,
             &self.body,
         );
-        // A retry of an answered request needs no write lock and does not count as in
-        // flight: any number of concurrent retries all get the stored answer.
-        if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
-            return replay(&key, &fingerprint, stored);
-        }
         // Held until the answer: a second request with this key meanwhile is told to wait.
         // Should this request be dropped (the client left), its work still runs; a retry
         // then queues behind it and finds its record inside the transaction.
-        let _guard = {
+        // The key is looked up inside the write transaction, where the answer is
+        // certain; a first request pays no read of its own before it (a statement costs
+        // more in thread hand-offs than in SQLite).
+        let guard = {
             let set = state.in_flight();
             let mut keys = set.0.lock().unwrap_or_else(|e| e.into_inner());
-            if !keys.insert(key.clone()) {
-                return Err(ApiError::conflict(format!(
-                    "a request with Idempotency-Key {key} is still being processed; retry it when that one has answered"
-                )));
-            }
-            InFlightGuard {
+            keys.insert(key.clone()).then(|| InFlightGuard {
                 set: Arc::clone(&set),
                 key: key.clone(),
+            })
+        };
+        let Some(_guard) = guard else {
+            // Another request with this key is in flight. If it is a retry of one already
+            // answered, this one gets that answer too, without waiting.
+            if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
+                return replay(&key, &fingerprint, stored);
             }
+            return Err(ApiError::conflict(format!(
+                "a request with Idempotency-Key {key} is still being processed; retry it when that one has answered"
+            )));
         };
         let user = self.caller.user().to_string();
         state
             .store()
-            .write(move |tx| {
+            .write_keyed(key.clone(), move |tx, stored| {
                 Box::pin(async move {
-                    if let Some(stored) = idempotency::lookup(&mut **tx, &key).await? {
+                    if let Some(stored) = stored {
                         return replay(&key, &fingerprint, stored);
                     }
                     let correlation_id = Some(format!("req-{key}"));
@@ -192,7 +195,7 @@ impl Action {
                         status: status.as_u16(),
                         body,
                     };
-                    idempotency::save(tx, &key, &record).await?;
+                    idempotency::save(tx, &key, &record);
                     Ok(json_response(status, record.body))
                 })
             })

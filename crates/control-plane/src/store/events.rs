@@ -59,9 +59,20 @@ impl NewEvent {
 /// The write lock is held for the whole transaction and every event is appended here,
 /// so after the first append of a transaction the next number is the previous plus one.
 pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
+    let event = defer_append(tx, ev).await?;
+    tx.flush().await?;
+    Ok(event)
+}
+
+/// [`append`], the write deferred (see [`Tx::defer`]): it reaches SQLite with the
+/// transaction's next send, and nothing may use the connection before that.
+pub async fn defer_append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
     let seq = match tx.newest_seq() {
         Some(newest) => newest + 1,
-        None => last_seq(&mut **tx).await? + 1,
+        None => {
+            tx.flush().await?;
+            last_seq(&mut **tx).await? + 1
+        }
     };
     let event = Event {
         seq,
@@ -79,26 +90,24 @@ pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
         .as_ref()
         .map(serde_json::to_string)
         .transpose()?;
-    sqlx::query(
+    tx.defer(
         "INSERT INTO events (seq, at, actor, kind, level, campaign_id, database_id, \
          approval_id, drill_id, ring, message, correlation_id, change_json) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(to_i64(seq))
     .bind(fmt_time(event.at))
-    .bind(&event.actor)
-    .bind(&event.kind)
+    .bind(event.actor.as_str())
+    .bind(event.kind.as_str())
     .bind(event.level.as_str())
-    .bind(&event.subject.campaign_id)
-    .bind(&event.subject.database_id)
-    .bind(&event.subject.approval_id)
-    .bind(&event.subject.drill_id)
+    .bind(event.subject.campaign_id.as_deref())
+    .bind(event.subject.database_id.as_deref())
+    .bind(event.subject.approval_id.as_deref())
+    .bind(event.subject.drill_id.as_deref())
     .bind(event.subject.ring.map(i64::from))
-    .bind(&event.message)
-    .bind(&event.correlation_id)
-    .bind(change_json)
-    .execute(&mut **tx)
-    .await?;
+    .bind(event.message.as_str())
+    .bind(event.correlation_id.as_deref())
+    .bind(change_json);
     tx.appended(seq);
     Ok(event)
 }
@@ -136,9 +145,12 @@ pub async fn recent<'e>(
     Ok(events)
 }
 
+/// The newest sequence number, 0 when the log is empty, as an expression.
+pub(super) const LAST_SEQ_EXPR: &str = "(SELECT COALESCE(MAX(seq), 0) FROM events)";
+
 /// The newest sequence number, 0 when the log is empty.
 pub async fn last_seq<'e>(db: impl SqliteExecutor<'e>) -> Result<Seq, DomainError> {
-    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+    let seq: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {LAST_SEQ_EXPR}")))
         .fetch_one(db)
         .await?;
     to_u64(seq, "event seq")

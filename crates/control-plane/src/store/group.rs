@@ -10,7 +10,8 @@
 //!
 //! Why this stays as safe as one transaction per action:
 //! - Each action runs inside its own savepoint. An action that fails (a refused
-//!   decision, a stale `If-Match`, a store error, even a panic) is rolled back to its
+//!   decision, a stale `If-Match`, a store error, its deferred writes failing when
+//!   they are sent with the release, even a panic) is rolled back to its
 //!   savepoint: its changes, its event and its idempotency record vanish and it gets its
 //!   own error, while the others' work is kept. Rolling back to a savepoint also gives
 //!   its event sequence numbers back, so the log stays contiguous.
@@ -38,6 +39,8 @@ use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Tx;
+use super::checkpoint::Committed;
+use super::idempotency::Record;
 use crate::DomainError;
 
 /// Most actions in one transaction, so a long queue still commits (and answers) in
@@ -52,27 +55,42 @@ type Answer = Box<dyn FnOnce(Result<(), &str>) + Send>;
 
 /// An action waiting in the queue.
 trait Job: Send {
+    /// The idempotency key whose record the work is given, if it has one.
+    fn key(&self) -> Option<&str>;
     /// Runs the work in `tx`; says whether to keep its changes and how to answer.
-    fn run<'a>(self: Box<Self>, tx: &'a mut Tx) -> WriteFuture<'a, (bool, Answer)>;
+    fn run<'a>(
+        self: Box<Self>,
+        tx: &'a mut Tx,
+        stored: Option<Record>,
+    ) -> WriteFuture<'a, (bool, Answer)>;
     /// Answers without running: the batch could not start.
     fn fail(self: Box<Self>, why: &str);
 }
 
 struct Request<F, T, E> {
+    key: Option<String>,
     work: F,
     reply: oneshot::Sender<Result<T, E>>,
 }
 
 impl<F, T, E> Job for Request<F, T, E>
 where
-    F: for<'a> FnOnce(&'a mut Tx) -> WriteFuture<'a, Result<T, E>> + Send + 'static,
+    F: for<'a> FnOnce(&'a mut Tx, Option<Record>) -> WriteFuture<'a, Result<T, E>> + Send + 'static,
     T: Send + 'static,
     E: From<DomainError> + Send + 'static,
 {
-    fn run<'a>(self: Box<Self>, tx: &'a mut Tx) -> WriteFuture<'a, (bool, Answer)> {
-        let Request { work, reply } = *self;
+    fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    fn run<'a>(
+        self: Box<Self>,
+        tx: &'a mut Tx,
+        stored: Option<Record>,
+    ) -> WriteFuture<'a, (bool, Answer)> {
+        let Request { work, reply, .. } = *self;
         Box::pin(async move {
-            let result = match AssertUnwindSafe(work(tx)).catch_unwind().await {
+            let result = match AssertUnwindSafe(work(tx, stored)).catch_unwind().await {
                 Ok(result) => result,
                 Err(_) => Err(E::from(DomainError::Internal(
                     "the action failed unexpectedly (a bug); nothing of it was stored".into(),
@@ -117,10 +135,14 @@ struct Counts {
 
 impl GroupCommit {
     /// Starts the task that runs the queue on `writer` (a pool of one connection).
-    pub fn start(writer: SqlitePool, last_seq: Arc<watch::Sender<Seq>>) -> GroupCommit {
+    pub(super) fn start(
+        writer: SqlitePool,
+        last_seq: Arc<watch::Sender<Seq>>,
+        committed: Committed,
+    ) -> GroupCommit {
         let (queue, jobs) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
-        tokio::spawn(run(writer, last_seq, jobs, Arc::clone(&counts)));
+        tokio::spawn(run(writer, last_seq, committed, jobs, Arc::clone(&counts)));
         GroupCommit { queue, counts }
     }
 
@@ -133,15 +155,18 @@ impl GroupCommit {
     }
 
     /// Queues `work` and waits for its answer, given after the commit that holds it.
-    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    /// `work` is given the record stored for `key`, looked up inside the transaction.
+    pub async fn write<T, E, F>(&self, key: Option<String>, work: F) -> Result<T, E>
     where
-        F: for<'a> FnOnce(&'a mut Tx) -> WriteFuture<'a, Result<T, E>> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut Tx, Option<Record>) -> WriteFuture<'a, Result<T, E>>
+            + Send
+            + 'static,
         T: Send + 'static,
         E: From<DomainError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Box::new(Request { work, reply }))
+            .send(Box::new(Request { key, work, reply }))
             .map_err(|_| E::from(internal("the store is closed")))?;
         answer.await.unwrap_or_else(|_| {
             Err(E::from(internal(
@@ -154,6 +179,7 @@ impl GroupCommit {
 async fn run(
     writer: SqlitePool,
     last_seq: Arc<watch::Sender<Seq>>,
+    committed: Committed,
     mut jobs: mpsc::UnboundedReceiver<Box<dyn Job>>,
     counts: Arc<Counts>,
 ) {
@@ -170,6 +196,7 @@ async fn run(
             }
         };
         if let Some((actions, seq)) = run_batch(tx, first, &mut jobs).await {
+            committed.note();
             counts.commits.fetch_add(1, Ordering::Relaxed);
             counts.actions.fetch_add(actions, Ordering::Relaxed);
             if let Some(seq) = seq {
@@ -181,35 +208,75 @@ async fn run(
 
 /// Runs `first` and whatever else is queued in `tx`, commits and answers each; on
 /// commit returns how many actions it held and the newest event sequence number.
+///
+/// One call to SQLite ends an action and begins the next: the action's deferred writes,
+/// the next one's idempotency look, the release and the next savepoint (see
+/// [`Tx::release`]); a statement sent alone costs two thread hand-offs.
 async fn run_batch(
     mut tx: Tx,
     first: Box<dyn Job>,
     jobs: &mut mpsc::UnboundedReceiver<Box<dyn Job>>,
 ) -> Option<(u64, Option<Seq>)> {
     let mut answers: Vec<Answer> = Vec::new();
-    let mut next = Some(first);
-    while let Some(job) = next.take() {
-        let savepoint = match tx.savepoint().await {
-            Ok(s) => s,
+    let mut opened = match tx.open_action(first.key()).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            let why = format!("store: cannot start the action: {e}");
+            first.fail(&why);
+            return abandon(tx, answers, &why).await;
+        }
+    };
+    let mut job = first;
+    loop {
+        let savepoint = opened.savepoint;
+        let (keep, answer) = job.run(&mut tx, opened.stored).await;
+        let next = match answers.len() + 1 < MAX_BATCH {
+            true => jobs.try_recv().ok(),
+            false => None,
+        };
+        // The action's deferred writes go with its release: if they fail, the action
+        // fails alone, like one whose work failed, and the next opens on its own.
+        let mut failed = None;
+        let ended = match keep {
+            true => match tx.release(savepoint, next.as_ref().map(|j| j.key())).await {
+                Ok(next_opened) => Ok(next_opened),
+                Err(e) => {
+                    failed = Some(format!(
+                        "store: the action's writes failed, nothing of it was stored: {e}"
+                    ));
+                    tx.rollback_to(savepoint).await.map(|()| None)
+                }
+            },
+            false => tx.rollback_to(savepoint).await.map(|()| None),
+        };
+        answers.push(Box::new(move |committed: Result<(), &str>| {
+            answer(committed.and_then(|()| failed.as_deref().map_or(Ok(()), Err)))
+        }));
+        let next_opened = match ended {
+            Ok(next_opened) => next_opened,
             Err(e) => {
-                let why = format!("store: cannot start the action: {e}");
-                job.fail(&why);
+                let why = format!("store: cannot end the action: {e}");
+                if let Some(next) = next {
+                    next.fail(&why);
+                }
                 return abandon(tx, answers, &why).await;
             }
         };
-        let (keep, answer) = job.run(&mut tx).await;
-        let ended = if keep {
-            tx.release(savepoint).await
-        } else {
-            tx.rollback_to(savepoint).await
+        let Some(next) = next else {
+            break;
         };
-        answers.push(answer);
-        if let Err(e) = ended {
-            return abandon(tx, answers, &format!("store: cannot end the action: {e}")).await;
-        }
-        if answers.len() < MAX_BATCH {
-            next = jobs.try_recv().ok();
-        }
+        opened = match next_opened {
+            Some(opened) => opened,
+            None => match tx.open_action(next.key()).await {
+                Ok(opened) => opened,
+                Err(e) => {
+                    let why = format!("store: cannot start the action: {e}");
+                    next.fail(&why);
+                    return abandon(tx, answers, &why).await;
+                }
+            },
+        };
+        job = next;
     }
     let actions = answers.len() as u64;
     match tx.commit().await {
@@ -263,7 +330,7 @@ mod tests {
             status: 200,
             body: format!("{n}"),
         };
-        idempotency::save(tx, &format!("key-{n}"), &record).await?;
+        idempotency::save(tx, &format!("key-{n}"), &record);
         Ok(seq)
     }
 
@@ -310,6 +377,22 @@ mod tests {
                         match fail {
                             None => Ok(seq),
                             Some("panic") => panic!("action {n} panics after writing"),
+                            // Its record again: the deferred insert fails at the release.
+                            Some("bad write") => {
+                                let record = idempotency::Record {
+                                    user: "t".into(),
+                                    fingerprint: "again".into(),
+                                    status: 200,
+                                    body: String::new(),
+                                };
+                                idempotency::save(tx, &format!("key-{n}"), &record);
+                                Ok(seq)
+                            }
+                            // A read past its deferred record: the transaction refuses.
+                            Some("read past") => {
+                                events::last_seq(&mut **tx).await?;
+                                Ok(seq)
+                            }
                             Some(why) => Err(DomainError::Conflict(why.into())),
                         }
                     })
@@ -354,6 +437,9 @@ mod tests {
             queued(&store, 3, None),
             queued(&store, 4, Some("panic")),
             queued(&store, 5, None),
+            queued(&store, 6, Some("bad write")),
+            queued(&store, 7, Some("read past")),
+            queued(&store, 8, None),
         ];
         let (first, rest) = one_batch(&store, others).await;
         assert_eq!(first.unwrap(), 1);
@@ -366,19 +452,28 @@ mod tests {
         assert_eq!(outcome[2], Ok(3), "the failed action's number is reused");
         assert!(outcome[3].as_ref().unwrap_err().contains("unexpectedly"));
         assert_eq!(outcome[4], Ok(4));
+        assert!(
+            outcome[5].as_ref().unwrap_err().contains("writes failed"),
+            "{:?}",
+            outcome[5]
+        );
+        assert!(outcome[6].as_ref().unwrap_err().contains("unexpectedly"));
+        assert_eq!(outcome[7], Ok(5));
 
         let log = events::after(store.pool(), 0, 100).await.unwrap();
         let messages: Vec<&str> = log.iter().map(|e| e.message.as_str()).collect();
         assert_eq!(
             messages,
-            ["action 0", "action 1", "action 3", "action 5"],
+            ["action 0", "action 1", "action 3", "action 5", "action 8"],
             "the failed actions' events are gone"
         );
         assert_eq!(
             log.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            vec![1, 2, 3, 4]
+            vec![1, 2, 3, 4, 5]
         );
-        for (n, kept) in [(1, true), (2, false), (3, true), (4, false), (5, true)] {
+        let kept = [(1, true), (2, false), (3, true), (4, false), (5, true)];
+        let kept = kept.into_iter().chain([(6, false), (7, false), (8, true)]);
+        for (n, kept) in kept {
             let r = idempotency::lookup(store.pool(), &format!("key-{n}"))
                 .await
                 .unwrap();
@@ -387,10 +482,10 @@ mod tests {
 
         // The store goes on: the next action follows the contiguous log.
         let next = store
-            .write(|tx| Box::pin(async move { act(tx, 6).await }))
+            .write(|tx| Box::pin(async move { act(tx, 9).await }))
             .await
             .unwrap();
-        assert_eq!(next, 5);
+        assert_eq!(next, 6);
     }
 
     #[tokio::test]

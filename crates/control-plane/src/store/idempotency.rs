@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 
 use super::{Tx, fmt_time};
@@ -35,8 +36,8 @@ pub fn fingerprint(user: &str, method: &str, path: &str, body: &[u8]) -> String 
     hex::encode(h.finalize())
 }
 
-/// The record for `key`, if any: in the write transaction, or on the pool for a quick
-/// look before taking the write lock.
+/// The record for `key`, if any (on the pool: a look that may be overtaken; the write
+/// transaction's own look is [`super::Store::write_keyed`]'s).
 pub async fn lookup<'e>(
     db: impl SqliteExecutor<'e>,
     key: &str,
@@ -46,34 +47,49 @@ pub async fn lookup<'e>(
             .bind(key)
             .fetch_optional(db)
             .await?;
-    row.map(|r| {
-        let status: i64 = r.try_get("status")?;
-        Ok(Record {
-            user: r.try_get("user_name")?,
-            fingerprint: r.try_get("fingerprint")?,
-            status: u16::try_from(status)
-                .map_err(|_| DomainError::Internal(format!("stored status {status}")))?,
-            body: r.try_get("body")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(from_row).transpose().map(Option::flatten)
 }
 
-/// Stores the response for `key` inside the transaction that made the effect.
-pub async fn save(tx: &mut Tx, key: &str, record: &Record) -> Result<(), DomainError> {
-    sqlx::query(
+/// The record of the key bound to its `?`, as a row that is there even when the record
+/// is not (its columns NULL), so that the look can travel with other statements in one
+/// call to SQLite and be told apart from them. `{newest}` is an expression for the
+/// row's first column.
+pub(super) fn probe_sql(newest: &str) -> String {
+    format!(
+        "SELECT {newest} AS newest, i.user_name, i.fingerprint, i.status, i.body \
+         FROM (SELECT 1) LEFT JOIN idempotency i ON i.key = ?"
+    )
+}
+
+/// A record from a row of [`lookup`] or [`probe_sql`]; `None` for a probe that found
+/// nothing.
+pub(super) fn from_row(r: &SqliteRow) -> Result<Option<Record>, DomainError> {
+    let Some(user) = r.try_get::<Option<String>, _>("user_name")? else {
+        return Ok(None);
+    };
+    let status: i64 = r.try_get("status")?;
+    Ok(Some(Record {
+        user,
+        fingerprint: r.try_get("fingerprint")?,
+        status: u16::try_from(status)
+            .map_err(|_| DomainError::Internal(format!("stored status {status}")))?,
+        body: r.try_get("body")?,
+    }))
+}
+
+/// Stores the response for `key` inside the transaction that made the effect. The
+/// write is deferred (see [`Tx::defer`]): it goes with the action's release.
+pub fn save(tx: &mut Tx, key: &str, record: &Record) {
+    tx.defer(
         "INSERT INTO idempotency (key, user_name, fingerprint, status, body, created_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(key)
-    .bind(&record.user)
-    .bind(&record.fingerprint)
+    .bind(record.user.as_str())
+    .bind(record.fingerprint.as_str())
     .bind(i64::from(record.status))
-    .bind(&record.body)
-    .bind(fmt_time(Utc::now()))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .bind(record.body.as_str())
+    .bind(fmt_time(Utc::now()));
 }
 
 /// Forgets records created before `before`; returns how many.

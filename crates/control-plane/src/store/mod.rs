@@ -10,6 +10,7 @@
 
 pub mod approvals;
 pub mod campaigns;
+mod checkpoint;
 pub mod drills;
 pub mod events;
 pub mod fleet;
@@ -49,6 +50,7 @@ pub struct Store {
     writer: SqlitePool,
     group: group::GroupCommit,
     last_seq: Arc<watch::Sender<Seq>>,
+    committed: checkpoint::Committed,
 }
 
 impl Store {
@@ -93,19 +95,26 @@ impl Store {
         migrate::run(&pool)
             .await
             .map_err(|e| fail("migration failed", &e))?;
+        // Its commits never copy the log back into the file: see [`checkpoint`].
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(|e| fail("cannot open it", &e))?;
         let last = events::last_seq(&pool).await?;
         let last_seq = Arc::new(watch::channel(last).0);
+        let committed = checkpoint::start(pool.clone());
         Ok(Store {
+            group: group::GroupCommit::start(
+                writer.clone(),
+                Arc::clone(&last_seq),
+                committed.clone(),
+            ),
             pool,
-            group: group::GroupCommit::start(writer.clone(), Arc::clone(&last_seq)),
             writer,
             last_seq,
+            committed,
         })
     }
 
@@ -122,7 +131,9 @@ impl Store {
 
     /// Commits `tx`, then tells subscribers the newest event sequence number.
     pub async fn commit(&self, tx: Tx) -> Result<(), DomainError> {
-        if let Some(seq) = tx.commit().await? {
+        let newest = tx.commit().await?;
+        self.committed.note();
+        if let Some(seq) = newest {
             notify(&self.last_seq, seq);
         }
         Ok(())
@@ -139,7 +150,21 @@ impl Store {
         T: Send + 'static,
         E: From<DomainError> + Send + 'static,
     {
-        self.group.write(work).await
+        self.group.write(None, |tx, _| work(tx)).await
+    }
+
+    /// [`Store::write`] for a request with an idempotency key: `work` is given the
+    /// record stored for `key`, looked up inside the transaction (so two requests with
+    /// one key never both do the work), in the same call to SQLite that opens it.
+    pub async fn write_keyed<T, E, F>(&self, key: String, work: F) -> Result<T, E>
+    where
+        F: for<'a> FnOnce(&'a mut Tx, Option<idempotency::Record>) -> WriteFuture<'a, Result<T, E>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+        E: From<DomainError> + Send + 'static,
+    {
+        self.group.write(Some(key), work).await
     }
 
     /// Group commits so far and the actions they held (see [`group`]).
