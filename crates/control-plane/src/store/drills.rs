@@ -9,6 +9,9 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use super::{fmt_time, parse_opt_time, parse_time};
 use crate::DomainError;
 
+mod wire;
+pub use wire::{EvidenceJson, for_each_evidence_json};
+
 const COLUMNS: &str = "id, database_id, state, requested_by, started_at, finished_at, backup_id, \
                        recovery_point, restore_seconds, checksum_ok, output";
 
@@ -144,22 +147,37 @@ fn evidence_sql(source: Source, output: DrillOutput) -> String {
         Source::One => ("(SELECT ? AS id, NULL AS doc) d", ""),
     };
     format!(
-        "SELECT d.id, json_extract(d.doc, '$.drill_interval_days'), {finished}, {latest}, \
+        "SELECT d.id, {INTERVAL}, {finished}, {latest}, \
          {good} FROM {from} LEFT JOIN drills l ON l.rowid = {newest} \
          LEFT JOIN drills g ON g.rowid = {newest_good} {order}",
-        finished = newest("state", "AND state <> 'running'"),
+        finished = newest("state", FINISHED),
         latest = columns_of("l", output),
         good = columns_of("g", output),
         newest = newest("rowid", ""),
-        newest_good = newest("rowid", "AND state = 'succeeded'"),
+        newest_good = newest("rowid", GOOD),
     )
 }
+
+/// A database's drill interval, from its stored document.
+const INTERVAL: &str = "json_extract(d.doc, '$.drill_interval_days')";
+/// [`newest`] filters: a finished drill, a good drill.
+const FINISHED: &str = "AND state <> 'running'";
+const GOOD: &str = "AND state = 'succeeded'";
 
 /// How many [`COLUMNS`] a drill has.
 const DRILL_COLUMNS: usize = 11;
 /// Column of the latest drill in an evidence row; the last good one follows it.
 const LATEST_AT: usize = 3;
 const GOOD_AT: usize = LATEST_AT + DRILL_COLUMNS;
+
+/// The drill interval read from a database's stored document.
+fn stored_interval(database_id: &str, days: Option<i64>) -> Result<u32, DomainError> {
+    days.and_then(|d| u32::try_from(d).ok()).ok_or_else(|| {
+        DomainError::Internal(format!(
+            "database {database_id}: stored drill interval is missing or out of range"
+        ))
+    })
+}
 
 /// Judges one evidence row (see [`evidence_sql`]); `interval_days` overrides the stored
 /// interval (the caller holds the database).
@@ -171,14 +189,7 @@ fn evidence_from_row(
     let database_id: String = row.try_get(0)?;
     let interval_days = match interval_days {
         Some(days) => days,
-        None => row
-            .try_get::<Option<i64>, _>(1)?
-            .and_then(|d| u32::try_from(d).ok())
-            .ok_or_else(|| {
-                DomainError::Internal(format!(
-                    "database {database_id}: stored drill interval is missing or out of range"
-                ))
-            })?,
+        None => stored_interval(&database_id, row.try_get(1)?)?,
     };
     let finished: Option<String> = row.try_get(2)?;
     let drill_at = |base: usize| -> Result<Option<Drill>, DomainError> {

@@ -46,6 +46,21 @@ pub async fn for_each(
     Ok(())
 }
 
+/// Hands every database, by ring then id, to `each` as its stored document: JSON that
+/// is exactly the wire [`Database`], version included, since [`write`] is the only
+/// writer and stores both from one value. The snapshot splices it as it is, where
+/// decoding and encoding again would cost more than reading it.
+pub async fn for_each_json(
+    conn: &mut SqliteConnection,
+    mut each: impl FnMut(&str) -> Result<(), DomainError>,
+) -> Result<(), DomainError> {
+    let mut rows = sqlx::query("SELECT doc FROM databases ORDER BY ring, id").fetch(conn);
+    while let Some(row) = rows.try_next().await? {
+        each(row.try_get(0)?)?;
+    }
+    Ok(())
+}
+
 /// How many databases the inventory holds.
 pub async fn count(pool: &SqlitePool) -> Result<u64, DomainError> {
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM databases")
@@ -67,7 +82,9 @@ pub async fn get(conn: &mut SqliteConnection, id: &str) -> Result<Option<Databas
     row.as_ref().map(from_row).transpose()
 }
 
-/// Writes `db` as given (its `version` included), without an event.
+/// Writes `db` as given (its `version` included), without an event. The only writer
+/// of the table: the document and the `version` column come from the same `db`, which
+/// [`for_each_json`] relies on.
 async fn write(conn: &mut SqliteConnection, db: &Database) -> Result<(), DomainError> {
     sqlx::query(
         "INSERT INTO databases (id, doc, ring, environment, tier, version) VALUES (?, ?, ?, ?, ?, ?) \
@@ -87,7 +104,7 @@ async fn write(conn: &mut SqliteConnection, db: &Database) -> Result<(), DomainE
 
 /// Saves a change to a known database: bumps its version and appends `event` carrying
 /// the new state. Returns the saved database.
-pub async fn save(tx: &mut Tx, mut db: Database, event: NewEvent) -> Result<Database, DomainError> {
+pub async fn save(tx: &mut Tx<'_>, mut db: Database, event: NewEvent) -> Result<Database, DomainError> {
     let current: Option<i64> = sqlx::query_scalar("SELECT version FROM databases WHERE id = ?")
         .bind(&db.id)
         .fetch_optional(&mut **tx)
@@ -112,7 +129,7 @@ pub async fn save(tx: &mut Tx, mut db: Database, event: NewEvent) -> Result<Data
 /// Registers a database from the config, or updates it when the config changed. An
 /// unchanged database is left alone (no event, no version bump), so restarting a server
 /// does not flood the log.
-pub async fn upsert_database(tx: &mut Tx, db: &Database) -> Result<(), DomainError> {
+pub async fn upsert_database(tx: &mut Tx<'_>, db: &Database) -> Result<(), DomainError> {
     let existing = get(tx, &db.id).await?;
     match existing {
         Some(old) if same_config(&old, db) => Ok(()),
@@ -170,7 +187,7 @@ fn same_config(old: &Database, new: &Database) -> bool {
 
 /// Loads a generated fleet and its drill history into an empty store: one summary event,
 /// not one per database (a demo fleet is hundreds).
-pub async fn seed(tx: &mut Tx, dbs: &[Database], drills: &[Drill]) -> Result<(), DomainError> {
+pub async fn seed(tx: &mut Tx<'_>, dbs: &[Database], drills: &[Drill]) -> Result<(), DomainError> {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM databases")
         .fetch_one(&mut **tx)
         .await?;
@@ -211,4 +228,56 @@ pub async fn seed(tx: &mut Tx, dbs: &[Database], drills: &[Drill]) -> Result<(),
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use fleetdeck_api::HealthStatus;
+
+    use super::*;
+    use crate::demo::fleet::generate;
+    use crate::store::testing::temp_store;
+
+    /// The snapshot sends the stored documents as they are: after every kind of write
+    /// (seeded, saved with a bumped version, re-registered from a changed config) each
+    /// must be exactly the database the decoding path reads.
+    #[tokio::test]
+    async fn stored_documents_are_the_wire_databases_after_every_kind_of_write() {
+        let (_dir, store) = temp_store().await;
+        let fleet = generate(40, 5, chrono::Utc::now());
+        let mut tx = store.begin().await.unwrap();
+        seed(&mut tx, &fleet.databases, &fleet.drills)
+            .await
+            .unwrap();
+        store.commit(tx).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let mut changed = get(&mut tx, &fleet.databases[3].id).await.unwrap().unwrap();
+        changed.health.status = HealthStatus::Down;
+        changed.tags.push("ünïcødé \"quoted\"\n".into());
+        let event = || NewEvent::new("t", kinds::DATABASE_REGISTERED, Level::Info, "x");
+        let saved = save(&mut tx, changed.clone(), event()).await.unwrap();
+        let saved = save(&mut tx, saved, event()).await.unwrap();
+        assert_eq!(saved.version, 3);
+        let reconfigured = Database {
+            owner_team: "other".into(),
+            ..fleet.databases[7].clone()
+        };
+        upsert_database(&mut tx, &reconfigured).await.unwrap();
+        store.commit(tx).await.unwrap();
+
+        let mut conn = store.pool().acquire().await.unwrap();
+        let decoded = all(&mut conn).await.unwrap();
+        let mut docs = Vec::new();
+        for_each_json(&mut conn, |doc| {
+            docs.push(serde_json::from_str::<Database>(doc)?);
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(docs, decoded);
+        let version_of = |id: &str| docs.iter().find(|d| d.id == id).unwrap().version;
+        assert_eq!(version_of(&saved.id), 3);
+        assert_eq!(version_of(&reconfigured.id), 2);
+        assert_eq!(version_of(&fleet.databases[0].id), 1);
+    }
 }
