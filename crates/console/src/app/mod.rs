@@ -199,19 +199,19 @@ impl App {
             }
             Msg::Loaded { whoami, snapshot } => {
                 self.whoami = Some(whoami);
-                self.data.load(&snapshot);
+                let at = snapshot.server_time;
+                let events = self.data.load(*snapshot);
                 self.log.clear();
-                for e in snapshot.events {
+                for e in events {
                     self.log.push(e);
                 }
                 self.loaded = true;
                 self.reapply_filters();
                 self.marks.clear();
                 self.pin_selections();
-                let at = snapshot.server_time;
                 self.last_alive = Some(self.last_alive.map_or(at, |t| t.max(at)));
                 if self.clock.is_none() {
-                    self.clock = Some(snapshot.server_time);
+                    self.clock = Some(at);
                 }
             }
             Msg::Server(event) => match self.apply_event(*event) {

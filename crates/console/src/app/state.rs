@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use fleetdeck_api::{
-    Approval, ApprovalState, Campaign, CampaignState, Change, Evidence, Freshness, RingState, Seq,
-    Snapshot, Target,
+    Approval, ApprovalState, Campaign, CampaignState, Change, Event, Evidence, Freshness,
+    RingState, Seq, Snapshot, Target,
 };
 
 use super::indexes::Collection;
@@ -85,37 +85,54 @@ impl Default for FleetState {
 }
 
 impl FleetState {
-    /// Replaces everything with a snapshot.
-    pub fn load(&mut self, snap: &Snapshot) {
+    /// Replaces everything with a snapshot, taking its parts rather than copying them
+    /// (at 10k databases the copies were a third of the load). Its events are the
+    /// log's, not the state's: they are handed back.
+    pub fn load(&mut self, snap: Snapshot) -> Vec<Event> {
+        let started = std::time::Instant::now();
+        let Snapshot {
+            server_time: _,
+            last_seq,
+            databases,
+            campaigns,
+            evidence,
+            approvals,
+            events,
+        } = snap;
         // Index evidence by id once so loading a large fleet stays O(n log n).
-        let by_db: std::collections::HashMap<&str, Freshness> = snap
-            .evidence
+        let by_db: HashMap<&str, Freshness> = evidence
             .iter()
             .map(|e| (e.database_id.as_str(), e.freshness))
             .collect();
         self.databases
-            .replace_all(snap.databases.iter().map(|d| DbRow {
-                freshness: by_db.get(d.id.as_str()).copied(),
-                db: d.clone(),
+            .replace_all(databases.into_iter().map(|db| DbRow {
+                freshness: by_db.get(db.id.as_str()).copied(),
+                db,
             }));
-        self.campaigns.replace_all(snap.campaigns.iter().cloned());
-        self.evidence.replace_all(snap.evidence.iter().cloned());
-        self.approvals.replace_all(
-            snap.approvals
-                .iter()
-                .filter(|a| a.state == ApprovalState::Pending)
-                .cloned(),
-        );
+        drop(by_db);
         self.target_slots.clear();
-        for c in &snap.campaigns {
+        for c in &campaigns {
             self.index_targets(c);
         }
+        self.campaigns.replace_all(campaigns);
+        self.evidence.replace_all(evidence);
+        self.approvals.replace_all(
+            approvals
+                .into_iter()
+                .filter(|a| a.state == ApprovalState::Pending),
+        );
         let mut counts = Counts::default();
         self.evidence.values().for_each(|e| counts.evidence(e, 1));
         self.campaigns.values().for_each(|c| counts.campaign(c, 1));
         counts.pending_approvals = self.approvals.total();
         self.counts = counts;
-        self.last_seq = snap.last_seq;
+        self.last_seq = last_seq;
+        tracing::debug!(
+            databases = self.databases.total(),
+            ms = started.elapsed().as_millis(),
+            "fleet state loaded"
+        );
+        events
     }
 
     /// Applies one change; O(log n) in the size of the affected pane.

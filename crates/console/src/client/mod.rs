@@ -7,6 +7,7 @@
 //! only inside [`Client`], whose `Debug` never prints it.
 
 mod backoff;
+mod snapshot;
 pub mod stream;
 pub mod tls;
 
@@ -136,17 +137,25 @@ impl Client {
             return Err(ClientSetupError::BadToken);
         }
         let user_agent = concat!("fleetdeck-console/", env!("CARGO_PKG_VERSION"));
-        let http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .tls_certs_merge(extra_roots.iter().cloned())
-            .connect_timeout(timeouts.connect)
+        let local_plain = base.scheme() == "http" && is_loopback(&base);
+        let builder = || {
+            let builder = reqwest::Client::builder()
+                .user_agent(user_agent)
+                .connect_timeout(timeouts.connect);
+            // A plain-HTTP control plane on this machine (the embedded demo's) needs no
+            // trust store: loading the system's, hundreds of certificates, was 8-14 ms of
+            // every start. A remote one keeps it, for a redirect to HTTPS.
+            if local_plain {
+                builder.tls_certs_only([])
+            } else {
+                builder.tls_certs_merge(extra_roots.iter().cloned())
+            }
+        };
+        let http = builder()
             .timeout(timeouts.request)
             .build()
             .map_err(|e| ClientSetupError::Http(e.to_string()))?;
-        let stream_http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .tls_certs_merge(extra_roots.iter().cloned())
-            .connect_timeout(timeouts.connect)
+        let stream_http = builder()
             .build()
             .map_err(|e| ClientSetupError::Http(e.to_string()))?;
         Ok(Client {
@@ -185,7 +194,7 @@ impl Client {
     }
 
     pub async fn snapshot(&self) -> Result<Snapshot, ActionError> {
-        self.get_json("/v1/snapshot").await
+        self.get_decoded("/v1/snapshot", snapshot::decode).await
     }
 
     pub async fn database(&self, id: &str) -> Result<DatabaseDetail, ActionError> {
@@ -252,6 +261,36 @@ impl Client {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ActionError> {
+        self.get_decoded(path, |bytes| serde_json::from_slice(bytes))
+            .await
+    }
+
+    /// `GET path`, its body decoded by `decode`.
+    async fn get_decoded<T>(
+        &self,
+        path: &str,
+        decode: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> Result<T, ActionError> {
+        let started = std::time::Instant::now();
+        let bytes = self.get_bytes(path).await?;
+        let read = started.elapsed();
+        let value = decode(&bytes).map_err(|e| {
+            ActionError::Transport(format!(
+                "GET {path}: the server's answer is not what this console understands: {e}"
+            ))
+        })?;
+        tracing::debug!(
+            %path,
+            bytes = bytes.len(),
+            read_ms = read.as_millis(),
+            decode_ms = (started.elapsed() - read).as_millis(),
+            "answer read"
+        );
+        Ok(value)
+    }
+
+    /// The body of a successful `GET path`, at most [`Client::with_max_response_bytes`].
+    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ActionError> {
         let what = format!("GET {path}");
         let response = self
             .request(Method::GET, path)
@@ -272,11 +311,7 @@ impl Client {
                 )));
             }
         };
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ActionError::Transport(format!(
-                "{what}: the server's answer is not what this console understands: {e}"
-            ))
-        })
+        Ok(bytes)
     }
 
     /// Words for a request that got no usable answer. Never includes the token (reqwest
@@ -346,6 +381,18 @@ async fn refusal(what: &str, response: Response) -> ActionError {
     ))
 }
 
+/// Whether `url` names this machine by a loopback address or `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Why a body was not read whole.
 enum Capped {
     TooLarge,
@@ -358,7 +405,10 @@ async fn read_capped(mut response: Response, cap: usize) -> Result<Vec<u8>, Capp
     if response.content_length().is_some_and(|n| n > cap as u64) {
         return Err(Capped::TooLarge);
     }
-    let mut body = Vec::new();
+    // A declared length (within the cap) is room made once: a snapshot is megabytes,
+    // and growing by doubling copies it several times over.
+    let declared = response.content_length().map_or(0, |n| n as usize);
+    let mut body = Vec::with_capacity(declared);
     while let Some(chunk) = response.chunk().await.map_err(Capped::Transport)? {
         if body.len() + chunk.len() > cap {
             return Err(Capped::TooLarge);
@@ -465,6 +515,18 @@ mod tests {
         let c = Client::new("http://127.0.0.1:7300/", "t").unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:7300");
         assert_eq!(c.url("/v1/whoami"), "http://127.0.0.1:7300/v1/whoami");
+    }
+
+    #[test]
+    fn only_this_machine_by_address_or_name_is_loopback() {
+        let loopback = |u: &str| is_loopback(&Url::parse(u).unwrap());
+        assert!(loopback("http://127.0.0.1:7300"));
+        assert!(loopback("http://127.1.2.3"));
+        assert!(loopback("http://[::1]:7300"));
+        assert!(loopback("http://LocalHost:1"));
+        assert!(!loopback("http://10.0.0.1"));
+        assert!(!loopback("http://localhost.example.com"));
+        assert!(!loopback("http://[::2]"));
     }
 
     #[test]
