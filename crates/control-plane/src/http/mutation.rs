@@ -45,7 +45,7 @@ impl Drop for InFlightGuard {
 }
 
 /// The stored answer, if `fingerprint` says it is the same request.
-fn replay(key: &str, fingerprint: &str, stored: Record) -> Result<Response, ApiError> {
+fn replay(key: &str, fingerprint: &str, stored: Record) -> Result<Record, ApiError> {
     if stored.fingerprint != fingerprint {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -54,8 +54,13 @@ fn replay(key: &str, fingerprint: &str, stored: Record) -> Result<Response, ApiE
             ),
         ));
     }
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    Ok(json_response(status, stored.body))
+    Ok(stored)
+}
+
+/// The answer a record holds.
+fn record_response(record: Record) -> Response {
+    let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::OK);
+    json_response(status, record.body)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -143,7 +148,10 @@ impl Action {
     ) -> Result<Response, ApiError>
     where
         T: Serialize + Send,
-        F: for<'a> FnOnce(&'a mut Tx, Option<String>) -> WriteFuture<'a, Result<T, DomainError>>
+        F: for<'a> FnOnce(
+                &'a mut Tx<'_>,
+                Option<String>,
+            ) -> WriteFuture<'a, Result<T, DomainError>>
             + Send
             + 'static,
     {
@@ -172,13 +180,15 @@ impl Action {
             // Another request with this key is in flight. If it is a retry of one already
             // answered, this one gets that answer too, without waiting.
             if let Some(stored) = idempotency::lookup(state.store().pool(), &key).await? {
-                return replay(&key, &fingerprint, stored);
+                return replay(&key, &fingerprint, stored).map(record_response);
             }
             return Err(ApiError::conflict(format!(
                 "a request with Idempotency-Key {key} is still being processed; retry it when that one has answered"
             )));
         };
         let user = self.caller.user().to_string();
+        // The answer is built after the commit: the work inside runs while every other
+        // action of the group waits.
         state
             .store()
             .write_keyed(key.clone(), move |tx, stored| {
@@ -196,10 +206,11 @@ impl Action {
                         body,
                     };
                     idempotency::save(tx, &key, &record);
-                    Ok(json_response(status, record.body))
+                    Ok(record)
                 })
             })
             .await
+            .map(record_response)
     }
 }
 

@@ -45,7 +45,7 @@ pub struct NewDecision<'a> {
 
 /// Raises an approval (state pending) and appends `approval.requested`.
 pub async fn insert(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     a: NewApproval,
     correlation_id: Option<String>,
 ) -> Result<Approval, DomainError> {
@@ -204,7 +204,7 @@ pub async fn any_due(pool: &SqlitePool, now: DateTime<Utc>) -> Result<bool, Doma
 }
 
 /// Pending approvals past their expiry become expired, each with an event.
-pub async fn expire_due(tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Approval>, DomainError> {
+pub async fn expire_due(tx: &mut Tx<'_>, now: DateTime<Utc>) -> Result<Vec<Approval>, DomainError> {
     let ids: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM approvals WHERE state = 'pending' AND expires_at <= ? ORDER BY num",
     )
@@ -234,7 +234,7 @@ pub async fn expire_due(tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Approval>
 /// `approval.expired` event whose message says it was withdrawn and why. In the
 /// caller's transaction, so the campaign's end and the withdrawals commit together.
 pub async fn withdraw_for_campaign(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     campaign_id: &str,
     why: &str,
     actor: &str,
@@ -267,7 +267,7 @@ pub async fn withdraw_for_campaign(
 /// Moves pending approval `id` to expired with an `approval.expired` event saying
 /// `message`; `None` when it is gone or no longer pending.
 async fn end_pending(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: &str,
     now: DateTime<Utc>,
     actor: &str,
@@ -307,7 +307,7 @@ async fn end_pending(
 /// Its writes are left deferred (see [`Tx::defer`]): they go to SQLite with the
 /// action's release or the transaction's commit, or an explicit [`Tx::flush`].
 pub async fn decide(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: &str,
     d: NewDecision<'_>,
     now: DateTime<Utc>,
@@ -412,7 +412,7 @@ pub async fn decide(
 }
 
 async fn append_change(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     a: &Approval,
     actor: &str,
     kind: &str,
@@ -438,7 +438,7 @@ async fn append_change(
 }
 
 /// Deferred (see [`Tx::defer`]).
-fn update_state(tx: &mut Tx, a: &Approval) {
+fn update_state(tx: &mut Tx<'_>, a: &Approval) {
     tx.defer("UPDATE approvals SET state = ?, decided_at = ?, version = ? WHERE id = ?")
         .bind(a.state.as_str())
         .bind(a.decided_at.map(fmt_time))

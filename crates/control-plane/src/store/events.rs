@@ -58,7 +58,7 @@ impl NewEvent {
 ///
 /// The write lock is held for the whole transaction and every event is appended here,
 /// so after the first append of a transaction the next number is the previous plus one.
-pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
+pub async fn append(tx: &mut Tx<'_>, ev: NewEvent) -> Result<Event, DomainError> {
     let event = defer_append(tx, ev).await?;
     tx.flush().await?;
     Ok(event)
@@ -66,7 +66,7 @@ pub async fn append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
 
 /// [`append`], the write deferred (see [`Tx::defer`]): it reaches SQLite with the
 /// transaction's next send, and nothing may use the connection before that.
-pub async fn defer_append(tx: &mut Tx, ev: NewEvent) -> Result<Event, DomainError> {
+pub async fn defer_append(tx: &mut Tx<'_>, ev: NewEvent) -> Result<Event, DomainError> {
     let seq = match tx.newest_seq() {
         Some(newest) => newest + 1,
         None => {

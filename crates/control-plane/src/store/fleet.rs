@@ -104,7 +104,11 @@ async fn write(conn: &mut SqliteConnection, db: &Database) -> Result<(), DomainE
 
 /// Saves a change to a known database: bumps its version and appends `event` carrying
 /// the new state. Returns the saved database.
-pub async fn save(tx: &mut Tx<'_>, mut db: Database, event: NewEvent) -> Result<Database, DomainError> {
+pub async fn save(
+    tx: &mut Tx<'_>,
+    mut db: Database,
+    event: NewEvent,
+) -> Result<Database, DomainError> {
     let current: Option<i64> = sqlx::query_scalar("SELECT version FROM databases WHERE id = ?")
         .bind(&db.id)
         .fetch_optional(&mut **tx)

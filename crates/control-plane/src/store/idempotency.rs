@@ -79,7 +79,7 @@ pub(super) fn from_row(r: &SqliteRow) -> Result<Option<Record>, DomainError> {
 
 /// Stores the response for `key` inside the transaction that made the effect. The
 /// write is deferred (see [`Tx::defer`]): it goes with the action's release.
-pub fn save(tx: &mut Tx, key: &str, record: &Record) {
+pub fn save(tx: &mut Tx<'_>, key: &str, record: &Record) {
     tx.defer(
         "INSERT INTO idempotency (key, user_name, fingerprint, status, body, created_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -93,7 +93,7 @@ pub fn save(tx: &mut Tx, key: &str, record: &Record) {
 }
 
 /// Forgets records created before `before`; returns how many.
-pub async fn prune(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64, DomainError> {
+pub async fn prune(tx: &mut Tx<'_>, before: DateTime<Utc>) -> Result<u64, DomainError> {
     let done = sqlx::query("DELETE FROM idempotency WHERE created_at < ?")
         .bind(fmt_time(before))
         .execute(&mut **tx)

@@ -22,6 +22,7 @@ mod tx;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
@@ -51,6 +52,8 @@ pub struct Store {
     group: group::GroupCommit,
     last_seq: Arc<watch::Sender<Seq>>,
     committed: checkpoint::Committed,
+    /// Engine transactions waiting for the writer (see [`Store::begin`]).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Store {
@@ -105,16 +108,19 @@ impl Store {
         let last = events::last_seq(&pool).await?;
         let last_seq = Arc::new(watch::channel(last).0);
         let committed = checkpoint::start(pool.clone());
+        let waiting = Arc::new(AtomicUsize::new(0));
         Ok(Store {
             group: group::GroupCommit::start(
                 writer.clone(),
                 Arc::clone(&last_seq),
                 committed.clone(),
+                Arc::clone(&waiting),
             ),
             pool,
             writer,
             last_seq,
             committed,
+            waiting,
         })
     }
 
@@ -125,12 +131,21 @@ impl Store {
 
     /// Begins a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so
     /// two writers never both read the same "previous sequence number".
-    pub async fn begin(&self) -> Result<Tx, DomainError> {
+    pub async fn begin(&self) -> Result<Tx<'static>, DomainError> {
+        // Counted while it waits, so the group commit lets go of the connection.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.waiting);
         Ok(Tx::new(self.writer.begin_with("BEGIN IMMEDIATE").await?))
     }
 
     /// Commits `tx`, then tells subscribers the newest event sequence number.
-    pub async fn commit(&self, tx: Tx) -> Result<(), DomainError> {
+    pub async fn commit(&self, tx: Tx<'_>) -> Result<(), DomainError> {
         let newest = tx.commit().await?;
         self.committed.note();
         if let Some(seq) = newest {
@@ -146,7 +161,7 @@ impl Store {
     /// [`Store::begin`], which would wait for the very connection it runs on).
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: for<'a> FnOnce(&'a mut Tx) -> WriteFuture<'a, Result<T, E>> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut Tx<'_>) -> WriteFuture<'a, Result<T, E>> + Send + 'static,
         T: Send + 'static,
         E: From<DomainError> + Send + 'static,
     {
@@ -158,7 +173,10 @@ impl Store {
     /// one key never both do the work), in the same call to SQLite that opens it.
     pub async fn write_keyed<T, E, F>(&self, key: String, work: F) -> Result<T, E>
     where
-        F: for<'a> FnOnce(&'a mut Tx, Option<idempotency::Record>) -> WriteFuture<'a, Result<T, E>>
+        F: for<'a> FnOnce(
+                &'a mut Tx<'_>,
+                Option<idempotency::Record>,
+            ) -> WriteFuture<'a, Result<T, E>>
             + Send
             + 'static,
         T: Send + 'static,

@@ -22,8 +22,8 @@ use crate::DomainError;
 /// A write transaction, begun with [`super::Store::begin`] (or run in a group commit by
 /// [`super::Store::write`]). It dereferences to the connection, so store functions take
 /// `&mut **tx` as they would with sqlx's own transaction.
-pub struct Tx {
-    inner: sqlx::Transaction<'static, Sqlite>,
+pub struct Tx<'c> {
+    inner: sqlx::Transaction<'c, Sqlite>,
     /// The newest event in the file as this transaction sees it, once known: learned by
     /// the first [`super::events::append`], then advanced by each append.
     newest_seq: Option<Seq>,
@@ -71,8 +71,8 @@ pub(super) struct Opened {
     pub stored: Option<Record>,
 }
 
-impl Tx {
-    pub(super) fn new(inner: sqlx::Transaction<'static, Sqlite>) -> Tx {
+impl<'c> Tx<'c> {
+    pub(super) fn new(inner: sqlx::Transaction<'c, Sqlite>) -> Tx<'c> {
         Tx {
             inner,
             newest_seq: None,
@@ -221,7 +221,7 @@ impl Tx {
     }
 }
 
-impl Deref for Tx {
+impl Deref for Tx<'_> {
     type Target = SqliteConnection;
 
     fn deref(&self) -> &SqliteConnection {
@@ -229,7 +229,7 @@ impl Deref for Tx {
     }
 }
 
-impl DerefMut for Tx {
+impl DerefMut for Tx<'_> {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         // Reading past a deferred write would miss it; a panic here is an action
         // failing as a bug (caught, its savepoint rolled back), never a wrong answer.

@@ -38,7 +38,7 @@ fn wrong_state(c: &Campaign, action: &str, allowed: &str) -> DomainError {
 
 /// Starts a campaign: plans its rings and targets; the runner takes it from there.
 pub async fn create_campaign(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     actor: &str,
     req: &CreateCampaign,
     corr: Option<String>,
@@ -139,7 +139,7 @@ pub async fn create_campaign(
 
 /// Stops dispatching; targets in flight finish.
 pub async fn pause(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     actor: &str,
     campaign_id: &str,
     if_match: Option<u64>,
@@ -163,7 +163,7 @@ pub async fn pause(
 /// Continues a paused campaign. A failed gate starts counting afresh (failed targets stay
 /// failed); an expired or rejected approval is requested again by the runner.
 pub async fn resume(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     actor: &str,
     campaign_id: &str,
     if_match: Option<u64>,
@@ -270,7 +270,7 @@ pub async fn resume(
 
 /// Starts the four-stage rollback; the runner performs it once in-flight targets finish.
 pub async fn rollback(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     actor: &str,
     campaign_id: &str,
     if_match: Option<u64>,
@@ -320,7 +320,7 @@ pub async fn rollback(
 
 /// Queues a restore drill of one database now; the engine runs it at once.
 pub async fn start_drill(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     actor: &str,
     database_id: &str,
     corr: Option<String>,
@@ -363,7 +363,7 @@ pub(crate) fn new_drill(database_id: &str, actor: &str) -> Drill {
 
 /// Writes a drill's new state and appends `kind` with the database's evidence.
 pub(crate) async fn record_drill(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     db: &fleetdeck_api::Database,
     drill: &Drill,
     who: &Actor,
@@ -390,7 +390,7 @@ pub(crate) async fn record_drill(
 }
 
 pub(crate) async fn record_drill_started(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     db: &fleetdeck_api::Database,
     drill: &Drill,
     who: &Actor,

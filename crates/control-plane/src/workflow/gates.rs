@@ -17,7 +17,7 @@ use crate::store::{Tx, drills, fleet};
 
 /// The databases of a ring, as the inventory has them now.
 pub async fn ring_databases(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &Campaign,
     pos: usize,
 ) -> Result<Vec<Database>, DomainError> {
@@ -32,7 +32,7 @@ pub async fn ring_databases(
 
 /// Raises the approval to enter ring `pos`, requested by the campaign's creator.
 pub async fn request_promotion(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &Campaign,
     pos: usize,
     expires_at: DateTime<Utc>,
@@ -101,13 +101,13 @@ pub fn evidence_problem(ev: &Evidence) -> String {
 }
 
 /// The evidence of a database, judged now.
-pub async fn evidence_of(tx: &mut Tx, db: &Database) -> Result<Evidence, DomainError> {
+pub async fn evidence_of(tx: &mut Tx<'_>, db: &Database) -> Result<Evidence, DomainError> {
     drills::evidence(tx, db, Utc::now()).await
 }
 
 /// Raises the policy exception to patch `db` despite its evidence.
 pub async fn request_exception(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &Campaign,
     pos: usize,
     db: &Database,
@@ -151,7 +151,7 @@ pub async fn request_exception(
 
 pub(crate) async fn block_target(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     pos: usize,
     db: &fleetdeck_api::Database,
@@ -182,7 +182,7 @@ pub(crate) async fn block_target(
 /// one paused the campaign.
 pub(crate) async fn settle_exceptions(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     pos: usize,
 ) -> Result<bool, DomainError> {
@@ -246,7 +246,7 @@ pub(crate) async fn settle_exceptions(
 /// The campaign waits for a ring promotion: act on its decision.
 pub(crate) async fn await_promotion(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
 ) -> Result<(), DomainError> {
     let pos = record::current_pos(c);

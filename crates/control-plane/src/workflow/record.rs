@@ -50,7 +50,11 @@ fn bump(c: &mut Campaign) {
 /// finished state (completed, rolled back) has its pending approvals withdrawn in the
 /// same transaction: a ring promotion or policy exception of a campaign that is over
 /// needs nobody's decision.
-pub async fn save_campaign(tx: &mut Tx, c: &mut Campaign, ev: NewEvent) -> Result<(), DomainError> {
+pub async fn save_campaign(
+    tx: &mut Tx<'_>,
+    c: &mut Campaign,
+    ev: NewEvent,
+) -> Result<(), DomainError> {
     bump(c);
     campaigns::save_header(tx, c).await?;
     for (pos, ring) in c.rings.iter().enumerate() {
@@ -81,7 +85,7 @@ pub async fn save_campaign(tx: &mut Tx, c: &mut Campaign, ev: NewEvent) -> Resul
 /// Saves one target (and the campaign header, for its version) and appends `ev`
 /// carrying the target. Rings are saved too when `with_rings`, for gate counters.
 pub async fn save_target(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     ring_pos: usize,
     database_id: &str,
@@ -127,7 +131,7 @@ pub fn find_target(c: &Campaign, database_id: &str) -> Option<(usize, usize)> {
 }
 
 /// Loads a campaign inside a transaction, or says it does not exist.
-pub async fn load(tx: &mut Tx, id: &str) -> Result<Campaign, DomainError> {
+pub async fn load(tx: &mut Tx<'_>, id: &str) -> Result<Campaign, DomainError> {
     campaigns::load(tx, id).await?.ok_or_else(|| {
         DomainError::NotFound(format!(
             "no campaign with id '{}'",
@@ -139,7 +143,7 @@ pub async fn load(tx: &mut Tx, id: &str) -> Result<Campaign, DomainError> {
 /// Loads a campaign inside a transaction with only the target of `database_id` (see
 /// [`campaigns::load_with_target`]), or says the campaign does not exist.
 pub async fn load_target(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     id: &str,
     database_id: &str,
 ) -> Result<Campaign, DomainError> {

@@ -48,7 +48,7 @@ pub(crate) async fn step(shared: &Shared, id: &str) -> Result<Vec<Job>, DomainEr
 /// re-patched. Returns whether any forward target is still in flight.
 async fn recover_orphans(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     jobs: &mut Vec<Job>,
 ) -> Result<bool, DomainError> {
@@ -95,7 +95,7 @@ async fn recover_orphans(
 
 async fn advance(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     meta: &[TargetMeta],
     jobs: &mut Vec<Job>,
@@ -143,7 +143,7 @@ async fn advance(
 /// Enters ring `pos`: a production ring first needs its promotion approved.
 async fn enter_ring(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     pos: usize,
     meta: &[TargetMeta],
@@ -188,7 +188,7 @@ async fn enter_ring(
 /// Marks ring `pos` running and blocks every target whose evidence needs an exception.
 pub(crate) async fn start_ring(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     pos: usize,
     note: Option<String>,
@@ -241,7 +241,7 @@ pub(crate) async fn start_ring(
 /// starts the bake once every target finished.
 async fn run_ring(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     pos: usize,
     meta: &[TargetMeta],
@@ -345,7 +345,7 @@ async fn run_ring(
 
 async fn start_bake(
     shared: &Shared,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     pos: usize,
     jobs: &mut Vec<Job>,
@@ -393,7 +393,7 @@ async fn start_bake(
 
 /// The gate failed: the ring fails and the campaign pauses with the reason.
 pub(crate) async fn fail_gate(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     pos: usize,
     reason: String,
@@ -420,7 +420,7 @@ pub(crate) async fn fail_gate(
 
 /// Pauses the campaign on the runner's own account.
 pub(crate) async fn pause_for(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     c: &mut Campaign,
     reason: String,
 ) -> Result<(), DomainError> {
@@ -435,7 +435,7 @@ pub(crate) async fn pause_for(
 }
 
 /// Ring `pos` passed: move to the next ring or complete.
-async fn next_ring(tx: &mut Tx, c: &mut Campaign, pos: usize) -> Result<(), DomainError> {
+async fn next_ring(tx: &mut Tx<'_>, c: &mut Campaign, pos: usize) -> Result<(), DomainError> {
     if pos + 1 < c.rings.len() {
         record::set_current(c, pos + 1);
         let msg = format!("{}: moving on to ring {}", c.id, c.rings[pos + 1].index);
@@ -450,7 +450,7 @@ async fn next_ring(tx: &mut Tx, c: &mut Campaign, pos: usize) -> Result<(), Doma
     }
 }
 
-pub(crate) async fn complete(tx: &mut Tx, c: &mut Campaign) -> Result<(), DomainError> {
+pub(crate) async fn complete(tx: &mut Tx<'_>, c: &mut Campaign) -> Result<(), DomainError> {
     let all = c.rings.iter().flat_map(|r| &r.targets);
     let count = |s: TargetState| all.clone().filter(|t| t.state == s).count();
     let msg = format!(
