@@ -27,9 +27,11 @@ pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
 /// `last_seq` is exactly the last event the rest reflects and a console that streams
 /// from it misses nothing and sees nothing twice.
 ///
-/// The fleet-sized parts (databases, evidence) are serialised row by row as the store
+/// The fleet-sized parts (databases, evidence) are written row by row as the store
 /// yields them, into the chunks of the body: the answer is held once, as JSON, never
-/// also as a vector of values. Evidence drills come without their output.
+/// also as a vector of values. Each database is its stored document and its drills
+/// JSON built by SQLite, never decoded here (`drills::for_each_database_json`).
+/// Evidence drills come without their output.
 pub async fn snapshot(State(state): State<AppState>, _: Caller) -> Result<Response, ApiError> {
     let now = Utc::now();
     let mut tx = state
@@ -81,22 +83,25 @@ async fn write_snapshot(
     let mut out = JsonChunks::new();
     out.field("server_time", &now)?;
     out.field("last_seq", &events::last_seq(&mut *conn).await?)?;
+    // Databases and their evidence come in one pass; the evidence is written aside and
+    // placed after the campaigns.
     out.array("databases");
-    fleet::for_each_json(conn, |doc| {
+    let mut evidence = JsonChunks::new_array();
+    drills::for_each_database_json(conn, now, |doc, e| {
         out.raw_item(|buf| {
             buf.extend_from_slice(doc.as_bytes());
             Ok(())
-        })
+        })?;
+        evidence.raw_item(|buf| e.write_to(buf))
     })
     .await?;
     out.end_array();
-    let databases = started.elapsed();
+    evidence.end_array();
+    let fleet_done = started.elapsed();
     out.field("campaigns", &campaigns::recent(conn).await?)?;
     let campaigns = started.elapsed();
-    out.array("evidence");
-    drills::for_each_evidence_json(conn, now, |e| out.raw_item(|buf| e.write_to(buf))).await?;
-    out.end_array();
-    let evidence = started.elapsed();
+    out.key("evidence");
+    out.splice(evidence);
     let pending = approvals::list_in(conn, Some(ApprovalState::Pending)).await?;
     out.field("approvals", &pending)?;
     out.field(
@@ -106,9 +111,8 @@ async fn write_snapshot(
     let chunks = out.finish();
     tracing::debug!(
         bytes = chunks.iter().map(Bytes::len).sum::<usize>(),
-        databases_ms = databases.as_millis(),
-        campaigns_ms = (campaigns - databases).as_millis(),
-        evidence_ms = (evidence - campaigns).as_millis(),
+        databases_and_evidence_ms = fleet_done.as_millis(),
+        campaigns_ms = (campaigns - fleet_done).as_millis(),
         total_ms = started.elapsed().as_millis(),
         "snapshot written"
     );
@@ -128,14 +132,32 @@ impl JsonChunks {
     const CHUNK: usize = 256 * 1024;
 
     fn new() -> JsonChunks {
+        Self::starting(b'{')
+    }
+
+    /// An array, for [`JsonChunks::splice`] into an object.
+    fn new_array() -> JsonChunks {
+        Self::starting(b'[')
+    }
+
+    fn starting(open: u8) -> JsonChunks {
         let mut current = Vec::with_capacity(Self::CHUNK);
-        current.push(b'{');
+        current.push(open);
         JsonChunks {
             done: Vec::new(),
             current,
             fields: 0,
             items: 0,
         }
+    }
+
+    /// Appends the value written in `other` (after a [`JsonChunks::key`]), its chunks
+    /// moved, not copied.
+    fn splice(&mut self, other: JsonChunks) {
+        let current = std::mem::replace(&mut self.current, Vec::with_capacity(Self::CHUNK));
+        self.done.push(Bytes::from(current));
+        self.done.extend(other.done);
+        self.done.push(Bytes::from(other.current));
     }
 
     /// `"name":` (names are the wire type's field names: plain identifiers).

@@ -10,7 +10,7 @@ use super::{fmt_time, parse_opt_time, parse_time};
 use crate::DomainError;
 
 mod wire;
-pub use wire::{EvidenceJson, for_each_evidence_json};
+pub use wire::{EvidenceJson, for_each_database_json};
 
 const COLUMNS: &str = "id, database_id, state, requested_by, started_at, finished_at, backup_id, \
                        recovery_point, restore_seconds, checksum_ok, output";

@@ -46,21 +46,6 @@ pub async fn for_each(
     Ok(())
 }
 
-/// Hands every database, by ring then id, to `each` as its stored document: JSON that
-/// is exactly the wire [`Database`], version included, since [`write`] is the only
-/// writer and stores both from one value. The snapshot splices it as it is, where
-/// decoding and encoding again would cost more than reading it.
-pub async fn for_each_json(
-    conn: &mut SqliteConnection,
-    mut each: impl FnMut(&str) -> Result<(), DomainError>,
-) -> Result<(), DomainError> {
-    let mut rows = sqlx::query("SELECT doc FROM databases ORDER BY ring, id").fetch(conn);
-    while let Some(row) = rows.try_next().await? {
-        each(row.try_get(0)?)?;
-    }
-    Ok(())
-}
-
 /// How many databases the inventory holds.
 pub async fn count(pool: &SqlitePool) -> Result<u64, DomainError> {
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM databases")
@@ -83,8 +68,9 @@ pub async fn get(conn: &mut SqliteConnection, id: &str) -> Result<Option<Databas
 }
 
 /// Writes `db` as given (its `version` included), without an event. The only writer
-/// of the table: the document and the `version` column come from the same `db`, which
-/// [`for_each_json`] relies on.
+/// of the table: the document and the `version` column come from the same `db`, so the
+/// document is exactly the wire [`Database`], which the snapshot sends as stored
+/// (`drills::for_each_database_json`).
 async fn write(conn: &mut SqliteConnection, db: &Database) -> Result<(), DomainError> {
     sqlx::query(
         "INSERT INTO databases (id, doc, ring, environment, tier, version) VALUES (?, ?, ?, ?, ?, ?) \
@@ -271,13 +257,14 @@ mod tests {
 
         let mut conn = store.pool().acquire().await.unwrap();
         let decoded = all(&mut conn).await.unwrap();
-        let mut docs = Vec::new();
-        for_each_json(&mut conn, |doc| {
-            docs.push(serde_json::from_str::<Database>(doc)?);
-            Ok(())
-        })
-        .await
-        .unwrap();
+        let stored: Vec<String> = sqlx::query_scalar("SELECT doc FROM databases ORDER BY ring, id")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let docs: Vec<Database> = stored
+            .iter()
+            .map(|doc| serde_json::from_str(doc).unwrap())
+            .collect();
         assert_eq!(docs, decoded);
         let version_of = |id: &str| docs.iter().find(|d| d.id == id).unwrap().version;
         assert_eq!(version_of(&saved.id), 3);

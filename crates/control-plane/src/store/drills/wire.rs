@@ -51,7 +51,8 @@ fn drill_json(t: &str) -> String {
 
 /// One row per database, in inventory order: id, drill interval, newest finished
 /// state, the newest drill (`l`) as JSON and its restore seconds, the newest good drill
-/// (`g`) the same way, the stored time the good one counts from, and whether `g` is `l`.
+/// (`g`) the same way, the stored time the good one counts from, whether `g` is `l`,
+/// and the database's stored document.
 ///
 /// Most databases' newest drill is finished, and good: then it is also the newest
 /// finished and the newest good drill, so neither is looked up again, and a good drill
@@ -62,7 +63,7 @@ fn evidence_json_sql() -> String {
          CASE WHEN l.state <> 'running' THEN l.state ELSE {finished} END, \
          CASE WHEN l.id IS NOT NULL THEN {latest} END, l.restore_seconds, \
          CASE WHEN g.id IS NOT NULL AND g.rowid <> l.rowid THEN {good} END, g.restore_seconds, \
-         coalesce(g.finished_at, g.started_at), g.rowid = l.rowid \
+         coalesce(g.finished_at, g.started_at), g.rowid = l.rowid, d.doc \
          FROM databases d LEFT JOIN drills l ON l.rowid = {newest} \
          LEFT JOIN drills g ON g.rowid = \
          CASE WHEN l.state = 'succeeded' THEN l.rowid ELSE {newest_good} END \
@@ -153,12 +154,15 @@ impl EvidenceJson<'_> {
     }
 }
 
-/// Hands the evidence of every database, in inventory order and without drill output,
-/// to `each` as wire JSON as the rows arrive (see the module's comment).
-pub async fn for_each_evidence_json(
+/// Hands every database, in inventory order, to `each` as the rows arrive: its stored
+/// document, which is the wire [`fleetdeck_api::Database`] (see
+/// [`crate::store::fleet`]'s `write`), and its evidence as wire JSON, without drill
+/// output (see the module's comment). One pass for both: a row handed from SQLite's
+/// thread costs more than its columns.
+pub async fn for_each_database_json(
     conn: &mut SqliteConnection,
     now: DateTime<Utc>,
-    mut each: impl FnMut(&EvidenceJson<'_>) -> Result<(), DomainError>,
+    mut each: impl FnMut(&str, &EvidenceJson<'_>) -> Result<(), DomainError>,
 ) -> Result<(), DomainError> {
     let judged_at = serde_json::to_string(&now)?;
     let sql = evidence_json_sql();
@@ -199,7 +203,7 @@ pub async fn for_each_evidence_json(
             last_good,
             judged_at: &judged_at,
         };
-        each(&evidence)?;
+        each(row.try_get(9)?, &evidence)?;
     }
     Ok(())
 }

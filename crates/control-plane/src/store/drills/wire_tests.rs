@@ -42,8 +42,11 @@ async fn both_ways(dbs: &[Database], drills: &[Drill]) -> (Vec<Evidence>, Vec<Ev
     let now = at(20, 12);
     let mut conn = store.pool().acquire().await.unwrap();
     let structs = all_evidence(&mut conn, now).await.unwrap();
+    let databases = fleet::all(&mut conn).await.unwrap();
+    let mut docs = Vec::new();
     let mut json = b"[".to_vec();
-    for_each_evidence_json(&mut conn, now, |e| {
+    for_each_database_json(&mut conn, now, |doc, e| {
+        docs.push(serde_json::from_str::<Database>(doc)?);
         if json.len() > 1 {
             json.push(b',');
         }
@@ -52,8 +55,16 @@ async fn both_ways(dbs: &[Database], drills: &[Drill]) -> (Vec<Evidence>, Vec<Ev
     .await
     .unwrap();
     json.push(b']');
+    // The documents are the databases (and below, in the order of the evidence).
+    assert_eq!(docs, databases);
     let text = String::from_utf8(json).unwrap();
-    let decoded = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let decoded: Vec<Evidence> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let ids = |e: &Evidence| e.database_id.clone();
+    assert_eq!(
+        decoded.iter().map(ids).collect::<Vec<_>>(),
+        docs.iter().map(|d| d.id.clone()).collect::<Vec<_>>()
+    );
     (client_read(&structs), decoded)
 }
 
