@@ -12,7 +12,7 @@ use fleetdeck_api::{Drill, Evidence, Freshness};
 use futures_util::TryStreamExt;
 use sqlx::{Row, SqliteConnection};
 
-use super::{FINISHED, GOOD, INTERVAL, newest, parse_state, stored_interval};
+use super::{FINISHED, GOOD, newest, parse_state, stored_interval};
 use crate::DomainError;
 use crate::store::parse_time;
 
@@ -49,7 +49,8 @@ fn drill_json(t: &str) -> String {
     )
 }
 
-/// One row per database, in inventory order: id, drill interval, newest finished
+/// One row per database, in inventory order: id, a NULL where the struct path reads
+/// the drill interval (taken from the document here, see [`Interval`]), newest finished
 /// state, the newest drill (`l`) as JSON and its restore seconds, the newest good drill
 /// (`g`) the same way, the stored time the good one counts from, whether `g` is `l`,
 /// and the database's stored document.
@@ -59,7 +60,7 @@ fn drill_json(t: &str) -> String {
 /// that is the newest is not built twice (its JSON is NULL; Rust repeats the newest).
 fn evidence_json_sql() -> String {
     format!(
-        "SELECT d.id, {INTERVAL}, \
+        "SELECT d.id, NULL, \
          CASE WHEN l.state <> 'running' THEN l.state ELSE {finished} END, \
          CASE WHEN l.id IS NOT NULL THEN {latest} END, l.restore_seconds, \
          CASE WHEN g.id IS NOT NULL AND g.rowid <> l.rowid THEN {good} END, g.restore_seconds, \
@@ -99,6 +100,23 @@ impl DrillText<'_> {
         serde_json::to_writer(&mut *out, &self.restore_seconds)?;
         out.push(b'}');
         Ok(())
+    }
+}
+
+/// A database's drill interval, read from its document in Rust: the row carries the
+/// document anyway, and skimming it here costs less than SQLite's `json_extract`, which
+/// parses it whole into its binary form first.
+#[derive(serde::Deserialize)]
+struct Interval {
+    drill_interval_days: Option<i64>,
+}
+
+impl Interval {
+    fn of(database_id: &str, doc: &str) -> Result<u32, DomainError> {
+        let days = serde_json::from_str::<Interval>(doc)
+            .ok()
+            .and_then(|i| i.drill_interval_days);
+        stored_interval(database_id, days)
     }
 }
 
@@ -169,7 +187,8 @@ pub async fn for_each_database_json(
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let database_id: &str = row.try_get(0)?;
-        let interval_days = stored_interval(database_id, row.try_get(1)?)?;
+        let doc: &str = row.try_get(9)?;
+        let interval_days = Interval::of(database_id, doc)?;
         let finished: Option<&str> = row.try_get(2)?;
         let last_good_at = row
             .try_get::<Option<&str>, _>(7)?
@@ -203,7 +222,7 @@ pub async fn for_each_database_json(
             last_good,
             judged_at: &judged_at,
         };
-        each(row.try_get(9)?, &evidence)?;
+        each(doc, &evidence)?;
     }
     Ok(())
 }

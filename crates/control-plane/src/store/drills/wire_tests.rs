@@ -76,66 +76,68 @@ fn client_read(evidence: &[Evidence]) -> Vec<Evidence> {
 async fn drills_in_every_shape_decode_to_the_struct_paths_evidence() {
     let dbs = generate(12, 7, at(20, 0)).databases;
     let db = |i: usize| &dbs[i];
-    let mut drills = Vec::new();
-    // dbs[0]: no drills at all. dbs[1]: only a running drill.
-    drills.push(drill("r1", db(1), DrillState::Running, 10));
-    // dbs[2]: a success, then a failure (failed; last good is the older one).
-    drills.push(drill("g2", db(2), DrillState::Succeeded, 5));
-    drills.push(drill("f2", db(2), DrillState::Failed, 6));
-    // dbs[3]: a success with every optional field null (last good counts from its start).
-    drills.push(Drill {
-        finished_at: None,
-        backup_id: None,
-        recovery_point: None,
-        restore_seconds: None,
-        checksum_ok: None,
-        ..drill("n3", db(3), DrillState::Succeeded, 18)
-    });
-    // dbs[4]: text a JSON writer must escape, and text it must not mangle.
-    drills.push(Drill {
-        requested_by:
-            "ops \"night\" \\ shift\n\t\u{1}\u{1f}\u{7f} \u{1b}[31mred ünïcødé 🚀 \u{2028}".into(),
-        backup_id: Some("bk/'quote'\r\n".into()),
-        ..drill("e4", db(4), DrillState::Succeeded, 19)
-    });
-    // dbs[5]: a failure only, a checksum that failed, awkward numbers.
-    drills.push(Drill {
-        restore_seconds: Some(0.1 + 0.2),
-        checksum_ok: Some(false),
-        ..drill("f5", db(5), DrillState::Failed, 3)
-    });
-    // dbs[6]: running after a success (aging); dbs[7]: a success long ago (stale).
-    drills.push(Drill {
-        restore_seconds: Some(1e-7),
-        ..drill("g6", db(6), DrillState::Succeeded, 1)
-    });
-    drills.push(drill("r6", db(6), DrillState::Running, 19));
-    drills.push(Drill {
-        started_at: at(1, 1) - Duration::days(400),
-        finished_at: Some(at(1, 2) - Duration::days(400)),
-        restore_seconds: Some(123_456_789.123_456_79),
-        ..drill("g7", db(7), DrillState::Succeeded, 1)
-    });
-    // dbs[8]: a state this build does not know; two drills started at the same moment
-    // (the id breaks the tie).
-    drills.push(drill("u8", db(8), DrillState::Unknown, 12));
-    drills.push(Drill {
-        restore_seconds: Some(1e20),
-        ..drill("a8", db(8), DrillState::Succeeded, 12)
-    });
-    drills.push(Drill {
-        restore_seconds: Some(f64::MAX),
-        ..drill("b8", db(8), DrillState::Succeeded, 12)
-    });
-    // dbs[9]: a whole number of seconds and the smallest positive one.
-    drills.push(Drill {
-        restore_seconds: Some(600.0),
-        ..drill("w9", db(9), DrillState::Succeeded, 8)
-    });
-    drills.push(Drill {
-        restore_seconds: Some(f64::MIN_POSITIVE),
-        ..drill("x9", db(9), DrillState::Failed, 9)
-    });
+    let drills = vec![
+        // dbs[0]: no drills at all. dbs[1]: only a running drill.
+        drill("r1", db(1), DrillState::Running, 10),
+        // dbs[2]: a success, then a failure (failed; last good is the older one).
+        drill("g2", db(2), DrillState::Succeeded, 5),
+        drill("f2", db(2), DrillState::Failed, 6),
+        // dbs[3]: a success with every optional field null (last good counts from its start).
+        Drill {
+            finished_at: None,
+            backup_id: None,
+            recovery_point: None,
+            restore_seconds: None,
+            checksum_ok: None,
+            ..drill("n3", db(3), DrillState::Succeeded, 18)
+        },
+        // dbs[4]: text a JSON writer must escape, and text it must not mangle.
+        Drill {
+            requested_by:
+                "ops \"night\" \\ shift\n\t\u{1}\u{1f}\u{7f} \u{1b}[31mred ünïcødé 🚀 \u{2028}"
+                    .into(),
+            backup_id: Some("bk/'quote'\r\n".into()),
+            ..drill("e4", db(4), DrillState::Succeeded, 19)
+        },
+        // dbs[5]: a failure only, a checksum that failed, awkward numbers.
+        Drill {
+            restore_seconds: Some(0.1 + 0.2),
+            checksum_ok: Some(false),
+            ..drill("f5", db(5), DrillState::Failed, 3)
+        },
+        // dbs[6]: running after a success (aging); dbs[7]: a success long ago (stale).
+        Drill {
+            restore_seconds: Some(1e-7),
+            ..drill("g6", db(6), DrillState::Succeeded, 1)
+        },
+        drill("r6", db(6), DrillState::Running, 19),
+        Drill {
+            started_at: at(1, 1) - Duration::days(400),
+            finished_at: Some(at(1, 2) - Duration::days(400)),
+            restore_seconds: Some(123_456_789.123_456_79),
+            ..drill("g7", db(7), DrillState::Succeeded, 1)
+        },
+        // dbs[8]: a state this build does not know; two drills started at the same moment
+        // (the id breaks the tie).
+        drill("u8", db(8), DrillState::Unknown, 12),
+        Drill {
+            restore_seconds: Some(1e20),
+            ..drill("a8", db(8), DrillState::Succeeded, 12)
+        },
+        Drill {
+            restore_seconds: Some(f64::MAX),
+            ..drill("b8", db(8), DrillState::Succeeded, 12)
+        },
+        // dbs[9]: a whole number of seconds and the smallest positive one.
+        Drill {
+            restore_seconds: Some(600.0),
+            ..drill("w9", db(9), DrillState::Succeeded, 8)
+        },
+        Drill {
+            restore_seconds: Some(f64::MIN_POSITIVE),
+            ..drill("x9", db(9), DrillState::Failed, 9)
+        },
+    ];
     let (structs, decoded) = both_ways(&dbs, &drills).await;
     assert_eq!(structs.len(), 12);
     let shown = |i: usize| {
