@@ -122,11 +122,14 @@ impl<C: Column> Sort<C> {
 pub fn sorted<C: Column>(sort: &Sort<C>, a: &C::Row, b: &C::Row) -> Ordering {
     let by = sort.column.compare(a, b);
     let by = if sort.descending { by.reverse() } else { by };
-    let id = natural_cmp(a.key(), b.key());
-    by.then(if sort.column == C::ID && sort.descending {
-        id.reverse()
-    } else {
-        id
+    // The id only breaks ties: loading a snapshot sorts 10k rows per pane.
+    by.then_with(|| {
+        let id = natural_cmp(a.key(), b.key());
+        if sort.column == C::ID && sort.descending {
+            id.reverse()
+        } else {
+            id
+        }
     })
 }
 
