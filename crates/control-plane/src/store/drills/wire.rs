@@ -49,18 +49,17 @@ fn drill_json(t: &str) -> String {
     )
 }
 
-/// One row per database, in inventory order: id, a NULL where the struct path reads
-/// the drill interval (taken from the document here, see [`Interval`]), newest finished
-/// state, the newest drill (`l`) as JSON and its restore seconds, the newest good drill
-/// (`g`) the same way, the stored time the good one counts from, whether `g` is `l`,
-/// and the database's stored document.
+/// One row per database, in inventory order: id, newest finished state, the newest
+/// drill (`l`) as JSON and its restore seconds, the newest good drill (`g`) the same
+/// way, the stored time the good one counts from, whether `g` is `l`, and the
+/// database's stored document (which also gives the drill interval, see [`Interval`]).
 ///
 /// Most databases' newest drill is finished, and good: then it is also the newest
 /// finished and the newest good drill, so neither is looked up again, and a good drill
 /// that is the newest is not built twice (its JSON is NULL; Rust repeats the newest).
 fn evidence_json_sql() -> String {
     format!(
-        "SELECT d.id, NULL, \
+        "SELECT d.id, \
          CASE WHEN l.state <> 'running' THEN l.state ELSE {finished} END, \
          CASE WHEN l.id IS NOT NULL THEN {latest} END, l.restore_seconds, \
          CASE WHEN g.id IS NOT NULL AND g.rowid <> l.rowid THEN {good} END, g.restore_seconds, \
@@ -187,11 +186,11 @@ pub async fn for_each_database_json(
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let database_id: &str = row.try_get(0)?;
-        let doc: &str = row.try_get(9)?;
+        let doc: &str = row.try_get(8)?;
         let interval_days = Interval::of(database_id, doc)?;
-        let finished: Option<&str> = row.try_get(2)?;
+        let finished: Option<&str> = row.try_get(1)?;
         let last_good_at = row
-            .try_get::<Option<&str>, _>(7)?
+            .try_get::<Option<&str>, _>(6)?
             .map(parse_time)
             .transpose()?;
         let drill_at = |json: usize| -> Result<Option<DrillText<'_>>, DomainError> {
@@ -203,10 +202,10 @@ pub async fn for_each_database_json(
                 restore_seconds: row.try_get(json + 1)?,
             }))
         };
-        let latest = drill_at(3)?;
-        let last_good = match row.try_get::<Option<bool>, _>(8)? {
+        let latest = drill_at(2)?;
+        let last_good = match row.try_get::<Option<bool>, _>(7)? {
             Some(true) => latest,
-            _ => drill_at(5)?,
+            _ => drill_at(4)?,
         };
         let evidence = EvidenceJson {
             database_id,
