@@ -41,13 +41,20 @@ pub struct Appearance {
 pub struct Flags<'a> {
     pub theme: Option<&'a Path>,
     pub keymap: Option<&'a Path>,
+    /// `NO_COLOR` is set: whatever theme is chosen is drawn without colours, with
+    /// modifiers carrying what colours would (see [`Theme::without_colour`]).
+    pub no_color: bool,
 }
 
 /// Loads everything the console draws with; all problems, not only the first.
 pub fn load(flags: Flags, config: &Config, dirs: &Dirs) -> Result<Appearance, Vec<Problem>> {
     let mut problems = Vec::new();
-    let user_themes = user_themes(&dirs.themes, &mut problems);
-    let theme = theme(flags.theme, config, dirs, &mut problems);
+    let user_themes = user_themes(&dirs.themes, &mut problems)
+        .into_iter()
+        .map(|(name, t)| (name, t.for_terminal(flags.no_color)))
+        .collect();
+    let theme = theme(flags.theme, config, dirs, flags.no_color, &mut problems)
+        .map(|t| t.for_terminal(flags.no_color));
     let keymap = keymap(flags.keymap, config, dirs, &mut problems);
     match (theme, keymap) {
         (Some(theme), Some(keymap)) if problems.is_empty() => Ok(Appearance {
@@ -146,6 +153,7 @@ fn theme(
     flag: Option<&Path>,
     config: &Config,
     dirs: &Dirs,
+    no_color: bool,
     problems: &mut Vec<Problem>,
 ) -> Option<Theme> {
     if let Some(path) = flag {
@@ -174,9 +182,7 @@ fn theme(
     if let Some(path) = paths::config_dir_file("theme.toml") {
         return theme_file(&path, &dirs.themes, problems);
     }
-    Some(Theme::for_environment(
-        std::env::var_os("NO_COLOR").is_some(),
-    ))
+    Some(Theme::for_environment(no_color))
 }
 
 fn keymap_file(path: &Path, problems: &mut Vec<Problem>) -> Option<Keymap> {

@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 
 use super::{blank, clean, heading, kv, paragraph, spans};
 use crate::app::App;
-use crate::ui::format::{ago, duration};
+use crate::ui::format::{ago, count, duration};
 use crate::ui::panes::approval_kind_word;
 use crate::ui::status;
 
@@ -23,11 +23,11 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
         t,
         "State",
         &format!(
-            "{} · {} · {} of {} approvals",
+            "{} · {} · {} of {}",
             a.state.as_str(),
             approval_kind_word(a.kind),
             a.approvals_so_far(),
-            a.approvals_required
+            count(a.approvals_required as usize, "approval")
         ),
         state_style,
         w,
@@ -45,8 +45,10 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
         t,
         "Blast radius",
         &format!(
-            "{} databases · {} prod · {} tier 1",
-            b.databases, b.prod, b.tier1
+            "{} · {} prod · {} tier 1",
+            count(b.databases as usize, "database"),
+            b.prod,
+            b.tier1
         ),
         if b.prod > 0 || b.tier1 > 0 {
             t.warning
