@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
 
     if area.height > 1 {
         let row2 = Rect::new(area.x, area.y + 1, area.width, 1);
-        frame.render_widget(Paragraph::new(fit_spans(counts(app), w)), row2);
+        frame.render_widget(Paragraph::new(fit_spans(counts(app, w), w)), row2);
     }
 }
 
@@ -153,15 +153,29 @@ fn right_side(app: &App, row: Style, with_roles: bool) -> Vec<Span<'static>> {
     spans
 }
 
-fn counts(app: &App) -> Vec<Span<'static>> {
+/// The counts that matter, in words; on a narrow row the campaigns' counts keep only
+/// their glyphs (as the Rings tab shows them) so the evidence counts keep theirs.
+fn counts(app: &App, w: usize) -> Vec<Span<'static>> {
+    let full = counts_in(app, true);
+    if width_of(&full) <= w {
+        full
+    } else {
+        counts_in(app, false)
+    }
+}
+
+fn counts_in(app: &App, campaign_words: bool) -> Vec<Span<'static>> {
     let t = &app.config.theme;
     let c = app.data.counts;
     let n = |v: usize, glyph: &str, word: &str, style: Style| {
-        Span::styled(
-            format!("{glyph}{v} {word}"),
-            if v > 0 { style } else { t.muted },
-        )
+        let text = if word.is_empty() {
+            format!("{glyph}{v}")
+        } else {
+            format!("{glyph}{v} {word}")
+        };
+        Span::styled(text, if v > 0 { style } else { t.muted })
     };
+    let word = |w: &'static str| if campaign_words { w } else { "" };
     let sep = || Span::styled(" · ", t.muted);
     vec![
         Span::raw(" "),
@@ -172,11 +186,11 @@ fn counts(app: &App) -> Vec<Span<'static>> {
         Span::raw(" "),
         n(c.evidence_stale, "▲", "stale", t.critical),
         Span::raw(" "),
-        n(c.evidence_never, "∅", "never drilled", t.critical),
+        n(c.evidence_never, "∅", "never", t.critical),
         sep(),
         Span::styled("campaigns ", t.muted),
-        n(c.campaigns_paused, "‖", "paused", t.warning),
+        n(c.campaigns_paused, "‖", word("paused"), t.warning),
         Span::raw(" "),
-        n(c.campaigns_failed, "✗", "failed", t.critical),
+        n(c.campaigns_failed, "✗", word("failed"), t.critical),
     ]
 }

@@ -3,7 +3,7 @@
 use fleetdeck_api::{Approval, Verdict};
 use ratatui::text::{Line, Span};
 
-use super::{blank, clean, heading, kv, paragraph, spans};
+use super::{blank, clean, heading, kv, paragraph, spans, wrapped};
 use crate::app::App;
 use crate::ui::format::{ago, count, duration};
 use crate::ui::panes::approval_kind_word;
@@ -88,11 +88,12 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
     }
     for f in &a.findings {
         let s = status::severity(t, f.severity);
-        out.push(spans(
+        out.extend(wrapped(
             vec![
                 Span::styled(format!("   {:<11}", s.text()), s.style),
                 Span::styled(clean(&f.code), t.muted),
             ],
+            5,
             w,
         ));
         out.extend(paragraph(&f.message, t.text, 5, w));
@@ -108,7 +109,7 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
             Verdict::Reject => ("✗ rejected", t.critical),
             Verdict::Unknown => ("? unknown", t.muted),
         };
-        out.push(spans(
+        out.extend(wrapped(
             vec![
                 Span::styled(format!("   {word}"), style),
                 Span::styled(
@@ -116,6 +117,7 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
                     t.text,
                 ),
             ],
+            5,
             w,
         ));
         if let Some(c) = &d.comment {

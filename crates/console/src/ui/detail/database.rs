@@ -3,7 +3,7 @@
 use fleetdeck_api::{DatabaseDetail, Drill};
 use ratatui::text::{Line, Span};
 
-use super::{blank, clean, heading, kv, paragraph, spans};
+use super::{blank, clean, heading, kv, paragraph, spans, wrapped};
 use crate::app::App;
 use crate::app::view::Loading;
 use crate::ui::format::{ago, count, seconds};
@@ -135,7 +135,7 @@ pub fn lines(
         )),
         Loading::Ready(d) => {
             for drill in &d.drills {
-                out.push(drill_line(app, drill, w));
+                out.extend(drill_line(app, drill, w));
             }
             if let Some(latest) = d.drills.first().filter(|d| !d.output.is_empty()) {
                 out.push(blank());
@@ -158,24 +158,25 @@ fn latest_drill(app: &App, d: &Drill) -> (String, ratatui::style::Style) {
         None => format!("started {}", ago(now, d.started_at)),
     };
     let restore = d.restore_seconds.map_or("–".into(), seconds);
-    let checksum = status::checksum(t, d.checksum_ok).text();
+    let checksum = match d.checksum_ok {
+        Some(true) => "✓ checksum match",
+        Some(false) => "✗ checksum mismatch",
+        None => "– no checksum",
+    };
     (
-        format!(
-            "{} · {when} · restore {restore} · checksum {checksum}",
-            s.text()
-        ),
+        format!("{} · {when} · restore {restore} · {checksum}", s.text()),
         s.style,
     )
 }
 
-fn drill_line(app: &App, d: &Drill, w: usize) -> Line<'static> {
+fn drill_line(app: &App, d: &Drill, w: usize) -> Vec<Line<'static>> {
     let t = &app.config.theme;
     let s = status::drill(t, d.state);
     let restore = d.restore_seconds.map_or("–".into(), seconds);
     let rp = d
         .recovery_point
         .map_or("–".into(), |at| at.format("%Y-%m-%d %H:%M").to_string());
-    spans(
+    wrapped(
         vec![
             Span::styled(
                 format!("   {} ", d.started_at.format("%Y-%m-%d %H:%M")),
@@ -194,6 +195,7 @@ fn drill_line(app: &App, d: &Drill, w: usize) -> Line<'static> {
                 t.muted,
             ),
         ],
+        20,
         w,
     )
 }

@@ -34,7 +34,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled(count(app.data.evidence.len(), "database"), t.text),
             Span::styled(
                 format!(
-                    "{} failed · {} stale · {} never drilled",
+                    "{} failed · {} stale · {} never",
                     c.evidence_failed, c.evidence_stale, c.evidence_never
                 ),
                 if c.evidence_bad() > 0 {
