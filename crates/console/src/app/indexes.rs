@@ -493,6 +493,31 @@ mod tests {
     }
 
     #[test]
+    fn a_ranking_filter_shows_the_best_first_and_follows_changes() {
+        let mut c = Collection::new(by_value, false);
+        c.replace_all((1..=6).map(|v| Row(format!("r{v}"), v)));
+        // Rank: multiples of 3 best, then even values; odd non-multiples hidden.
+        let rank = |r: &Row| match r.1 {
+            v if v % 3 == 0 => Some(0),
+            v if v % 2 == 0 => Some(1),
+            _ => None,
+        };
+        c.set_filter(Some(Box::new(rank)));
+        assert_eq!(ids(&c), ["r3", "r6", "r2", "r4"]);
+        assert_eq!(c.position("r2"), Some(2));
+        // A change moves the row between ranks; an arrival lands in its rank.
+        c.modify("r4", |r| r.1 = 9);
+        assert_eq!(ids(&c), ["r3", "r6", "r4", "r2"]);
+        c.upsert(Row("r0".into(), 0));
+        assert_eq!(ids(&c), ["r0", "r3", "r6", "r4", "r2"]);
+        c.remove("r6");
+        assert_eq!(ids(&c), ["r0", "r3", "r4", "r2"]);
+        assert_eq!(c.position("r2"), Some(3));
+        c.set_filter(None);
+        assert_eq!(ids(&c), ["r0", "r1", "r2", "r3", "r5", "r4"]);
+    }
+
+    #[test]
     fn matches_a_full_sort_after_every_change() {
         // A small deterministic generator: the test must not be flaky.
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -543,7 +568,10 @@ mod tests {
         };
         let mut c = Collection::new(by_value, false);
         c.replace_all((0..1500i32).map(|i| Row(format!("id{i}"), i % 97)));
-        c.set_filter(Some(Box::new(|r: &Row| (r.1 % 3 != 0).then_some(0))));
+        // Two ranks: odd values first, then even ones.
+        c.set_filter(Some(Box::new(|r: &Row| {
+            (r.1 % 3 != 0).then_some(1 - (r.1 % 2) as u32)
+        })));
         let mut truth: std::collections::BTreeMap<String, i32> =
             (0..1500i32).map(|i| (format!("id{i}"), i % 97)).collect();
         for step in 0..6000 {
@@ -573,7 +601,7 @@ mod tests {
                 .filter(|(_, v)| *v % 3 != 0)
                 .map(|(k, v)| Row(k.clone(), *v))
                 .collect();
-            want.sort_by(|a, b| by_value(&false, a, b));
+            want.sort_by(|a, b| (1 - a.1 % 2).cmp(&(1 - b.1 % 2)).then(by_value(&false, a, b)));
             let got: Vec<Row> = c.iter_from(0).cloned().collect();
             assert_eq!(got, want, "after step {step}");
             assert_eq!(c.total(), truth.len());
