@@ -34,6 +34,9 @@ pub struct Appearance {
     pub keymap: Keymap,
     /// The user's themes by name (`themes/*.toml`), for `:theme NAME`.
     pub user_themes: Vec<(String, Theme)>,
+    /// `NO_COLOR` is set: the themes above are drawn without colours, and so must be
+    /// a built-in one `:theme` switches to.
+    pub no_color: bool,
 }
 
 /// Files given on the command line, which win over the config.
@@ -61,6 +64,7 @@ pub fn load(flags: Flags, config: &Config, dirs: &Dirs) -> Result<Appearance, Ve
             theme,
             keymap,
             user_themes,
+            no_color: flags.no_color,
         }),
         _ => Err(problems),
     }
@@ -316,6 +320,41 @@ mod tests {
                 .any(|p| p.message.contains("leads back to itself")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn no_color_keeps_a_user_theme_s_selection_reversed() {
+        use ratatui::style::Modifier;
+        let root = tempfile::tempdir().unwrap();
+        let d = dirs(root.path());
+        // A theme of one's own that shows the selection and failures by colour alone.
+        std::fs::write(
+            d.themes.join("ocean.toml"),
+            "selection = { bg = \"blue\" }\ncritical = { fg = \"red\" }\n",
+        )
+        .unwrap();
+        let config = Config {
+            theme: Some(crate::config::Named {
+                name: "ocean".into(),
+                line: 1,
+            }),
+            ..Config::default()
+        };
+        let coloured = load(Flags::default(), &config, &d).unwrap();
+        assert_eq!(coloured.theme.selection.bg, Some(ratatui::style::Color::Blue));
+        let flags = Flags {
+            no_color: true,
+            ..Flags::default()
+        };
+        let bare = load(flags, &config, &d).unwrap();
+        let themes = std::iter::once(&bare.theme).chain(bare.user_themes.iter().map(|(_, t)| t));
+        for theme in themes {
+            for (meaning, style) in theme.styles() {
+                assert_eq!((style.fg, style.bg), (None, None), "{meaning}");
+            }
+            assert!(theme.selection.add_modifier.contains(Modifier::REVERSED));
+            assert!(theme.critical.add_modifier.contains(Modifier::BOLD));
+        }
     }
 
     #[test]

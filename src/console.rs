@@ -200,7 +200,7 @@ async fn run_once(
                 production: remote.is_some_and(|r| r.production),
                 contexts: config.context_names(),
                 themes: looks.user_themes.clone(),
-                no_color: flags.no_color,
+                no_color: looks.no_color,
                 notify_bell: config.notify_bell,
                 notify_title: config.notify_title,
                 local_time: config.local_time,
