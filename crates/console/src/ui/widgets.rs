@@ -237,6 +237,16 @@ pub fn fit_columns(cols: &[Col], need: &[u16], total: u16) -> Vec<u16> {
         };
         kept[i] = false;
     }
+    // Leaving out a wide column may free room for a narrower one left out before it:
+    // take back what fits, the most important first.
+    let mut back: Vec<usize> = (0..n).filter(|i| !kept[*i]).collect();
+    back.sort_by_key(|i| cols[*i].drop);
+    for i in back {
+        kept[i] = true;
+        if !fits(&kept, &floor) {
+            kept[i] = false;
+        }
+    }
     let gaps = (kept.iter().filter(|k| **k).count() as u16).saturating_sub(1);
     let avail = total.saturating_sub(gaps);
     let mut widths: Vec<u16> = (0..n).map(|i| if kept[i] { need[i] } else { 0 }).collect();
@@ -454,6 +464,13 @@ mod tests {
         // Far too narrow: ENGINE goes too, then the id is cut (in the middle, by the
         // table) down to its minimum.
         assert_eq!(fit_columns(&cols, &need, 37), vec![18, 0, 0, 18]);
+        // A wide optional column left out frees room for a narrow one left out first.
+        let cols = [
+            grow("NAME", 20, 8).whole(),
+            col("A", 6, 6).drops(3),
+            col("WIDE", 16, 16).drops(2),
+        ];
+        assert_eq!(fit_columns(&cols, &[30, 6, 16], 40), vec![33, 6, 0]);
     }
 
     #[test]
