@@ -341,7 +341,10 @@ mod tests {
             ..Config::default()
         };
         let coloured = load(Flags::default(), &config, &d).unwrap();
-        assert_eq!(coloured.theme.selection.bg, Some(ratatui::style::Color::Blue));
+        assert_eq!(
+            coloured.theme.selection.bg,
+            Some(ratatui::style::Color::Blue)
+        );
         let flags = Flags {
             no_color: true,
             ..Flags::default()

@@ -88,9 +88,11 @@ fn long_names_and_versions_are_whole_and_the_header_keeps_the_port() {
 
     // The server goes away: the header says so and still names it, port included.
     server.kill();
-    let s = t.wait_for("the header to say disconnected", Duration::from_secs(10), |s| {
-        s.contains("DISCONNECTED")
-    });
+    let s = t.wait_for(
+        "the header to say disconnected",
+        Duration::from_secs(10),
+        |s| s.contains("DISCONNECTED"),
+    );
     let header = s.lines().next().unwrap_or_default();
     assert!(
         header.contains(&format!(":{}", server.port)),

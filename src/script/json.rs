@@ -60,13 +60,17 @@ mod tests {
 
     #[test]
     fn c1_bidi_and_separators_are_escaped_and_round_trip() {
-        let hostile = "a\u{85}b\u{9b}2J\u{202e}evil\u{2066}x\u{2069}\u{200f}\u{61c}\u{2028}\u{2029}é—✓\u{1b}";
+        let hostile =
+            "a\u{85}b\u{9b}2J\u{202e}evil\u{2066}x\u{2069}\u{200f}\u{61c}\u{2028}\u{2029}é—✓\u{1b}";
         let value = json!({ "name": hostile, "list": [hostile], "plain": "pg-prod-01" });
         let text = to_string(&value).unwrap();
         for c in hostile.chars().filter(|c| escaped(*c) || c.is_control()) {
             assert!(!text.contains(c), "{c:?} raw in {text}");
         }
-        assert!(text.contains("\\u0085") && text.contains("\\u202e"), "{text}");
+        assert!(
+            text.contains("\\u0085") && text.contains("\\u202e"),
+            "{text}"
+        );
         // Ordinary non-ASCII text stays as it is.
         assert!(text.contains("é—✓"), "{text}");
         let back: Value = serde_json::from_str(&text).unwrap();
@@ -74,6 +78,9 @@ mod tests {
         // Nothing else changes: the same bytes as serde_json where there is nothing to
         // escape.
         let calm = json!({ "a": [1, 2.5, null, true], "b": "x\"y\\z\n" });
-        assert_eq!(to_string(&calm).unwrap(), serde_json::to_string(&calm).unwrap());
+        assert_eq!(
+            to_string(&calm).unwrap(),
+            serde_json::to_string(&calm).unwrap()
+        );
     }
 }

@@ -42,9 +42,10 @@ fn row<'s>(s: &'s str, id: &str) -> &'s str {
 }
 
 fn evidence_rows(s: &str) -> impl Iterator<Item = &str> {
-    s.lines()
-        .filter(|l| l.contains("/ 7d"))
-        .map(|l| &l[l.find("/ 7d").map_or(0, |at| l[..at].rfind('│').unwrap_or(0))..])
+    s.lines().filter(|l| l.contains("/ 7d")).map(|l| {
+        &l[l.find("/ 7d")
+            .map_or(0, |at| l[..at].rfind('│').unwrap_or(0))..]
+    })
 }
 
 #[test]

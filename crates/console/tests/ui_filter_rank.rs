@@ -197,7 +197,10 @@ fn the_pane_shows_the_best_match_first() {
     let loose = ids.iter().position(|id| id == "pg-old-reader-01");
     let last_orders = ids.iter().rposition(|id| id.contains("-orders"));
     assert!(ids[0].contains("-orders"), "{ids:?}");
-    assert!(last_orders.unwrap() < loose.expect("the loose match shows"), "{ids:?}");
+    assert!(
+        last_orders.unwrap() < loose.expect("the loose match shows"),
+        "{ids:?}"
+    );
     // Clearing the filter gives the pane its own order back.
     key(&mut app, KeyCode::Esc);
     let s = screen(&app, 160, 48);

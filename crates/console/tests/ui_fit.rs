@@ -98,7 +98,10 @@ fn zoom_shows_the_requester_and_the_whole_gate_reason() {
     let s = words(&screen(&app, 160, 48));
     let shown: Vec<&str> = s.split_whitespace().collect();
     for word in REASON.split_whitespace() {
-        assert!(shown.contains(&word), "'{word}' of the gate reason is missing:\n{s}");
+        assert!(
+            shown.contains(&word),
+            "'{word}' of the gate reason is missing:\n{s}"
+        );
     }
     // Narrower still: every word, wrapped.
     let mut app = long_app(80, 24);

@@ -147,8 +147,8 @@ fn production_banner_and_border() {
 /// switched to with `:theme`.
 #[test]
 fn no_color_with_a_user_theme_keeps_the_selection_reversed() {
-    let ocean = Theme::from_toml("selection = { bg = \"blue\" }\ncritical = { fg = \"red\" }\n")
-        .unwrap();
+    let ocean =
+        Theme::from_toml("selection = { bg = \"blue\" }\ncritical = { fg = \"red\" }\n").unwrap();
     let session = Session {
         themes: vec![("ocean".into(), ocean.clone().for_terminal(true))],
         no_color: true,
@@ -165,7 +165,9 @@ fn no_color_with_a_user_theme_keeps_the_selection_reversed() {
             .expect("a selected row");
         let cells: Vec<_> = (2..40u16).map(|x| &buf[(x, y)]).collect();
         assert!(
-            cells.iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+            cells
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
             "a colour on the selected row"
         );
         cells

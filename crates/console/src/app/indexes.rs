@@ -196,7 +196,8 @@ impl<T: Keyed, S> Collection<T, S> {
     fn locate(&self, slot: usize) -> Result<Found, Found> {
         let (slots, cmp, spec) = (&self.slots, self.cmp, &self.spec);
         let target = item(slots, slot);
-        self.order.search(|probe| cmp(spec, item(slots, probe), target))
+        self.order
+            .search(|probe| cmp(spec, item(slots, probe), target))
     }
 
     fn unlink(&mut self, slot: usize) {
@@ -601,7 +602,11 @@ mod tests {
                 .filter(|(_, v)| *v % 3 != 0)
                 .map(|(k, v)| Row(k.clone(), *v))
                 .collect();
-            want.sort_by(|a, b| (1 - a.1 % 2).cmp(&(1 - b.1 % 2)).then(by_value(&false, a, b)));
+            want.sort_by(|a, b| {
+                (1 - a.1 % 2)
+                    .cmp(&(1 - b.1 % 2))
+                    .then(by_value(&false, a, b))
+            });
             let got: Vec<Row> = c.iter_from(0).cloned().collect();
             assert_eq!(got, want, "after step {step}");
             assert_eq!(c.total(), truth.len());

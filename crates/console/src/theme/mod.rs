@@ -187,7 +187,11 @@ impl Theme {
 
     /// This theme as a terminal shows it: [`Theme::without_colour`] when `no_color`.
     pub fn for_terminal(self, no_color: bool) -> Theme {
-        if no_color { self.without_colour() } else { self }
+        if no_color {
+            self.without_colour()
+        } else {
+            self
+        }
     }
 
     /// Parses a theme whose parent is a built-in theme (the default when it names none).
@@ -293,7 +297,10 @@ mod tests {
         assert!(bare.selection.add_modifier.contains(Modifier::REVERSED));
         assert!(bare.ok.add_modifier.contains(Modifier::ITALIC));
         assert!(bare.critical.add_modifier.contains(Modifier::BOLD));
-        assert_eq!(Theme::by_name("mono").unwrap().without_colour(), Theme::by_name("mono").unwrap());
+        assert_eq!(
+            Theme::by_name("mono").unwrap().without_colour(),
+            Theme::by_name("mono").unwrap()
+        );
     }
 
     #[test]

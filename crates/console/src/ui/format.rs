@@ -241,8 +241,14 @@ mod tests {
 
     #[test]
     fn a_middle_cut_keeps_what_tells_values_apart() {
-        assert_eq!(ellipsize_middle("pg-prod-eu-west-017", 14), "pg-prod-e…-017");
-        assert_eq!(ellipsize_middle("pg-prod-eu-west-018", 14), "pg-prod-e…-018");
+        assert_eq!(
+            ellipsize_middle("pg-prod-eu-west-017", 14),
+            "pg-prod-e…-017"
+        );
+        assert_eq!(
+            ellipsize_middle("pg-prod-eu-west-018", 14),
+            "pg-prod-e…-018"
+        );
         assert_eq!(ellipsize_middle("short", 8), "short");
         assert_eq!(ellipsize_middle("postgres 15.10", 11), "postg…15.10");
         assert_eq!(ellipsize_middle("abcdefghij", 5), "ab…ij");

@@ -86,7 +86,10 @@ fn runs(chars: impl IntoIterator<Item = (char, Style)>) -> Vec<Span<'static>> {
     let mut style: Option<Style> = None;
     for (c, st) in chars {
         if style.is_some_and(|s| s != st) {
-            out.push(Span::styled(std::mem::take(&mut text), style.unwrap_or_default()));
+            out.push(Span::styled(
+                std::mem::take(&mut text),
+                style.unwrap_or_default(),
+            ));
         }
         style = Some(st);
         text.push(c);
@@ -123,7 +126,11 @@ pub fn wrap_spans(spans: Vec<Span<'_>>, max: usize, indent: usize) -> Vec<Line<'
         ));
         at = word_end;
     }
-    let w = |cs: &[(char, Style)]| cs.iter().map(|(c, _)| c.width().unwrap_or(0)).sum::<usize>();
+    let w = |cs: &[(char, Style)]| {
+        cs.iter()
+            .map(|(c, _)| c.width().unwrap_or(0))
+            .sum::<usize>()
+    };
     let pad = |st: Style| vec![(' ', st); indent];
     let mut lines: Vec<Vec<(char, Style)>> = Vec::new();
     let mut line: Vec<(char, Style)> = Vec::new();

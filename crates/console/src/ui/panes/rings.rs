@@ -92,7 +92,11 @@ fn card_line(c: &Campaign, j: usize, spans: Vec<Span<'static>>, w: usize) -> Vec
         .iter()
         .map(|s| width(&s.content))
         .sum();
-    let indent = if spans.len() > 1 && lead <= w / 2 { lead } else { 5 };
+    let indent = if spans.len() > 1 && lead <= w / 2 {
+        lead
+    } else {
+        5
+    };
     wrap_spans(spans, w, indent)
 }
 
