@@ -5,7 +5,6 @@
 mod ui_support;
 
 use crossterm::event::KeyCode;
-use fleetdeck_api::*;
 use fleetdeck_console::{App, ConnState, Msg};
 use ui_support::*;
 

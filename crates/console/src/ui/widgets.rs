@@ -100,6 +100,9 @@ fn runs(chars: impl IntoIterator<Item = (char, Style)>) -> Vec<Span<'static>> {
     out
 }
 
+/// Characters with their styles.
+type Styled = Vec<(char, Style)>;
+
 /// Styled spans wrapped at spaces into lines of `max` columns, continuation lines
 /// indented by `indent`; a word longer than a line is split. Nothing is cut.
 pub fn wrap_spans(spans: Vec<Span<'_>>, max: usize, indent: usize) -> Vec<Line<'static>> {
@@ -109,7 +112,7 @@ pub fn wrap_spans(spans: Vec<Span<'_>>, max: usize, indent: usize) -> Vec<Line<'
         .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
         .collect();
     // Words with the spaces before them; the spaces are dropped at a line break.
-    let mut words: Vec<(Vec<(char, Style)>, Vec<(char, Style)>)> = Vec::new();
+    let mut words: Vec<(Styled, Styled)> = Vec::new();
     let mut at = 0;
     while at < chars.len() {
         let spaces_end = chars[at..]
@@ -132,8 +135,8 @@ pub fn wrap_spans(spans: Vec<Span<'_>>, max: usize, indent: usize) -> Vec<Line<'
             .sum::<usize>()
     };
     let pad = |st: Style| vec![(' ', st); indent];
-    let mut lines: Vec<Vec<(char, Style)>> = Vec::new();
-    let mut line: Vec<(char, Style)> = Vec::new();
+    let mut lines: Vec<Styled> = Vec::new();
+    let mut line: Styled = Vec::new();
     for (i, (spaces, word)) in words.into_iter().enumerate() {
         let used = w(&line);
         if i == 0 || used + w(&spaces) + w(&word) <= max {
