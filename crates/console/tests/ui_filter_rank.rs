@@ -192,6 +192,7 @@ fn the_pane_shows_the_best_match_first() {
     key(&mut app, KeyCode::Enter);
     let s = screen(&app, 160, 48);
     assert!(s.contains("best match first"), "{s}");
+    assert!(!s.contains("DATABASE▲"), "no column claims the order: {s}");
     let ids = fleet_ids(&s);
     assert!(!ids.is_empty(), "{s}");
     let loose = ids.iter().position(|id| id == "pg-old-reader-01");

@@ -140,7 +140,11 @@ fn draw_table<T: Keyed, S>(
         t,
         TableRows {
             cols,
-            sorted: app.sort_of(pane).map(|s| (s.index, s.arrow())),
+            // A ranking filter orders by match: no column's arrow claims the order.
+            sorted: app
+                .sort_of(pane)
+                .filter(|_| !app.filter_of(pane).is_some_and(|f| f.query.ranks()))
+                .map(|s| (s.index, s.arrow())),
             rows,
             selected: selected.map(|s| s - start),
             focused: app.focus == pane,
