@@ -8,6 +8,7 @@ mod ui_support;
 use crossterm::event::KeyCode;
 use fleetdeck_api::*;
 use fleetdeck_console::app::filter::{Filterable, Query};
+use fleetdeck_console::app::indexes::{Collection, Keyed};
 use fleetdeck_console::app::order::DbRow;
 use fleetdeck_console::{App, ConnState, Msg};
 use ui_support::*;
@@ -208,4 +209,41 @@ fn the_pane_shows_the_best_match_first() {
     assert!(!s.contains("best match first"), "{s}");
     let first = demo_fleet().into_iter().map(|d| d.id).min().unwrap();
     assert_eq!(fleet_ids(&s)[0], first, "{s}");
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Row(String, i32);
+
+impl Keyed for Row {
+    fn key(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The collection under a ranking filter: best rank first, the display order within a
+/// rank, kept one change at a time.
+#[test]
+fn a_ranking_filter_shows_the_best_first_and_follows_changes() {
+    let by_value = |_: &(), a: &Row, b: &Row| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0));
+    let ids = |c: &Collection<Row>| c.iter_from(0).map(|r| r.0.clone()).collect::<Vec<_>>();
+    let mut c = Collection::new(by_value, ());
+    c.replace_all((1..=6).map(|v| Row(format!("r{v}"), v)));
+    // Rank: multiples of 3 best, then even values; odd non-multiples hidden.
+    c.set_filter(Some(Box::new(|r: &Row| match r.1 {
+        v if v % 3 == 0 => Some(0),
+        v if v % 2 == 0 => Some(1),
+        _ => None,
+    })));
+    assert_eq!(ids(&c), ["r3", "r6", "r2", "r4"]);
+    assert_eq!(c.position("r2"), Some(2));
+    // A change moves the row between ranks; an arrival lands in its rank.
+    c.modify("r4", |r| r.1 = 9);
+    assert_eq!(ids(&c), ["r3", "r6", "r4", "r2"]);
+    c.upsert(Row("r0".into(), 0));
+    assert_eq!(ids(&c), ["r0", "r3", "r6", "r4", "r2"]);
+    c.remove("r6");
+    assert_eq!(ids(&c), ["r0", "r3", "r4", "r2"]);
+    assert_eq!(c.position("r2"), Some(3));
+    c.set_filter(None);
+    assert_eq!(ids(&c), ["r0", "r1", "r2", "r3", "r5", "r4"]);
 }

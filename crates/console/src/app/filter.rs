@@ -216,6 +216,8 @@ fn fuzzy(
     matcher: &mut Matcher,
     buf: &mut Vec<char>,
 ) -> Option<(u16, Vec<u32>)> {
+    // Most columns do not hold the letters at all: the score says so without indices.
+    atom.score(Utf32Str::new(text, buf), matcher)?;
     let mut at = Vec::new();
     let score = atom.indices(Utf32Str::new(text, buf), matcher, &mut at)?;
     let (first, last) = (*at.iter().min()?, *at.iter().max()?);
