@@ -154,3 +154,20 @@ fn a_disconnected_header_keeps_the_server_port() {
         assert!(header.contains("127.0.0.1:57070"), "{w}x{h}: {header}");
     }
 }
+
+/// Counts read as words, singular for one: an approval of one database that needs one
+/// approval says so (it said `1 databases`).
+#[test]
+fn one_is_singular() {
+    let mut app = app(160, 48);
+    typed(&mut app, "4");
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app, 160, 48);
+    assert!(s.contains("Approval apr-2"), "{s}");
+    assert!(s.contains("1 database · 1 prod"), "{s}");
+    assert!(s.contains("0 of 1 approval "), "{s}");
+    assert!(
+        !s.contains("1 databases") && !s.contains("1 approvals"),
+        "{s}"
+    );
+}
