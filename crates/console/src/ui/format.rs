@@ -158,20 +158,6 @@ pub fn middle_cut(s: &str, max: usize) -> Option<(usize, usize)> {
     Some((head, tail))
 }
 
-/// `s` cut in the middle to fit `max` columns (see [`middle_cut`]).
-pub fn ellipsize_middle(s: &str, max: usize) -> String {
-    match middle_cut(s, max) {
-        None => s.to_string(),
-        Some((head, tail)) => {
-            let chars: Vec<char> = s.chars().collect();
-            let mut out: String = chars[..head].iter().collect();
-            out.push('…');
-            out.extend(&chars[chars.len() - tail..]);
-            out
-        }
-    }
-}
-
 /// Greedy word wrap to `max` columns; a word longer than a line is split.
 pub fn wrap(text: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
@@ -237,6 +223,20 @@ mod tests {
         assert_eq!(ellipsize("short", 8), "short");
         assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
         assert_eq!(wrap("abcdefg", 3), ["abc", "def", "g"]);
+    }
+
+    /// `s` cut as [`middle_cut`] says, with `…` in the cut.
+    fn ellipsize_middle(s: &str, max: usize) -> String {
+        match middle_cut(s, max) {
+            None => s.to_string(),
+            Some((head, tail)) => {
+                let chars: Vec<char> = s.chars().collect();
+                let mut out: String = chars[..head].iter().collect();
+                out.push('…');
+                out.extend(&chars[chars.len() - tail..]);
+                out
+            }
+        }
     }
 
     #[test]
