@@ -175,7 +175,10 @@ fn drill_line(app: &App, d: &Drill, w: usize) -> Vec<Line<'static>> {
     let restore = d.restore_seconds.map_or("–".into(), seconds);
     let rp = d
         .recovery_point
-        .map_or("–".into(), |at| at.format("%Y-%m-%d %H:%M").to_string());
+        // A no-break space: a wrapped line never parts the date from its time.
+        .map_or("–".into(), |at| {
+            at.format("%Y-%m-%d\u{a0}%H:%M").to_string()
+        });
     wrapped(
         vec![
             Span::styled(
@@ -185,7 +188,7 @@ fn drill_line(app: &App, d: &Drill, w: usize) -> Vec<Line<'static>> {
             Span::styled(format!("{:<12}", s.text()), s.style),
             Span::styled(format!(" restore {restore:<7}"), t.text),
             status::checksum(t, d.checksum_ok).span(),
-            Span::styled(format!("  point {rp}"), t.muted),
+            Span::styled(format!("  point\u{a0}{rp}"), t.muted),
             Span::styled(
                 format!(
                     "  by {} · {}",
