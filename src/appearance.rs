@@ -34,6 +34,9 @@ pub struct Appearance {
     pub keymap: Keymap,
     /// The user's themes by name (`themes/*.toml`), for `:theme NAME`.
     pub user_themes: Vec<(String, Theme)>,
+    /// `NO_COLOR` is set: the themes above are drawn without colours, and so must be
+    /// a built-in one `:theme` switches to.
+    pub no_color: bool,
 }
 
 /// Files given on the command line, which win over the config.
@@ -41,19 +44,27 @@ pub struct Appearance {
 pub struct Flags<'a> {
     pub theme: Option<&'a Path>,
     pub keymap: Option<&'a Path>,
+    /// `NO_COLOR` is set: whatever theme is chosen is drawn without colours, with
+    /// modifiers carrying what colours would (see [`Theme::without_colour`]).
+    pub no_color: bool,
 }
 
 /// Loads everything the console draws with; all problems, not only the first.
 pub fn load(flags: Flags, config: &Config, dirs: &Dirs) -> Result<Appearance, Vec<Problem>> {
     let mut problems = Vec::new();
-    let user_themes = user_themes(&dirs.themes, &mut problems);
-    let theme = theme(flags.theme, config, dirs, &mut problems);
+    let user_themes = user_themes(&dirs.themes, &mut problems)
+        .into_iter()
+        .map(|(name, t)| (name, t.for_terminal(flags.no_color)))
+        .collect();
+    let theme = theme(flags.theme, config, dirs, flags.no_color, &mut problems)
+        .map(|t| t.for_terminal(flags.no_color));
     let keymap = keymap(flags.keymap, config, dirs, &mut problems);
     match (theme, keymap) {
         (Some(theme), Some(keymap)) if problems.is_empty() => Ok(Appearance {
             theme,
             keymap,
             user_themes,
+            no_color: flags.no_color,
         }),
         _ => Err(problems),
     }
@@ -146,6 +157,7 @@ fn theme(
     flag: Option<&Path>,
     config: &Config,
     dirs: &Dirs,
+    no_color: bool,
     problems: &mut Vec<Problem>,
 ) -> Option<Theme> {
     if let Some(path) = flag {
@@ -174,9 +186,7 @@ fn theme(
     if let Some(path) = paths::config_dir_file("theme.toml") {
         return theme_file(&path, &dirs.themes, problems);
     }
-    Some(Theme::for_environment(
-        std::env::var_os("NO_COLOR").is_some(),
-    ))
+    Some(Theme::for_environment(no_color))
 }
 
 fn keymap_file(path: &Path, problems: &mut Vec<Problem>) -> Option<Keymap> {
@@ -310,6 +320,44 @@ mod tests {
                 .any(|p| p.message.contains("leads back to itself")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn no_color_keeps_a_user_theme_s_selection_reversed() {
+        use ratatui::style::Modifier;
+        let root = tempfile::tempdir().unwrap();
+        let d = dirs(root.path());
+        // A theme of one's own that shows the selection and failures by colour alone.
+        std::fs::write(
+            d.themes.join("ocean.toml"),
+            "selection = { bg = \"blue\" }\ncritical = { fg = \"red\" }\n",
+        )
+        .unwrap();
+        let config = Config {
+            theme: Some(crate::config::Named {
+                name: "ocean".into(),
+                line: 1,
+            }),
+            ..Config::default()
+        };
+        let coloured = load(Flags::default(), &config, &d).unwrap();
+        assert_eq!(
+            coloured.theme.selection.bg,
+            Some(ratatui::style::Color::Blue)
+        );
+        let flags = Flags {
+            no_color: true,
+            ..Flags::default()
+        };
+        let bare = load(flags, &config, &d).unwrap();
+        let themes = std::iter::once(&bare.theme).chain(bare.user_themes.iter().map(|(_, t)| t));
+        for theme in themes {
+            for (meaning, style) in theme.styles() {
+                assert_eq!((style.fg, style.bg), (None, None), "{meaning}");
+            }
+            assert!(theme.selection.add_modifier.contains(Modifier::REVERSED));
+            assert!(theme.critical.add_modifier.contains(Modifier::BOLD));
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub async fn run(args: ConsoleArgs) -> Result<(), Failure> {
     let flags = Flags {
         theme: args.theme.as_deref(),
         keymap: args.keymap.as_deref(),
+        no_color: std::env::var_os("NO_COLOR").is_some(),
     };
     let looks = appearance::load(flags, &config, &dirs)
         .map_err(|problems| Failure::usage(problems[0].to_string()))?;
@@ -199,6 +200,7 @@ async fn run_once(
                 production: remote.is_some_and(|r| r.production),
                 contexts: config.context_names(),
                 themes: looks.user_themes.clone(),
+                no_color: looks.no_color,
                 notify_bell: config.notify_bell,
                 notify_title: config.notify_title,
                 local_time: config.local_time,

@@ -218,7 +218,8 @@ async fn hostile_text_is_inert_on_screen_in_the_title_and_the_clipboard() {
     assert!(String::from_utf8_lossy(&buffers.stdout).trim().is_empty());
 
     // The CLI's table output is inert; its JSON output is faithful and escapes every
-    // character a terminal would act on below U+0020.
+    // character a terminal would act on: below U+0020, 8-bit C1, bidirectional controls
+    // and the Unicode line and paragraph separators.
     for what in ["campaigns", "events"] {
         let table = cli(&base, &token, &["get", what]);
         assert!(
@@ -230,8 +231,15 @@ async fn hostile_text_is_inert_on_screen_in_the_title_and_the_clipboard() {
         assert!(table.contains("REASON"), "get {what}: {table}");
         let json = cli(&base, &token, &["get", what, "-o", "json"]);
         assert!(
-            !json.contains('\u{1b}') && !json.contains('\u{7}'),
-            "{json:?}"
+            !json
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || is_bidi(c) || is_separator(c)),
+            "get {what}: a raw control character in the JSON:\n{json:?}"
+        );
+        // The payload's C1 CSI and right-to-left override are there, escaped.
+        assert!(
+            json.contains("\\u009b") && json.contains("\\u202e"),
+            "get {what}: {json}"
         );
         // One document, or one per line (events).
         let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&json)
@@ -294,6 +302,10 @@ fn decode_all(bytes: &[u8]) {
     let _ = serde_json::from_slice::<Snapshot>(bytes);
     let _ = serde_json::from_slice::<WhoAmI>(bytes);
     let _ = serde_json::from_slice::<Problem>(bytes);
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 fn is_bidi(c: char) -> bool {

@@ -5,6 +5,7 @@
 
 mod act;
 mod get;
+mod json;
 mod table;
 mod wait;
 
@@ -90,10 +91,10 @@ pub fn failure(what: &str, e: &ActionError) -> Failure {
     }
 }
 
-/// Prints one JSON document on its own line.
+/// Prints one JSON document on its own line, inert to a terminal (see [`json`]).
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| Failure::runtime(format!("cannot write JSON: {e}")))?;
+    let text =
+        json::to_string(value).map_err(|e| Failure::runtime(format!("cannot write JSON: {e}")))?;
     println!("{text}");
     Ok(())
 }

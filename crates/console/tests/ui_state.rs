@@ -125,6 +125,9 @@ fn a_target_change_updates_the_ring_gauge_in_place() {
 #[test]
 fn an_evidence_change_updates_counts_and_the_fleet_column() {
     let mut app = app(80, 24);
+    // Stale and never drilled are counted apart.
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("▲1 stale ∅1 never"), "{s}");
     let fresh = evidence("pg-stg-r1", Freshness::Fresh, Some(0), None);
     send_event(
         &mut app,
@@ -134,15 +137,16 @@ fn an_evidence_change_updates_counts_and_the_fleet_column() {
         }),
     );
     let s = screen(&app, 80, 24);
-    assert!(s.contains("▲1 stale"), "{s}");
+    assert!(s.contains("▲1 stale ∅0 never"), "{s}");
     let row = s.lines().find(|l| l.contains("pg-stg-r1")).unwrap();
     assert!(row.contains("✓ fresh"), "{s}");
 }
 
 #[test]
 fn a_campaign_change_updates_the_paused_count() {
-    let mut app = app(80, 24);
-    assert!(screen(&app, 80, 24).contains("‖1 paused"));
+    // Wide enough for the campaigns' counts in words (80 columns show glyphs only).
+    let mut app = app(120, 40);
+    assert!(screen(&app, 120, 40).contains("‖1 paused"));
     let mut resumed = campaigns().remove(1);
     resumed.state = CampaignState::Running;
     resumed.paused_reason = None;
@@ -154,7 +158,7 @@ fn a_campaign_change_updates_the_paused_count() {
             campaign: Box::new(resumed),
         }),
     );
-    let s = screen(&app, 80, 24);
+    let s = screen(&app, 120, 40);
     assert!(s.contains("‖0 paused"), "{s}");
 }
 

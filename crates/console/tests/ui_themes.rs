@@ -140,3 +140,43 @@ fn production_banner_and_border() {
         t.border_production.fg.unwrap()
     );
 }
+
+/// With `NO_COLOR` the terminal draws no colour at all: a theme of one's own that
+/// marks the selection by its background alone would leave no selection on screen.
+/// The selected row keeps reverse video (as mono draws it), and so does a theme
+/// switched to with `:theme`.
+#[test]
+fn no_color_with_a_user_theme_keeps_the_selection_reversed() {
+    let ocean =
+        Theme::from_toml("selection = { bg = \"blue\" }\ncritical = { fg = \"red\" }\n").unwrap();
+    let session = Session {
+        themes: vec![("ocean".into(), ocean.clone().for_terminal(true))],
+        no_color: true,
+        ..Session::default()
+    };
+    let mut config = config();
+    config.theme = ocean.for_terminal(true);
+    let mut app = app_with(alice(), config, session, 120, 40);
+    let selected_row_reversed = |app: &fleetdeck_console::App| {
+        let t = render(app, 120, 40);
+        let buf = t.backend().buffer();
+        let y = (0..40u16)
+            .find(|y| buf[(1, *y)].symbol() == "›")
+            .expect("a selected row");
+        let cells: Vec<_> = (2..40u16).map(|x| &buf[(x, y)]).collect();
+        assert!(
+            cells
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+            "a colour on the selected row"
+        );
+        cells
+            .iter()
+            .all(|c| c.modifier.contains(Modifier::REVERSED))
+    };
+    assert!(selected_row_reversed(&app));
+    for name in ["default", "ocean"] {
+        command(&mut app, &format!("theme {name}"));
+        assert!(selected_row_reversed(&app), ":theme {name}");
+    }
+}

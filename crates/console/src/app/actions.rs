@@ -10,7 +10,7 @@ use super::App;
 use super::dialogs::{ActionDialog, ActionKind, Fact};
 use super::view::{DetailKind, Pane};
 use crate::message::ConnState;
-use crate::ui::format::{ago, duration};
+use crate::ui::format::{ago, count, duration};
 
 impl App {
     /// The id the action would apply to: the open detail view's item, else the focused
@@ -297,7 +297,7 @@ impl App {
                 "Blast radius",
                 format!(
                     "{} · {} prod · {} tier 1",
-                    plural(b.databases as usize, "database"),
+                    count(b.databases as usize, "database"),
                     b.prod,
                     b.tier1
                 ),
@@ -360,7 +360,7 @@ impl App {
                     format!(
                         "holds {} ({p} prod, {t} tier 1); targets in flight ({flying}) \
                          finish their current step",
-                        plural(n, "waiting target")
+                        count(n, "waiting target")
                     ),
                     false,
                 )
@@ -370,7 +370,7 @@ impl App {
                 (
                     format!(
                         "dispatch restarts for {} ({p} prod, {t} tier 1)",
-                        plural(n, "waiting target")
+                        count(n, "waiting target")
                     ),
                     p > 0,
                 )
@@ -384,7 +384,7 @@ impl App {
                     format!(
                         "reverts {} ({p} prod, {t} tier 1) in reverse ring \
                          order: disable, revert, repair, reconcile",
-                        plural(n, "patched target")
+                        count(n, "patched target")
                     ),
                     p > 0 || c.touches_prod(),
                 )
@@ -457,9 +457,9 @@ impl App {
             facts.push(fact(
                 "Evidence",
                 format!(
-                    "{}; last good drill {last}; policy every {} days",
+                    "{}; last good drill {last}; policy every {}",
                     e.freshness.as_str(),
-                    e.interval_days
+                    count(e.interval_days as usize, "day")
                 ),
                 e.freshness.needs_exception(),
             ));
@@ -475,14 +475,6 @@ impl App {
         } else {
             format!("in {}", duration(left))
         }
-    }
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }
 

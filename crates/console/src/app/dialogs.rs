@@ -151,7 +151,13 @@ impl ActionDialog {
     /// a stray Enter never decides a batch.
     pub fn bulk(kind: ActionKind, items: Vec<(String, u64)>, facts: Vec<Fact>) -> ActionDialog {
         let n = items.len();
-        let mut d = ActionDialog::new(kind, format!("{n} marked approvals"), 0, facts, false);
+        let mut d = ActionDialog::new(
+            kind,
+            crate::ui::format::count(n, "marked approval"),
+            0,
+            facts,
+            false,
+        );
         d.confirm_id = Some(TextField::new(
             "Type the number of approvals to confirm",
             true,

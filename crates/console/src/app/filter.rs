@@ -2,11 +2,17 @@
 //!
 //! A query is words separated by spaces. `field:value` keeps rows whose field has that
 //! value (numbers exactly, words by prefix: `health:deg`); a bare word is a fuzzy match
-//! over the row's visible columns, and a clock time (`02:59`) a match of that text as
-//! typed; `!` before either excludes instead (a bare `!word` excludes rows containing
-//! the word, not fuzzy ones, so it never hides too much).
+//! within one of the row's visible columns, and a clock time (`02:59`) a match of that
+//! text as typed; `!` before either excludes instead (a bare `!word` excludes rows
+//! containing the word, not fuzzy ones, so it never hides too much).
 //! Every term must hold. A row is tested alone, so a change to one row re-tests that
 //! row only, and a new log line is tested once, as it arrives.
+//!
+//! A fuzzy word's letters must be found in order within one column, close together:
+//! the matched letters may span at most [`span_limit`] characters, so `pgordr` finds
+//! `pg-orders-03` but not a row whose `p`, `g`, `o`… lie in five different columns or
+//! far apart in one. Rows that pass are ranked by how well their words matched (the
+//! matcher's score: consecutive letters and word starts count most), best first.
 
 use std::sync::{Arc, Mutex};
 
@@ -23,8 +29,16 @@ pub trait Filterable {
     const FIELDS: &'static [&'static str];
     /// The value of one field, lower-case.
     fn field(&self, name: &str) -> Option<String>;
-    /// The text of the row's visible columns, for the fuzzy match.
-    fn haystack(&self) -> String;
+    /// The text of each of the row's visible columns: a fuzzy word matches within one.
+    fn columns(&self) -> Vec<String>;
+}
+
+/// The widest span of characters a fuzzy word of `n` characters may match across:
+/// twice its length and two more (a few skipped letters, a separator or two), so a
+/// word typed with letters left out still finds its row while letters scattered
+/// through a long text do not.
+pub fn span_limit(n: usize) -> usize {
+    2 * n + 2
 }
 
 /// The field names of each pane.
@@ -48,7 +62,7 @@ enum Term {
 pub struct Query {
     terms: Vec<(bool, Term)>,
     /// The bare words, for highlighting what matched.
-    highlight: Vec<Atom>,
+    highlight: Vec<Term>,
     pub problem: Option<String>,
     matcher: Mutex<Matcher>,
 }
@@ -97,10 +111,10 @@ impl Query {
             if negate {
                 terms.push((true, Term::Contains(atom(AtomKind::Substring))));
             } else if clock {
-                highlight.push(atom(AtomKind::Substring));
+                highlight.push(Term::Contains(atom(AtomKind::Substring)));
                 terms.push((false, Term::Contains(atom(AtomKind::Substring))));
             } else {
-                highlight.push(atom(AtomKind::Fuzzy));
+                highlight.push(Term::Fuzzy(atom(AtomKind::Fuzzy)));
                 terms.push((false, Term::Fuzzy(atom(AtomKind::Fuzzy))));
             }
         }
@@ -116,10 +130,25 @@ impl Query {
         self.terms.is_empty()
     }
 
+    /// Whether the query ranks rows (it has a fuzzy word); else every row that passes
+    /// ranks the same and the pane keeps its order.
+    pub fn ranks(&self) -> bool {
+        self.terms
+            .iter()
+            .any(|(negate, t)| !negate && matches!(t, Term::Fuzzy(_)))
+    }
+
     pub fn matches<T: Filterable>(&self, row: &T) -> bool {
+        self.rank(row).is_some()
+    }
+
+    /// Whether `row` passes, and its rank if it does: lower is a better match.
+    pub fn rank<T: Filterable>(&self, row: &T) -> Option<u32> {
         let mut matcher = self.matcher.lock().unwrap_or_else(|e| e.into_inner());
-        let mut haystack: Option<(String, Vec<char>)> = None;
-        self.terms.iter().all(|(negate, term)| {
+        let mut columns: Option<Vec<String>> = None;
+        let mut buf = Vec::new();
+        let mut score: u32 = 0;
+        for (negate, term) in &self.terms {
             let hit = match term {
                 Term::Field { name, value } => row.field(name).is_some_and(|v| {
                     if value.bytes().all(|b| b.is_ascii_digit()) {
@@ -128,27 +157,72 @@ impl Query {
                         v.starts_with(value.as_str())
                     }
                 }),
-                Term::Fuzzy(atom) | Term::Contains(atom) => {
-                    let (text, buf) = haystack.get_or_insert_with(|| (row.haystack(), Vec::new()));
-                    atom.score(Utf32Str::new(text, buf), &mut matcher).is_some()
+                Term::Fuzzy(atom) => {
+                    let columns = columns.get_or_insert_with(|| row.columns());
+                    // The best column: a word means one thing, not letters from many.
+                    let best = columns
+                        .iter()
+                        .filter_map(|c| fuzzy(atom, c, &mut matcher, &mut buf).map(|(s, _)| s))
+                        .max();
+                    if let Some(best) = best {
+                        score += u32::from(best);
+                    }
+                    best.is_some()
+                }
+                Term::Contains(atom) => {
+                    let columns = columns.get_or_insert_with(|| row.columns());
+                    let text = columns.join(" ");
+                    atom.score(Utf32Str::new(&text, &mut buf), &mut matcher)
+                        .is_some()
                 }
             };
-            hit != *negate
-        })
+            if hit == *negate {
+                return None;
+            }
+        }
+        Some(u32::MAX - score)
     }
 
-    /// Character positions in `text` the query's bare words matched, for highlighting.
+    /// Character positions in `text` (one column as shown) the query's bare words
+    /// matched, for highlighting: where a fuzzy word matches as the filter counts it.
     pub fn highlights(&self, text: &str) -> Vec<u32> {
         let mut matcher = self.matcher.lock().unwrap_or_else(|e| e.into_inner());
         let mut buf = Vec::new();
         let mut out = Vec::new();
-        for atom in &self.highlight {
-            atom.indices(Utf32Str::new(text, &mut buf), &mut matcher, &mut out);
+        for term in &self.highlight {
+            match term {
+                Term::Fuzzy(atom) => {
+                    if let Some((_, at)) = fuzzy(atom, text, &mut matcher, &mut buf) {
+                        out.extend(at);
+                    }
+                }
+                Term::Contains(atom) => {
+                    atom.indices(Utf32Str::new(text, &mut buf), &mut matcher, &mut out);
+                }
+                Term::Field { .. } => {}
+            }
         }
         out.sort_unstable();
         out.dedup();
         out
     }
+}
+
+/// A fuzzy word in one text: its score and the positions it matched, if its letters
+/// are there in order within [`span_limit`].
+fn fuzzy(
+    atom: &Atom,
+    text: &str,
+    matcher: &mut Matcher,
+    buf: &mut Vec<char>,
+) -> Option<(u16, Vec<u32>)> {
+    // Most columns do not hold the letters at all: the score says so without indices.
+    atom.score(Utf32Str::new(text, buf), matcher)?;
+    let mut at = Vec::new();
+    let score = atom.indices(Utf32Str::new(text, buf), matcher, &mut at)?;
+    let (first, last) = (*at.iter().min()?, *at.iter().max()?);
+    let span = (last - first) as usize + 1;
+    (span <= span_limit(atom.needle_text().len())).then_some((score, at))
 }
 
 /// The active filter of one pane: what was typed and what it means.
@@ -166,10 +240,10 @@ impl PaneFilter {
         }
     }
 
-    /// The predicate a collection keeps.
-    pub fn predicate<T: Filterable>(&self) -> super::indexes::Predicate<T> {
+    /// What a collection keeps: which rows pass, best matches first.
+    pub fn ranker<T: Filterable>(&self) -> super::indexes::Ranker<T> {
         let query = Arc::clone(&self.query);
-        Box::new(move |row: &T| query.matches(row))
+        Box::new(move |row: &T| query.rank(row))
     }
 
     /// The predicate the log keeps: lines as shown, in UTC or local time.
@@ -209,19 +283,17 @@ impl Filterable for DbRow {
         })
     }
 
-    fn haystack(&self) -> String {
+    fn columns(&self) -> Vec<String> {
         let d = &self.db;
-        format!(
-            "{} {} {} {} T{} R{} {} {}",
-            d.id,
-            d.engine,
-            d.engine_version,
+        vec![
+            d.id.clone(),
+            format!("{} {}", d.engine, d.engine_version),
             env_word(d.environment),
-            d.tier,
-            d.ring,
-            d.role.as_str(),
-            d.health.status.as_str()
-        )
+            format!("T{}", d.tier),
+            format!("R{}", d.ring),
+            d.role.as_str().to_string(),
+            d.health.status.as_str().to_string(),
+        ]
     }
 }
 
@@ -238,14 +310,13 @@ impl Filterable for Campaign {
         })
     }
 
-    fn haystack(&self) -> String {
-        format!(
-            "{} {} {} {}",
-            self.id,
-            self.title,
-            self.target_version,
-            self.state.as_str()
-        )
+    fn columns(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.title.clone(),
+            self.target_version.clone(),
+            self.state.as_str().to_string(),
+        ]
     }
 }
 
@@ -265,8 +336,11 @@ impl Filterable for Evidence {
         })
     }
 
-    fn haystack(&self) -> String {
-        format!("{} {}", self.database_id, self.freshness.as_str())
+    fn columns(&self) -> Vec<String> {
+        vec![
+            self.database_id.clone(),
+            self.freshness.as_str().to_string(),
+        ]
     }
 }
 
@@ -284,14 +358,13 @@ impl Filterable for Approval {
         })
     }
 
-    fn haystack(&self) -> String {
-        format!(
-            "{} {} {} {}",
-            self.id,
-            crate::ui::panes::approval_kind_word(self.kind),
-            self.subject,
-            self.requested_by
-        )
+    fn columns(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            crate::ui::panes::approval_kind_word(self.kind).to_string(),
+            self.subject.clone(),
+            self.requested_by.clone(),
+        ]
     }
 }
 
@@ -323,15 +396,14 @@ impl Filterable for LogLine<'_> {
         })
     }
 
-    fn haystack(&self) -> String {
+    fn columns(&self) -> Vec<String> {
         let e = self.event;
-        format!(
-            "{} {} {} {} {}",
+        vec![
             crate::ui::format::log_time(e.at, self.local_time),
-            crate::ui::status::level_word(e.level),
-            e.actor,
+            crate::ui::status::level_word(e.level).to_string(),
+            e.actor.clone(),
             e.subject.label(),
-            e.message
-        )
+            e.message.clone(),
+        ]
     }
 }

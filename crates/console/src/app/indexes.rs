@@ -9,8 +9,10 @@
 //!
 //! A filter keeps a second list, `shown`: the slots that pass it, in the same order.
 //! A change to one item re-tests that item only and moves it in `shown` the same way,
-//! so a filter and a sort together still cost O(log n) per event. Positions (`at`,
-//! `position`, `len`, `iter_from`) are positions among the shown items.
+//! so a filter and a sort together still cost O(log n) per event. A filter also ranks
+//! what it keeps (how well a fuzzy word matched): `shown` is ordered by rank first, the
+//! display order within a rank. Positions (`at`, `position`, `len`, `iter_from`) are
+//! positions among the shown items.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -26,6 +28,10 @@ pub type Compare<T, S> = fn(&S, &T, &T) -> Ordering;
 /// Whether an item passes the active filter.
 pub type Predicate<T> = Box<dyn Fn(&T) -> bool + Send>;
 
+/// Whether an item passes the active filter, and its rank if it does: lower ranks are
+/// shown first; equal ranks keep the display order.
+pub type Ranker<T> = Box<dyn Fn(&T) -> Option<u32> + Send>;
+
 pub struct Collection<T, S = ()> {
     slots: Vec<Option<T>>,
     free: Vec<usize>,
@@ -33,9 +39,11 @@ pub struct Collection<T, S = ()> {
     order: Blocks,
     cmp: Compare<T, S>,
     spec: S,
-    filter: Option<Predicate<T>>,
-    /// With a filter: the slots that pass it, in display order.
+    filter: Option<Ranker<T>>,
+    /// With a filter: the slots that pass it, by rank, then in display order.
     shown: Blocks,
+    /// With a filter: each shown slot's rank, by slot.
+    ranks: Vec<u32>,
 }
 
 /// Where a slot was found in a [`Blocks`] list: its display position and its block.
@@ -57,6 +65,7 @@ impl<T: Keyed, S> Collection<T, S> {
             spec,
             filter: None,
             shown: Blocks::default(),
+            ranks: Vec::new(),
         }
     }
 
@@ -86,8 +95,8 @@ impl<T: Keyed, S> Collection<T, S> {
         }
     }
 
-    /// Sets or clears the filter; the one O(n) step, on the user's keystroke.
-    pub fn set_filter(&mut self, filter: Option<Predicate<T>>) {
+    /// Sets or clears the filter; the one O(n log n) step, on the user's keystroke.
+    pub fn set_filter(&mut self, filter: Option<Ranker<T>>) {
         self.filter = filter;
         self.refilter();
     }
@@ -96,29 +105,37 @@ impl<T: Keyed, S> Collection<T, S> {
         self.shown = Blocks::default();
         if let Some(f) = &self.filter {
             let slots = &self.slots;
-            self.shown = Blocks::from_sorted(
-                self.order
-                    .iter_from(0)
-                    .filter(|&s| f(item(slots, s)))
-                    .collect(),
-            );
+            self.ranks.resize(slots.len(), 0);
+            let mut shown = Vec::new();
+            for s in self.order.iter_from(0) {
+                if let Some(rank) = f(item(slots, s)) {
+                    self.ranks[s] = rank;
+                    shown.push(s);
+                }
+            }
+            // Stable: within a rank, the display order stays.
+            shown.sort_by_key(|&s| self.ranks[s]);
+            self.shown = Blocks::from_sorted(shown);
         }
     }
 
-    /// Finds `slot` in `list` by binary search under its current value: `Ok` where it
-    /// is, `Err` where it would go.
-    fn locate_in(&self, list: &Blocks, slot: usize) -> Result<Found, Found> {
-        let (slots, cmp, spec) = (&self.slots, self.cmp, &self.spec);
+    /// Finds `slot` in `shown` under its current value and its stored rank.
+    fn locate_shown(&self, slot: usize) -> Result<Found, Found> {
+        let (slots, cmp, spec, ranks) = (&self.slots, self.cmp, &self.spec, &self.ranks);
         let target = item(slots, slot);
-        list.search(|probe| cmp(spec, item(slots, probe), target))
+        self.shown.search(|probe| {
+            ranks[probe]
+                .cmp(&ranks[slot])
+                .then_with(|| cmp(spec, item(slots, probe), target))
+        })
     }
 
     /// Before `slot` changes: takes it out of `shown` under its old value.
     fn unshow(&mut self, slot: usize) {
-        if self.filter.is_none() {
+        if self.filter.is_none() || slot >= self.ranks.len() {
             return;
         }
-        if let Ok(at) = self.locate_in(&self.shown, slot) {
+        if let Ok(at) = self.locate_shown(slot) {
             self.shown.remove(at);
         }
     }
@@ -128,8 +145,12 @@ impl<T: Keyed, S> Collection<T, S> {
         let Some(f) = &self.filter else {
             return;
         };
-        if f(item(&self.slots, slot)) {
-            let at = self.locate_in(&self.shown, slot).unwrap_or_else(|at| at);
+        if let Some(rank) = f(item(&self.slots, slot)) {
+            if self.ranks.len() <= slot {
+                self.ranks.resize(slot + 1, 0);
+            }
+            self.ranks[slot] = rank;
+            let at = self.locate_shown(slot).unwrap_or_else(|at| at);
             self.shown.insert(at, slot);
         }
     }
@@ -170,8 +191,13 @@ impl<T: Keyed, S> Collection<T, S> {
         self.refilter();
     }
 
+    /// Finds `slot` in `order` by binary search under its current value: `Ok` where it
+    /// is, `Err` where it would go.
     fn locate(&self, slot: usize) -> Result<Found, Found> {
-        self.locate_in(&self.order, slot)
+        let (slots, cmp, spec) = (&self.slots, self.cmp, &self.spec);
+        let target = item(slots, slot);
+        self.order
+            .search(|probe| cmp(spec, item(slots, probe), target))
     }
 
     fn unlink(&mut self, slot: usize) {
@@ -268,7 +294,12 @@ impl<T: Keyed, S> Collection<T, S> {
     /// Display position of `id` among the shown items, by binary search.
     pub fn position(&self, id: &str) -> Option<usize> {
         let slot = *self.by_id.get(id)?;
-        self.locate_in(self.view(), slot).ok().map(|at| at.pos)
+        let found = if self.filter.is_some() {
+            self.locate_shown(slot)
+        } else {
+            self.locate(slot)
+        };
+        found.ok().map(|at| at.pos)
     }
 
     /// Items in display order from `start`, for drawing a window.
@@ -444,7 +475,7 @@ mod tests {
     fn a_filter_follows_changes_one_item_at_a_time() {
         let mut c = Collection::new(by_value, false);
         c.replace_all([Row("a".into(), 3), Row("b".into(), 1), Row("c".into(), 2)]);
-        c.set_filter(Some(Box::new(|r: &Row| r.1 % 2 == 1)));
+        c.set_filter(Some(Box::new(|r: &Row| (r.1 % 2 == 1).then_some(0))));
         assert_eq!(ids(&c), ["b", "a"]);
         assert_eq!((c.len(), c.total()), (2, 3));
         c.modify("c", |r| r.1 = 5);
@@ -513,7 +544,10 @@ mod tests {
         };
         let mut c = Collection::new(by_value, false);
         c.replace_all((0..1500i32).map(|i| Row(format!("id{i}"), i % 97)));
-        c.set_filter(Some(Box::new(|r: &Row| r.1 % 3 != 0)));
+        // Two ranks: odd values first, then even ones.
+        c.set_filter(Some(Box::new(|r: &Row| {
+            (r.1 % 3 != 0).then_some(1 - (r.1 % 2) as u32)
+        })));
         let mut truth: std::collections::BTreeMap<String, i32> =
             (0..1500i32).map(|i| (format!("id{i}"), i % 97)).collect();
         for step in 0..6000 {
@@ -543,7 +577,11 @@ mod tests {
                 .filter(|(_, v)| *v % 3 != 0)
                 .map(|(k, v)| Row(k.clone(), *v))
                 .collect();
-            want.sort_by(|a, b| by_value(&false, a, b));
+            want.sort_by(|a, b| {
+                (1 - a.1 % 2)
+                    .cmp(&(1 - b.1 % 2))
+                    .then(by_value(&false, a, b))
+            });
             let got: Vec<Row> = c.iter_from(0).cloned().collect();
             assert_eq!(got, want, "after step {step}");
             assert_eq!(c.total(), truth.len());

@@ -278,7 +278,10 @@ impl App {
         }
         let verb = b.kind.done();
         if b.failed.is_empty() {
-            self.notify(NoticeKind::Ok, format!("✓ {verb} {} approvals", b.done));
+            self.notify(
+                NoticeKind::Ok,
+                format!("✓ {verb} {}", crate::ui::format::count(b.done, "approval")),
+            );
         } else {
             self.notify(
                 NoticeKind::Refused,

@@ -76,6 +76,8 @@ pub struct Session {
     pub local_time: bool,
     /// The runtime captures the mouse (config `mouse`); `:mouse` changes it.
     pub mouse: bool,
+    /// `NO_COLOR` is set: a theme `:theme` switches to is drawn without colours.
+    pub no_color: bool,
 }
 
 pub struct App {

@@ -102,7 +102,7 @@ impl App {
         if !inner.contains(at) {
             return;
         }
-        if let Some(pos) = panes::card_at(self, usize::from(inner.height), at.y - inner.y) {
+        if let Some(pos) = panes::card_at(self, inner, at.y - inner.y) {
             self.select_at(Pane::Rings, pos, 1);
         }
     }

@@ -295,14 +295,9 @@ impl Column for EvidenceColumn {
     }
 
     fn compare(self, a: &Evidence, b: &Evidence) -> Ordering {
-        let restore = |e: &Evidence| e.last_good.as_ref().and_then(|d| d.restore_seconds);
-        // As the column shows it: the good drill's checksum, else the latest's.
-        let checksum = |e: &Evidence| match e
-            .last_good
-            .as_ref()
-            .or(e.latest.as_ref())
-            .and_then(|d| d.checksum_ok)
-        {
+        // As the columns show them: both from the latest drill.
+        let restore = |e: &Evidence| e.latest.as_ref().and_then(|d| d.restore_seconds);
+        let checksum = |e: &Evidence| match e.latest.as_ref().and_then(|d| d.checksum_ok) {
             Some(false) => 0,
             None => 1,
             Some(true) => 2,

@@ -94,10 +94,10 @@ impl App {
             .filter(|f| !f.query.is_empty())
             .cloned();
         match pane {
-            Pane::Fleet => self.data.databases.set_filter(f.map(|f| f.predicate())),
-            Pane::Rings => self.data.campaigns.set_filter(f.map(|f| f.predicate())),
-            Pane::Evidence => self.data.evidence.set_filter(f.map(|f| f.predicate())),
-            Pane::Approvals => self.data.approvals.set_filter(f.map(|f| f.predicate())),
+            Pane::Fleet => self.data.databases.set_filter(f.map(|f| f.ranker())),
+            Pane::Rings => self.data.campaigns.set_filter(f.map(|f| f.ranker())),
+            Pane::Evidence => self.data.evidence.set_filter(f.map(|f| f.ranker())),
+            Pane::Approvals => self.data.approvals.set_filter(f.map(|f| f.ranker())),
             Pane::Log => {
                 let local = self.local_time;
                 self.log.set_filter(f.map(|f| f.log_predicate(local)));
@@ -240,7 +240,7 @@ impl App {
                     .map(|(_, t)| t.clone())
                     .or_else(|| Theme::by_name(&name));
                 if let Some(theme) = theme {
-                    self.config.theme = theme;
+                    self.config.theme = theme.for_terminal(self.session.no_color);
                     self.notify(NoticeKind::Ok, format!("theme {name}"));
                 }
             }

@@ -18,8 +18,10 @@ use super::order::{
 pub struct Counts {
     pub pending_approvals: usize,
     pub evidence_failed: usize,
-    /// Stale, or never drilled.
+    /// Drilled, but the last good drill is older than the policy allows.
     pub evidence_stale: usize,
+    /// Never drilled successfully.
+    pub evidence_never: usize,
     pub campaigns_paused: usize,
     /// A ring's gate failed, or the campaign is being or was rolled back.
     pub campaigns_failed: usize,
@@ -29,9 +31,15 @@ impl Counts {
     fn evidence(&mut self, e: &Evidence, sign: isize) {
         match e.freshness {
             Freshness::Failed => bump(&mut self.evidence_failed, sign),
-            Freshness::Stale | Freshness::Never => bump(&mut self.evidence_stale, sign),
+            Freshness::Stale => bump(&mut self.evidence_stale, sign),
+            Freshness::Never => bump(&mut self.evidence_never, sign),
             _ => {}
         }
+    }
+
+    /// Databases whose evidence needs a look: failed, stale or never drilled.
+    pub fn evidence_bad(&self) -> usize {
+        self.evidence_failed + self.evidence_stale + self.evidence_never
     }
 
     fn campaign(&mut self, c: &Campaign, sign: isize) {

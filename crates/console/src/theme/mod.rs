@@ -83,6 +83,11 @@ macro_rules! meanings {
                 },)* })
             }
 
+            /// Each meaning's style from `f` of this theme's and `other`'s.
+            fn zip_with(&self, other: &Theme, f: impl Fn(Style, Style) -> Style) -> Theme {
+                Theme { $($field: f(self.$field, other.$field),)* }
+            }
+
             /// Every meaning with its style, in file order.
             pub fn styles(&self) -> Vec<(&'static str, Style)> {
                 vec![$((stringify!($field), self.$field),)*]
@@ -163,6 +168,29 @@ impl Theme {
             Theme::by_name("mono").expect("mono is built in")
         } else {
             Theme::default()
+        }
+    }
+
+    /// This theme for a terminal without colour (`NO_COLOR`), where colours are not
+    /// drawn at all (crossterm leaves them out): every meaning loses its colours and
+    /// gains the mono theme's modifiers, so the selection stays reversed, failures bold
+    /// and underlined, and so on, whatever colours a theme of one's own chose to carry
+    /// them. Its own modifiers stay.
+    pub fn without_colour(&self) -> Theme {
+        let mono = Theme::by_name("mono").expect("mono is built in");
+        self.zip_with(&mono, |own, mono| {
+            let mut style = Style::default().add_modifier(own.add_modifier | mono.add_modifier);
+            style.sub_modifier = own.sub_modifier - mono.add_modifier;
+            style
+        })
+    }
+
+    /// This theme as a terminal shows it: [`Theme::without_colour`] when `no_color`.
+    pub fn for_terminal(self, no_color: bool) -> Theme {
+        if no_color {
+            self.without_colour()
+        } else {
+            self
         }
     }
 
@@ -254,6 +282,25 @@ mod tests {
         let err = Theme::from_toml("\nok = { fg = \"greenish\" }\n").unwrap_err();
         assert!(err.message.contains("greenish"), "{err}");
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn without_colour_keeps_modifiers_and_adds_mono_ones() {
+        let own = Theme::from_toml(
+            "selection = { bg = \"blue\" }\nok = { fg = \"green\", italic = true }\n",
+        )
+        .unwrap();
+        let bare = own.without_colour();
+        for (meaning, style) in bare.styles() {
+            assert_eq!((style.fg, style.bg), (None, None), "{meaning}");
+        }
+        assert!(bare.selection.add_modifier.contains(Modifier::REVERSED));
+        assert!(bare.ok.add_modifier.contains(Modifier::ITALIC));
+        assert!(bare.critical.add_modifier.contains(Modifier::BOLD));
+        assert_eq!(
+            Theme::by_name("mono").unwrap().without_colour(),
+            Theme::by_name("mono").unwrap()
+        );
     }
 
     #[test]

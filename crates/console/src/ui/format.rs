@@ -121,6 +121,43 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     out
 }
 
+/// Where to cut `s` to fit `max` columns in the middle: how many characters to keep at
+/// the start and at the end, with `…` between; `None` when it fits. The end kept is
+/// its last part after a `-`, `_`, `/`, `:` or space when that takes at most half the
+/// room (`pg-prod-e…-017`), else the last half.
+pub fn middle_cut(s: &str, max: usize) -> Option<(usize, usize)> {
+    if width(s) <= max {
+        return None;
+    }
+    let chars: Vec<char> = s.chars().collect();
+    if max <= 1 {
+        return Some((0, 0));
+    }
+    let room = max - 1;
+    let cw = |c: &char| c.width().unwrap_or(0);
+    let last_part = chars
+        .iter()
+        .rposition(|c| matches!(c, '-' | '_' | '/' | ':' | ' '))
+        .map(|p| chars.len() - p);
+    // The tail in characters, no wider than half the room.
+    let fit_tail = |n: usize| chars[chars.len() - n..].iter().map(cw).sum::<usize>() <= room / 2;
+    let tail = match last_part {
+        Some(n) if n < chars.len() && fit_tail(n) => n,
+        _ => (0..=chars.len()).rev().find(|n| fit_tail(*n)).unwrap_or(0),
+    };
+    let tail_w: usize = chars[chars.len() - tail..].iter().map(cw).sum();
+    let mut head = 0;
+    let mut used = 0;
+    for c in &chars {
+        if used + cw(c) > room - tail_w {
+            break;
+        }
+        used += cw(c);
+        head += 1;
+    }
+    Some((head, tail))
+}
+
 /// Greedy word wrap to `max` columns; a word longer than a line is split.
 pub fn wrap(text: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
@@ -186,5 +223,35 @@ mod tests {
         assert_eq!(ellipsize("short", 8), "short");
         assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
         assert_eq!(wrap("abcdefg", 3), ["abc", "def", "g"]);
+    }
+
+    /// `s` cut as [`middle_cut`] says, with `…` in the cut.
+    fn ellipsize_middle(s: &str, max: usize) -> String {
+        match middle_cut(s, max) {
+            None => s.to_string(),
+            Some((head, tail)) => {
+                let chars: Vec<char> = s.chars().collect();
+                let mut out: String = chars[..head].iter().collect();
+                out.push('…');
+                out.extend(&chars[chars.len() - tail..]);
+                out
+            }
+        }
+    }
+
+    #[test]
+    fn a_middle_cut_keeps_what_tells_values_apart() {
+        assert_eq!(
+            ellipsize_middle("pg-prod-eu-west-017", 14),
+            "pg-prod-e…-017"
+        );
+        assert_eq!(
+            ellipsize_middle("pg-prod-eu-west-018", 14),
+            "pg-prod-e…-018"
+        );
+        assert_eq!(ellipsize_middle("short", 8), "short");
+        assert_eq!(ellipsize_middle("postgres 15.10", 11), "postg…15.10");
+        assert_eq!(ellipsize_middle("abcdefghij", 5), "ab…ij");
+        assert_eq!(ellipsize_middle("abc", 1), "…");
     }
 }

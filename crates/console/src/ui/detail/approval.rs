@@ -3,9 +3,9 @@
 use fleetdeck_api::{Approval, Verdict};
 use ratatui::text::{Line, Span};
 
-use super::{blank, clean, heading, kv, paragraph, spans};
+use super::{blank, clean, heading, kv, paragraph, spans, wrapped};
 use crate::app::App;
-use crate::ui::format::{ago, duration};
+use crate::ui::format::{ago, count, duration};
 use crate::ui::panes::approval_kind_word;
 use crate::ui::status;
 
@@ -23,11 +23,11 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
         t,
         "State",
         &format!(
-            "{} · {} · {} of {} approvals",
+            "{} · {} · {} of {}",
             a.state.as_str(),
             approval_kind_word(a.kind),
             a.approvals_so_far(),
-            a.approvals_required
+            count(a.approvals_required as usize, "approval")
         ),
         state_style,
         w,
@@ -45,8 +45,10 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
         t,
         "Blast radius",
         &format!(
-            "{} databases · {} prod · {} tier 1",
-            b.databases, b.prod, b.tier1
+            "{} · {} prod · {} tier 1",
+            count(b.databases as usize, "database"),
+            b.prod,
+            b.tier1
         ),
         if b.prod > 0 || b.tier1 > 0 {
             t.warning
@@ -86,11 +88,12 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
     }
     for f in &a.findings {
         let s = status::severity(t, f.severity);
-        out.push(spans(
+        out.extend(wrapped(
             vec![
                 Span::styled(format!("   {:<11}", s.text()), s.style),
                 Span::styled(clean(&f.code), t.muted),
             ],
+            5,
             w,
         ));
         out.extend(paragraph(&f.message, t.text, 5, w));
@@ -106,7 +109,7 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
             Verdict::Reject => ("✗ rejected", t.critical),
             Verdict::Unknown => ("? unknown", t.muted),
         };
-        out.push(spans(
+        out.extend(wrapped(
             vec![
                 Span::styled(format!("   {word}"), style),
                 Span::styled(
@@ -114,6 +117,7 @@ pub fn lines(app: &App, a: &Approval, w: usize) -> Vec<Line<'static>> {
                     t.text,
                 ),
             ],
+            5,
             w,
         ));
         if let Some(c) = &d.comment {

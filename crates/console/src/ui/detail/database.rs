@@ -3,10 +3,10 @@
 use fleetdeck_api::{DatabaseDetail, Drill};
 use ratatui::text::{Line, Span};
 
-use super::{blank, clean, heading, kv, paragraph, spans};
+use super::{blank, clean, heading, kv, paragraph, spans, wrapped};
 use crate::app::App;
 use crate::app::view::Loading;
-use crate::ui::format::{ago, seconds};
+use crate::ui::format::{ago, count, seconds};
 use crate::ui::status;
 
 pub fn lines(
@@ -62,9 +62,9 @@ pub fn lines(
     let h = &db.health;
     let hs = status::health(t, h.status);
     let mut health = format!(
-        "{} · {} connections · {:.1} ms",
+        "{} · {} · {:.1} ms",
         hs.text(),
-        h.connections,
+        count(h.connections as usize, "connection"),
         h.latency_ms
     );
     if let Some(lag) = h.replication_lag_s {
@@ -85,10 +85,10 @@ pub fn lines(
         t,
         "Backups",
         &format!(
-            "{}, kept {} days · drill every {} days",
+            "{}, kept {} · drill every {}",
             clean(&db.backup_policy.schedule),
-            db.backup_policy.retention_days,
-            db.drill_interval_days
+            count(db.backup_policy.retention_days as usize, "day"),
+            count(db.drill_interval_days as usize, "day")
         ),
         t.text,
         w,
@@ -104,13 +104,17 @@ pub fn lines(
             t,
             "Evidence",
             &format!(
-                "{} · last good drill {last} · policy {} days",
+                "{} · last good drill {last} · policy {}",
                 f.text(),
-                e.interval_days
+                count(e.interval_days as usize, "day")
             ),
             f.style,
             w,
         ));
+        if let Some(d) = &e.latest {
+            let (text, style) = latest_drill(app, d);
+            out.extend(kv(t, "Latest drill", &text, style, w));
+        }
     }
     out.push(blank());
     out.push(heading(t, "Drill history, newest first"));
@@ -131,7 +135,7 @@ pub fn lines(
         )),
         Loading::Ready(d) => {
             for drill in &d.drills {
-                out.push(drill_line(app, drill, w));
+                out.extend(drill_line(app, drill, w));
             }
             if let Some(latest) = d.drills.first().filter(|d| !d.output.is_empty()) {
                 out.push(blank());
@@ -143,14 +147,39 @@ pub fn lines(
     out
 }
 
-fn drill_line(app: &App, d: &Drill, w: usize) -> Line<'static> {
+/// The latest drill in one line: its verdict, when, its restore time and checksum,
+/// all from that one drill (what the Evidence pane's columns show).
+fn latest_drill(app: &App, d: &Drill) -> (String, ratatui::style::Style) {
+    let t = &app.config.theme;
+    let now = app.now();
+    let s = status::drill(t, d.state);
+    let when = match d.finished_at {
+        Some(at) => format!("finished {}", ago(now, at)),
+        None => format!("started {}", ago(now, d.started_at)),
+    };
+    let restore = d.restore_seconds.map_or("–".into(), seconds);
+    let checksum = match d.checksum_ok {
+        Some(true) => "✓ checksum match",
+        Some(false) => "✗ checksum mismatch",
+        None => "– no checksum",
+    };
+    (
+        format!("{} · {when} · restore {restore} · {checksum}", s.text()),
+        s.style,
+    )
+}
+
+fn drill_line(app: &App, d: &Drill, w: usize) -> Vec<Line<'static>> {
     let t = &app.config.theme;
     let s = status::drill(t, d.state);
     let restore = d.restore_seconds.map_or("–".into(), seconds);
     let rp = d
         .recovery_point
-        .map_or("–".into(), |at| at.format("%Y-%m-%d %H:%M").to_string());
-    spans(
+        // A no-break space: a wrapped line never parts the date from its time.
+        .map_or("–".into(), |at| {
+            at.format("%Y-%m-%d\u{a0}%H:%M").to_string()
+        });
+    wrapped(
         vec![
             Span::styled(
                 format!("   {} ", d.started_at.format("%Y-%m-%d %H:%M")),
@@ -159,7 +188,7 @@ fn drill_line(app: &App, d: &Drill, w: usize) -> Line<'static> {
             Span::styled(format!("{:<12}", s.text()), s.style),
             Span::styled(format!(" restore {restore:<7}"), t.text),
             status::checksum(t, d.checksum_ok).span(),
-            Span::styled(format!("  point {rp}"), t.muted),
+            Span::styled(format!("  point\u{a0}{rp}"), t.muted),
             Span::styled(
                 format!(
                     "  by {} · {}",
@@ -169,6 +198,7 @@ fn drill_line(app: &App, d: &Drill, w: usize) -> Line<'static> {
                 t.muted,
             ),
         ],
+        20,
         w,
     )
 }

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::format::wrap;
-use super::widgets::{fit_spans, frame_block};
+use super::widgets::{fit_spans, frame_block, wrap_spans};
 use crate::app::App;
 use crate::app::view::{Detail, DetailKind};
 use crate::theme::Theme;
@@ -93,6 +93,12 @@ fn heading(t: &Theme, text: &str) -> Line<'static> {
 /// A line of spans clipped to the width.
 fn spans(s: Vec<Span<'static>>, w: usize) -> Line<'static> {
     fit_spans(s, w)
+}
+
+/// Spans wrapped to the width, continuation lines indented by `indent`: a detail
+/// view shows every word.
+fn wrapped(s: Vec<Span<'static>>, indent: usize, w: usize) -> Vec<Line<'static>> {
+    wrap_spans(s, w, indent)
 }
 
 /// Free text (may span lines), wrapped with an indent.

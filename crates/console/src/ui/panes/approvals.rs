@@ -13,12 +13,13 @@ use crate::ui::format::duration;
 use crate::ui::widgets::{Col, col, grow};
 
 const COLS: [Col; 7] = [
-    col("ID", 6, 5).drops(5),
-    col("KIND", 9, 9).drops(4),
+    // The id tells rows apart and is what `:approve` takes: it stays longest.
+    col("ID", 6, 5).drops(1).whole(),
+    col("KIND", 9, 9).drops(5),
     grow("SUBJECT", 24, 12),
-    col("BY", 12, 6).drops(3),
-    col("BLAST RADIUS", 17, 16).drops(1),
-    col("OK", 3, 3).drops(2),
+    col("BY", 12, 6).drops(3).whole(),
+    col("BLAST RADIUS", 17, 16).drops(2).whole(),
+    col("OK", 3, 3).drops(4),
     col("EXPIRES", 7, 7),
 ];
 

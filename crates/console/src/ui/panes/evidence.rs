@@ -14,9 +14,9 @@ use crate::ui::status;
 use crate::ui::widgets::{Col, col, grow};
 
 const COLS: [Col; 6] = [
-    grow("DATABASE", 22, 10),
+    grow("DATABASE", 22, 10).whole(),
     col("EVIDENCE", 8, 8),
-    col("GOOD/POLICY", 13, 12).drops(1),
+    col("GOOD/POLICY", 13, 12).drops(1).whole(),
     col("RESTORE", 7, 5).drops(4),
     col("CHECKSUM", 10, 10).drops(3),
     col("LATEST DRILL", 17, 16).drops(2),
@@ -34,10 +34,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled(count(app.data.evidence.len(), "database"), t.text),
             Span::styled(
                 format!(
-                    "{} failed · {} stale/none",
-                    c.evidence_failed, c.evidence_stale
+                    "{} failed · {} stale · {} never",
+                    c.evidence_failed, c.evidence_stale, c.evidence_never
                 ),
-                if c.evidence_failed + c.evidence_stale > 0 {
+                if c.evidence_bad() > 0 {
                     t.critical
                 } else {
                     t.muted
@@ -62,18 +62,23 @@ fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
         Some(at) => format!("{} / {}d", ago_short(now, at), e.interval_days),
         None => format!("never / {}d", e.interval_days),
     };
-    let restore = e
-        .last_good
-        .as_ref()
-        .and_then(|d| d.restore_seconds)
-        .map_or("–".to_string(), seconds);
-    let checksum = e
-        .last_good
-        .as_ref()
-        .or(e.latest.as_ref())
-        .map_or(status::checksum(t, None), |d| {
-            status::checksum(t, d.checksum_ok)
-        });
+    // RESTORE, CHECKSUM and LATEST DRILL all describe the latest drill: a row never
+    // mixes a good drill's checksum with a failed drill's verdict.
+    let restore = match e.latest.as_ref() {
+        Some(d) => match d.restore_seconds {
+            Some(s) => Span::styled(seconds(s), t.text),
+            None if d.state == DrillState::Running => Span::styled("…", t.muted),
+            None => Span::styled("–", t.muted),
+        },
+        None => Span::styled("–", t.muted),
+    };
+    let checksum = match e.latest.as_ref() {
+        Some(d) if d.state == DrillState::Running && d.checksum_ok.is_none() => {
+            Span::styled("… pending", t.muted)
+        }
+        Some(d) => status::checksum(t, d.checksum_ok).span(),
+        None => status::checksum(t, None).span(),
+    };
     let latest = match &e.latest {
         Some(d) if d.state == DrillState::Running => {
             let s = status::drill(t, d.state);
@@ -104,8 +109,8 @@ fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
         )],
         vec![fresh.span()],
         vec![Span::styled(last_good, fresh.style)],
-        vec![Span::styled(restore, t.text)],
-        vec![checksum.span()],
+        vec![restore],
+        vec![checksum],
         latest,
     ]
 }

@@ -15,9 +15,10 @@ use crate::ui::status;
 use crate::ui::widgets::{Col, col, grow};
 
 const COLS: [Col; 8] = [
-    // The id is what people search for: narrow panes drop ROLE before cutting it short.
-    grow("DATABASE", 24, 16),
-    col("ENGINE", 15, 13).drops(3),
+    // The id is what people search for, and the version is what a patch changes:
+    // narrow panes drop ROLE, RING… before cutting either.
+    grow("DATABASE", 24, 16).whole(),
+    col("ENGINE", 15, 13).drops(3).whole(),
     col("ENV", 4, 4).drops(2),
     col("TIER", 4, 4).drops(4),
     col("RING", 4, 4).drops(5),

@@ -12,7 +12,7 @@ use super::{empty_text, framed, highlight};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::keymap::{Layer, NamedAction};
-use crate::ui::format::{log_time, width, wrap};
+use crate::ui::format::{count, log_time, width, wrap};
 use crate::ui::status;
 use crate::ui::widgets::{empty, fit_spans};
 
@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
     // A filter's `n of m` already counts the lines.
     if !log.filtered() {
-        extra.push(Span::styled(format!("{} lines", log.len()), t.muted));
+        extra.push(Span::styled(count(log.len(), "line"), t.muted));
     }
     if log.dropped() > 0 {
         extra.push(Span::styled(

@@ -92,6 +92,9 @@ type Cells = Vec<Vec<Span<'static>>>;
 /// default sort, else the column and direction (`by restore ▼`).
 fn sort_title(app: &App, pane: Pane, own: Option<&str>) -> Span<'static> {
     let style = app.config.theme.muted;
+    if app.filter_of(pane).is_some_and(|f| f.query.ranks()) {
+        return Span::styled("best match first", style);
+    }
     match (app.sort_of(pane), own) {
         (Some(s), Some(own)) if s.is_default => Span::styled(own.to_string(), style),
         (Some(s), _) => Span::styled(format!("by {} {}", s.word, s.arrow()), style),
@@ -137,7 +140,11 @@ fn draw_table<T: Keyed, S>(
         t,
         TableRows {
             cols,
-            sorted: app.sort_of(pane).map(|s| (s.index, s.arrow())),
+            // A ranking filter orders by match: no column's arrow claims the order.
+            sorted: app
+                .sort_of(pane)
+                .filter(|_| !app.filter_of(pane).is_some_and(|f| f.query.ranks()))
+                .map(|s| (s.index, s.arrow())),
             rows,
             selected: selected.map(|s| s - start),
             focused: app.focus == pane,
@@ -171,56 +178,63 @@ fn decorate(app: &App, pane: Pane, start: usize, rows: Vec<Cells>) -> (Vec<Cells
     (rows, marked)
 }
 
-/// Restyles the characters of a row the filter's words matched. The row's text is its
-/// cells joined by spaces, as the filter reads it.
+/// Restyles the characters of each cell the filter's words matched (a fuzzy word
+/// matches within one column, as the filter reads it).
 fn highlight(
     cells: Cells,
     query: &crate::app::filter::Query,
     style: ratatui::style::Style,
 ) -> Cells {
-    let text: Vec<String> = cells
-        .iter()
-        .map(|c| c.iter().map(|s| s.content.as_ref()).collect::<String>())
-        .collect();
-    let hits = query.highlights(&text.join(" "));
-    if hits.is_empty() {
-        return cells;
-    }
-    let mut at: u32 = 0;
-    let mut out = Vec::with_capacity(cells.len());
-    for cell in cells {
-        let mut spans = Vec::new();
-        for span in cell {
-            // Split the span into runs of hit and not-hit characters.
-            let mut run = String::new();
-            let mut run_hit = false;
-            for ch in span.content.chars() {
-                let hit = hits.binary_search(&at).is_ok();
-                if hit != run_hit && !run.is_empty() {
-                    let st = if run_hit {
-                        span.style.patch(style)
-                    } else {
-                        span.style
-                    };
-                    spans.push(Span::styled(std::mem::take(&mut run), st));
-                }
-                run_hit = hit;
-                run.push(ch);
-                at += 1;
+    cells
+        .into_iter()
+        .map(|cell| {
+            let text: String = cell.iter().map(|s| s.content.as_ref()).collect();
+            let hits = query.highlights(&text);
+            if hits.is_empty() {
+                cell
+            } else {
+                highlight_cell(cell, &hits, style)
             }
-            if !run.is_empty() {
+        })
+        .collect()
+}
+
+/// Restyles the characters of one cell at positions `hits`.
+fn highlight_cell(
+    cell: Vec<Span<'static>>,
+    hits: &[u32],
+    style: ratatui::style::Style,
+) -> Vec<Span<'static>> {
+    let mut at: u32 = 0;
+    let mut spans = Vec::new();
+    for span in cell {
+        // Split the span into runs of hit and not-hit characters.
+        let mut run = String::new();
+        let mut run_hit = false;
+        for ch in span.content.chars() {
+            let hit = hits.binary_search(&at).is_ok();
+            if hit != run_hit && !run.is_empty() {
                 let st = if run_hit {
                     span.style.patch(style)
                 } else {
                     span.style
                 };
-                spans.push(Span::styled(run, st));
+                spans.push(Span::styled(std::mem::take(&mut run), st));
             }
+            run_hit = hit;
+            run.push(ch);
+            at += 1;
         }
-        at += 1; // the space between cells
-        out.push(spans);
+        if !run.is_empty() {
+            let st = if run_hit {
+                span.style.patch(style)
+            } else {
+                span.style
+            };
+            spans.push(Span::styled(run, st));
+        }
     }
-    out
+    spans
 }
 
 /// The first visible row of a table pane with `height` item rows.
@@ -238,9 +252,7 @@ pub(crate) fn tab_label(app: &App, pane: Pane) -> String {
     let c = app.data.counts;
     let badge = match pane {
         Pane::Approvals if c.pending_approvals > 0 => format!(" ⧗{}", c.pending_approvals),
-        Pane::Evidence if c.evidence_failed + c.evidence_stale > 0 => {
-            format!(" ▲{}", c.evidence_failed + c.evidence_stale)
-        }
+        Pane::Evidence if c.evidence_bad() > 0 => format!(" ▲{}", c.evidence_bad()),
         Pane::Rings if c.campaigns_paused + c.campaigns_failed > 0 => {
             let mut b = String::new();
             if c.campaigns_paused > 0 {

@@ -11,9 +11,9 @@ use super::{empty_text, framed, sort_title};
 use crate::app::App;
 use crate::app::view::Pane;
 use crate::theme::Theme;
-use crate::ui::format::{clock, count, ordinal};
+use crate::ui::format::{clock, count, ordinal, width};
 use crate::ui::status;
-use crate::ui::widgets::{empty, fit_spans};
+use crate::ui::widgets::{empty, fit_spans, wrap_spans};
 
 const GAUGE: usize = 8;
 
@@ -41,9 +41,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
     let height = usize::from(inner.height);
     let selected = app.selected_index(Pane::Rings);
-    let start = card_window(app, selected, height);
-    let focused = app.focus == Pane::Rings;
     let w = usize::from(inner.width);
+    let start = card_window(app, selected, height, w);
+    let focused = app.focus == Pane::Rings;
     let mut lines: Vec<Line> = Vec::with_capacity(height);
     for (i, c) in app.data.campaigns.iter_from(start).enumerate() {
         if lines.len() >= height {
@@ -56,8 +56,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             if j == 0 && marked && !spans.is_empty() {
                 spans[0] = Span::styled("✓", t.marked);
             }
+            if j > 0 {
+                lines.extend(card_line(c, j, spans, w));
+                continue;
+            }
             let mut line = fit_spans(spans, w);
-            if j == 0 && is_sel {
+            if is_sel {
                 line = line.style(if focused {
                     t.selection
                 } else {
@@ -71,13 +75,39 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// Which campaign's card is on row `row` of a Rings pane `height` rows high (inside
-/// its border), as drawing places them; `None` below the last card.
-pub(crate) fn card_at(app: &App, height: usize, row: u16) -> Option<usize> {
-    let start = card_window(app, app.selected_index(Pane::Rings), height);
+/// Line `j` (> 0) of campaign `c`'s card: a ring, why it is paused, what it waits
+/// for. Reasons are read in full: a failed gate's ring line and the lines after the
+/// rings wrap when too long for the pane, hanging under their last part when that
+/// leaves it half the width; a ring's budget line is cut.
+fn card_line(c: &Campaign, j: usize, spans: Vec<Span<'static>>, w: usize) -> Vec<Line<'static>> {
+    let reason = c
+        .rings
+        .get(j - 1)
+        .is_none_or(|r| r.gate.state == GateState::Failed);
+    let total: usize = spans.iter().map(|s| width(&s.content)).sum();
+    if total <= w || !reason {
+        return vec![fit_spans(spans, w)];
+    }
+    let lead: usize = spans[..spans.len().saturating_sub(1)]
+        .iter()
+        .map(|s| width(&s.content))
+        .sum();
+    let indent = if spans.len() > 1 && lead <= w / 2 {
+        lead
+    } else {
+        5
+    };
+    wrap_spans(spans, w, indent)
+}
+
+/// Which campaign's card is on row `row` of the Rings pane's inside `area`, as
+/// drawing places them; `None` below the last card.
+pub(crate) fn card_at(app: &App, area: Rect, row: u16) -> Option<usize> {
+    let (height, w) = (usize::from(area.height), usize::from(area.width));
+    let start = card_window(app, app.selected_index(Pane::Rings), height, w);
     let mut top = 0;
     for (i, c) in app.data.campaigns.iter_from(start).enumerate() {
-        top += card_height(c);
+        top += card_height(&app.config.theme, c, w);
         if usize::from(row) < top {
             return Some(start + i);
         }
@@ -88,23 +118,27 @@ pub(crate) fn card_at(app: &App, height: usize, row: u16) -> Option<usize> {
     None
 }
 
-fn card_height(c: &Campaign) -> usize {
-    1 + c.rings.len()
-        + usize::from(c.paused_reason.is_some())
-        + usize::from(c.waiting_for.is_some())
-        + usize::from(c.rollback.is_some())
+/// Lines a card takes in a pane `w` wide, wrapped lines included.
+fn card_height(t: &Theme, c: &Campaign, w: usize) -> usize {
+    1 + card(t, c)
+        .into_iter()
+        .enumerate()
+        .skip(1)
+        .map(|(j, spans)| card_line(c, j, spans, w).len())
+        .sum::<usize>()
 }
 
 /// First card to draw: as many cards above the selected one as fit with it, so
 /// the selected card is always whole on screen and short lists start at the top.
-fn card_window(app: &App, selected: Option<usize>, height: usize) -> usize {
+fn card_window(app: &App, selected: Option<usize>, height: usize, w: usize) -> usize {
     let Some(sel) = selected else {
         return 0;
     };
+    let lines = |c: &Campaign| card_height(&app.config.theme, c, w);
     let mut start = sel;
-    let mut used = app.data.campaigns.at(sel).map_or(1, card_height);
+    let mut used = app.data.campaigns.at(sel).map_or(1, lines);
     while start > 0 {
-        let above = app.data.campaigns.at(start - 1).map_or(1, card_height);
+        let above = app.data.campaigns.at(start - 1).map_or(1, lines);
         if used + above > height {
             break;
         }
