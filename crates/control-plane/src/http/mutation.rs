@@ -131,7 +131,7 @@ pub struct Action {
 
 impl Action {
     /// Runs `handler` on this action and, when it is refused (403, 409, 412), records
-    /// the refusal in the audit trail (see [`super::refusals`]) before answering.
+    /// the refusal for the audit trail (see [`super::refusals`]).
     pub async fn audited<F, Fut>(
         self,
         state: &AppState,
@@ -162,7 +162,7 @@ impl Action {
                 reason: format!("{}: {}", e.0.title, e.0.detail),
                 correlation,
             };
-            state.refusals().record(state.store(), refusal).await;
+            state.refusals().record(refusal);
         }
         result
     }

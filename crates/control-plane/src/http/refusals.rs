@@ -11,11 +11,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use fleetdeck_api::{EventSubject, Level, kinds};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::Store;
@@ -109,58 +110,61 @@ struct Window {
     keys: HashMap<Key, Option<Repeats>>,
     /// Refusals beyond [`FIRSTS_PER_WINDOW`] keys.
     overflow: u64,
+    /// First refusals not yet written.
+    firsts: Vec<NewEvent>,
 }
 
-/// The refusals of the current window (one per server).
+/// The refusals of the current window (one per server). Recording never waits for the
+/// store: a refused request is answered at once, and [`flush_every`] writes the events
+/// a moment later, several in one transaction under a flood.
 #[derive(Default)]
-pub struct Refusals(Mutex<Window>);
+pub struct Refusals {
+    window: Mutex<Window>,
+    wake: Notify,
+}
 
 impl Refusals {
-    /// Records `r`: written now if it is the first of its caller, action and subject in
-    /// this window (and the window has room), else counted for the window's summary.
-    /// A failed write is logged, never the request's answer.
-    pub async fn record(&self, store: &Store, r: Refusal) {
+    /// Records `r`: to be written now if it is the first of its caller, action and
+    /// subject in this window (and the window has room), else counted for the window's
+    /// summary.
+    pub fn record(&self, r: Refusal) {
         let key = Key {
             user: r.user.clone(),
             action: r.action,
             subject: r.subject.label(),
         };
-        let first = {
-            let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            let room = w.keys.len() < FIRSTS_PER_WINDOW;
-            match w.keys.get_mut(&key) {
-                Some(repeats) => {
-                    let count = repeats.as_ref().map_or(0, |x| x.count) + 1;
-                    *repeats = Some(Repeats {
-                        count,
-                        last: r.clone(),
-                    });
-                    false
-                }
-                None if room => {
-                    w.keys.insert(key, None);
-                    true
-                }
-                None => {
-                    w.overflow += 1;
-                    false
-                }
+        let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let room = w.keys.len() < FIRSTS_PER_WINDOW;
+        match w.keys.get_mut(&key) {
+            Some(repeats) => {
+                let count = repeats.as_ref().map_or(0, |x| x.count) + 1;
+                *repeats = Some(Repeats { count, last: r });
             }
-        };
-        if first {
-            write(store, vec![r.first_event()]).await;
+            None if room => {
+                w.keys.insert(key, None);
+                w.firsts.push(r.first_event());
+                drop(w);
+                self.wake.notify_one();
+            }
+            None => w.overflow += 1,
         }
     }
 
-    /// Writes the summaries of the window that ends now and opens the next one.
+    /// Writes the first refusals recorded since the last write.
+    async fn write_firsts(&self, store: &Store) {
+        let firsts =
+            std::mem::take(&mut self.window.lock().unwrap_or_else(|e| e.into_inner()).firsts);
+        write(store, firsts).await;
+    }
+
+    /// Writes what is pending and the summaries of the window that ends now, and opens
+    /// the next window. A failed write is logged, never a request's answer.
     pub async fn flush(&self, store: &Store) {
-        let window = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let window = std::mem::take(&mut *self.window.lock().unwrap_or_else(|e| e.into_inner()));
         let secs = WINDOW.as_secs();
-        let mut events: Vec<NewEvent> = window
-            .keys
-            .into_values()
-            .flatten()
-            .map(|Repeats { count, last }| {
+        let mut events = window.firsts;
+        events.extend(window.keys.into_values().flatten().map(
+            |Repeats { count, last }| {
                 last.event(format!(
                     "refused {count} more times in the last {secs} s: {} asked to {}, the last time from {}: {} {}",
                     last.user,
@@ -169,8 +173,8 @@ impl Refusals {
                     last.status,
                     last.reason
                 ))
-            })
-            .collect();
+            },
+        ));
         if window.overflow > 0 {
             events.push(NewEvent::new(
                 "server",
@@ -205,18 +209,15 @@ async fn write(store: &Store, events: Vec<NewEvent>) {
     }
 }
 
-/// Writes each window's summaries until `shutdown` (the server flushes the last window
-/// itself once requests have stopped).
-pub async fn flush_every(
-    refusals: std::sync::Arc<Refusals>,
-    store: Store,
-    shutdown: CancellationToken,
-) {
+/// Writes first refusals as they come and each window's summaries, until `shutdown`
+/// (the server flushes the last window itself once requests have stopped).
+pub async fn flush_every(refusals: Arc<Refusals>, store: Store, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(WINDOW);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tokio::select! {
+            () = refusals.wake.notified() => refusals.write_firsts(&store).await,
             _ = tick.tick() => refusals.flush(&store).await,
             () = shutdown.cancelled() => return,
         }
