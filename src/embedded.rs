@@ -301,9 +301,9 @@ impl Plane {
             .parse()
             .map_err(|e| format!("join URL {base_url}: {e}"))?;
         let note = format!(
-            "console pid {} took over the embedded control plane after the console hosting it (pid {}) quit",
-            std::process::id(),
-            host.pid
+            "the console hosting the embedded control plane (pid {}) quit; console pid {} took it over",
+            host.pid,
+            std::process::id()
         );
         tracing::info!(previous = host.pid, %listen, "taking over the embedded control plane");
         self.host(lock, listen, Some(note)).await

@@ -429,18 +429,16 @@ async fn announce(
     note: Option<&str>,
 ) -> Result<(), DomainError> {
     let mut tx = store.begin().await?;
-    let mut message = format!(
+    // Why it was started comes first: a log line narrower than the message keeps it.
+    let mut message = note.map_or_else(String::new, |n| format!("{n}: "));
+    message.push_str(&format!(
         "control plane started on {addr} (executor: {executor}, pid {})",
         std::process::id()
-    );
+    ));
     if let Some(p) = previous {
         message.push_str(&format!(
             "; the previous one on this state file, {p}, stopped without shutting down"
         ));
-    }
-    if let Some(note) = note {
-        message.push_str("; ");
-        message.push_str(note);
     }
     append(
         &mut tx,
