@@ -161,3 +161,44 @@ async fn a_holder_killed_with_sigkill_leaves_no_lock_and_the_next_serve_says_so(
         started.message
     );
 }
+
+#[tokio::test]
+async fn a_console_on_a_demo_state_held_by_serve_says_where_to_connect() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data/fleetdeck");
+    std::fs::create_dir_all(&data).unwrap();
+    append_token(&data.join("tokens"), "dana", &[Role::Viewer]).unwrap();
+    let http = reqwest::Client::new();
+    let listen = free_port();
+    let mut held = Killed(
+        Command::new(BIN)
+            .args(["serve", "--demo", "--demo-fleet", "20", "--listen", &listen])
+            .arg("--state")
+            .arg(data.join("demo.sqlite"))
+            .arg("--tokens")
+            .arg(data.join("tokens"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&http, &listen, &mut held.0, data.join("none")).await;
+
+    let console = Command::new(BIN)
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&console.stderr);
+    assert!(!console.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("fleetdeck serve (pid {}", held.0.id()))
+            && err.contains(&format!("--server http://{listen}")),
+        "{err}"
+    );
+}
