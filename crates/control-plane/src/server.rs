@@ -209,8 +209,6 @@ async fn launch(
         .local_addr()
         .map_err(|e| StartError(format!("cannot listen on {}: {e}", opts.listen)))?;
     let previous = lock.previous().cloned();
-    lock.record(&Holder::this_process(addr.to_string(), by))
-        .map_err(|e| StartError(format!("lock file {}: {e}", lock.path().display())))?;
 
     let started = std::time::Instant::now();
     let store = Store::open(&opts.state).await?;
@@ -295,6 +293,11 @@ async fn launch(
             ))
         }
     }));
+    // Listening and ready: a refused second process can now be told who holds the file.
+    // (The lock is what keeps a second one out; without the record it is only told less.)
+    if let Err(e) = lock.record(&Holder::this_process(addr.to_string(), by)) {
+        tracing::warn!(lock = %lock.path().display(), error = %e, "cannot say in the lock file who holds it");
+    }
     state.set_ready(true);
     tracing::info!(
         %addr,

@@ -5,7 +5,8 @@
 //! dies, however it dies: a crash never leaves a stale lock to clear by hand.
 //!
 //! The lock file also says who holds it (pid, host, address, start time), written once
-//! the holder listens, so a refused second process can name it. A holder that stops
+//! the holder listens (a failed start leaves none), so a refused second process can
+//! name it. A holder that stops
 //! cleanly empties it; what a new holder finds there was left by one that did not.
 //! The file itself is never deleted: a process waiting on the old file would then lock
 //! a file nobody else sees.
@@ -176,11 +177,18 @@ impl StateLock {
             Err(TryLockError::Error(e)) => return Err(io("cannot lock", &e)),
         }
         let previous = read_record(&mut file);
-        Ok(StateLock {
+        let mut lock = StateLock {
             file,
-            path,
+            path: path.clone(),
             previous,
-        })
+        };
+        // Until this holder writes its own record, a refused process is told that one
+        // is starting, not the name of the one that is gone.
+        if lock.previous.is_some() {
+            lock.rewrite(b"")
+                .map_err(|e| io("cannot write its lock file", &e))?;
+        }
+        Ok(lock)
     }
 
     /// The holder that held the file last and did not stop cleanly (killed, crashed).
@@ -260,6 +268,11 @@ mod tests {
         drop(first);
         let second = StateLock::try_acquire(&state).unwrap();
         assert_eq!(second.previous(), Some(&me));
+        // While it starts, nobody is told the gone one holds the file.
+        match StateLock::try_acquire(&state) {
+            Err(LockError::Held { holder: None, .. }) => {}
+            other => panic!("expected held without a record: {other:?}"),
+        }
         // A clean stop leaves nothing for the next one.
         second.release();
         let third = StateLock::try_acquire(&state).unwrap();
