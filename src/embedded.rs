@@ -148,7 +148,7 @@ pub async fn open(demo: Demo<'_>) -> Result<Embedded, String> {
                         fleet_size: demo.fleet_size,
                         token: j.token,
                     };
-                    return Ok(plane.keep(j.url, Keeper::Guest(h.clone()), Some(h)));
+                    return Ok(plane.keep(j.url, Keeper::Guest((*h).clone()), Some(*h)));
                 }
             }
             Err(LockError::Io(e)) => return Err(e),

@@ -78,7 +78,7 @@ pub enum LockError {
     Held {
         state: PathBuf,
         lock: PathBuf,
-        holder: Option<Holder>,
+        holder: Option<Box<Holder>>,
     },
     /// The lock file could not be created or locked.
     Io(String),
@@ -170,7 +170,7 @@ impl StateLock {
             Err(TryLockError::WouldBlock) => {
                 return Err(LockError::Held {
                     state: state.to_path_buf(),
-                    holder: read_record(&mut file),
+                    holder: read_record(&mut file).map(Box::new),
                     lock: path,
                 });
             }
