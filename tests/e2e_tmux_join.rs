@@ -1,9 +1,9 @@
 //! Two consoles on the embedded demo, the same user in two terminals (tmux): the first
 //! starts the embedded control plane, the second joins it through the join file in the
 //! data directory (mode 0600), and both show the same live data (an approval decided in
-//! the second shows in the first). When the first quits, the second takes the control
+//! the second leaves the first's queue). When the first quits, the second takes the control
 //! plane over on the same address, says so in its log, reconnects and acts again. When
-//! the last one quits, the join file is gone.
+//! the last one quits, the join file is gone. `--demo-reset` meanwhile is refused.
 
 mod tmux;
 
@@ -34,6 +34,16 @@ fn join_pid(home: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(join_file(home)).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["pid"].as_u64().map(|p| p as u32)
+}
+
+/// Whether the Approvals pane lists `id` (its id, then its kind).
+fn pending_row(screen: &str, id: &str) -> bool {
+    screen.lines().any(|l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        words
+            .windows(2)
+            .any(|w| w[0] == id && matches!(w[1], "exception" | "promotion"))
+    })
 }
 
 /// Approves the selected pending approval through the dialog; returns its id.
@@ -94,12 +104,37 @@ fn two_consoles_share_the_embedded_control_plane_and_the_second_takes_it_over() 
         "the second console joined; it started no control plane of its own"
     );
 
+    // A reset would pull the state from under them: refused while they run.
+    let reset = std::process::Command::new(BIN)
+        .arg("--demo-reset")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .env("USER", "e2e-tester")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&reset.stderr);
+    assert!(
+        !reset.status.success()
+            && err.contains("cannot reset the demo: another fleetdeck console uses it")
+            && err.contains(&format!("pid {host}")),
+        "{err}"
+    );
+
     // One control plane: what the second does, the first sees.
+    let before = first.screen();
     let id = approve_one(&second);
+    assert!(
+        pending_row(&before, &id),
+        "{id} was not pending in the first:\n{before}"
+    );
     first.wait_for(
-        "the first console to show the decision made in the second",
+        "the first console to drop the approval decided in the second",
         Duration::from_secs(15),
-        |s| s.contains(&id) && s.contains("e2e-tester"),
+        |s| has_data(s) && !pending_row(s, &id),
     );
 
     // The host quits; the second takes over on the same address and carries on.
