@@ -22,8 +22,21 @@ fn has_data(s: &str) -> bool {
         && s.contains("240 databases")
         && s.contains("cmp-")
         && s.contains(" INF ")
-        && s.contains("4 Approvals · ")
-        && !s.contains("4 Approvals · 0 pending")
+        && pending_approvals(s) > 0
+}
+
+/// The count in the Approvals pane's title (`4 Approvals · 3 pending`).
+fn pending_approvals(screen: &str) -> u32 {
+    let Some(at) = screen.find("4 Approvals · ") else {
+        return 0;
+    };
+    let rest = &screen[at + "4 Approvals · ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    if rest[digits.len()..].starts_with(" pending") {
+        digits.parse().unwrap_or(0)
+    } else {
+        0
+    }
 }
 
 fn join_file(home: &Path) -> std::path::PathBuf {
