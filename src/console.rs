@@ -145,24 +145,26 @@ async fn run_once(
         ),
         Target::Embedded => {
             let state = paths::demo_state().map_err(|e| Stop::Connect(Failure::usage(e)))?;
-            if args.demo_reset && run.first {
-                embedded::reset(&state).map_err(|e| Stop::Connect(Failure::runtime(e)))?;
-                tracing::info!(state = %state.display(), "demo state removed");
-            }
             let size = args.demo_fleet.map_or(embedded::DEMO_FLEET, |n| n as usize);
-            let demo = embedded::start(&state, size)
-                .await
-                .map_err(|e| Stop::Connect(Failure::runtime(e)))?;
-            tracing::info!(url = %demo.base_url, state = %state.display(), "embedded control plane started");
+            let demo = embedded::open(embedded::Demo {
+                state: &state,
+                fleet_size: size,
+                reset: args.demo_reset && run.first,
+            })
+            .await
+            .map_err(|e| Stop::Connect(Failure::runtime(e)))?;
+            match &demo.joined {
+                Some(host) => {
+                    tracing::info!(url = %demo.base_url, state = %state.display(), %host, "joined the embedded control plane of another console")
+                }
+                None => {
+                    tracing::info!(url = %demo.base_url, state = %state.display(), "embedded control plane started")
+                }
+            }
             let client = Client::new(&demo.base_url, &demo.token).map_err(|e| {
                 Stop::Connect(Failure::runtime(format!("embedded control plane: {e}")))
             })?;
-            (
-                client,
-                embedded::CONTEXT.to_string(),
-                Some(demo.server),
-                None,
-            )
+            (client, embedded::CONTEXT.to_string(), Some(demo), None)
         }
     };
     // Connecting may take seconds (a `:ctx` switch to a far or dead server): a stop
@@ -225,17 +227,10 @@ async fn run_once(
         }
         Err(failure) => Err(Stop::Connect(failure)),
     };
-    if let Some(server) = embedded {
+    if let Some(demo) = embedded {
         // The demo's in-flight simulated work resumes at the next start (every change is
         // one transaction), so a quitting user does not wait for it.
-        if tokio::time::timeout(EMBEDDED_SHUTDOWN, server.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::info!(
-                "embedded control plane still busy after {EMBEDDED_SHUTDOWN:?}; leaving it to resume next time"
-            );
-        }
+        demo.stop(EMBEDDED_SHUTDOWN).await;
     }
     outcome
 }

@@ -133,12 +133,19 @@ pub mod kinds {
     pub const EXECUTOR_OUTPUT: &str = "executor.output";
     pub const DRILL_STARTED: &str = "drill.started";
     pub const DRILL_FINISHED: &str = "drill.finished";
+    /// A running drill was stopped by a shutdown; the next start runs it again.
+    pub const DRILL_INTERRUPTED: &str = "drill.interrupted";
+    /// A start runs again a drill the previous control plane left unfinished.
+    pub const DRILL_RESUMED: &str = "drill.resumed";
     pub const APPROVAL_REQUESTED: &str = "approval.requested";
     pub const APPROVAL_DECIDED: &str = "approval.decided";
     pub const APPROVAL_APPROVED: &str = "approval.approved";
     pub const APPROVAL_REJECTED: &str = "approval.rejected";
     pub const APPROVAL_EXPIRED: &str = "approval.expired";
     pub const SERVER_STARTED: &str = "server.started";
+    /// An action refused with 403, 409 or 412 (who, what, why, from where), or a count
+    /// of such refusals (see the control plane's `http::refusals`).
+    pub const ACTION_REFUSED: &str = "action.refused";
 }
 
 /// `GET /v1/events` answer.

@@ -18,6 +18,7 @@ use crate::demo::{self, start::FirstConsole};
 use crate::executor;
 use crate::http::{self, AppState, Feed, TokenTable};
 use crate::store::events::{NewEvent, append};
+use crate::store::lock::{BY_CONSOLE, BY_SERVE, Holder, StateLock};
 use crate::store::{Store, fleet, idempotency};
 use crate::tls::Transport;
 use crate::workflow::{DemoSettings, Engine, EngineSettings};
@@ -85,7 +86,10 @@ pub struct RunningServer {
     http: JoinHandle<std::io::Result<()>>,
     https: bool,
     housekeeping: JoinHandle<()>,
+    refusals: JoinHandle<()>,
     engine: EngineTask,
+    /// Held until the store is closed (see [`crate::store::lock`]).
+    lock: StateLock,
 }
 
 /// How the workflow engine starts.
@@ -132,31 +136,79 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
 /// when `transport` has TLS files, else plain HTTP, refused beyond loopback unless
 /// `transport.insecure_listen`.
 ///
-/// Tokens, config and TLS files are read and the address bound before the state file is
-/// opened, so a malformed input or a busy port leaves nothing written.
+/// Tokens, config and TLS files are read, the state file's lock taken (see
+/// [`crate::store::lock`]) and the address bound before the state file is opened, so a
+/// malformed input, a state file in use or a busy port leaves the state untouched.
 pub async fn start_with_transport(
     opts: ServeOptions,
     transport: Transport,
 ) -> Result<RunningServer, StartError> {
-    transport.check_listen(opts.listen).map_err(StartError)?;
-    let acceptor = transport.acceptor().map_err(StartError)?;
-    let entries = match opts.tokens {
-        TokenSource::File(path) => load_token_file(&path).map_err(StartError)?,
-        TokenSource::Entries(e) => e,
-    };
-    if entries.is_empty() {
-        tracing::warn!("no tokens configured: every API request will be refused with 401");
+    let inputs = Inputs::read(&opts, &transport)?;
+    let lock = StateLock::try_acquire(&opts.state).map_err(|e| StartError(e.to_string()))?;
+    launch(opts, inputs, lock, BY_SERVE, None).await
+}
+
+/// Starts the control plane of a console over plain loopback HTTP with the state file's
+/// lock already held (the console took it to learn whether another console holds it).
+/// `note` is said in the start event (why this console started it).
+pub async fn start_locked(
+    opts: ServeOptions,
+    lock: StateLock,
+    note: Option<String>,
+) -> Result<RunningServer, StartError> {
+    let inputs = Inputs::read(&opts, &Transport::default())?;
+    launch(opts, inputs, lock, BY_CONSOLE, note).await
+}
+
+/// What is read and checked before anything is written.
+struct Inputs {
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    entries: Vec<TokenEntry>,
+    config: ServerConfig,
+}
+
+impl Inputs {
+    fn read(opts: &ServeOptions, transport: &Transport) -> Result<Inputs, StartError> {
+        transport.check_listen(opts.listen).map_err(StartError)?;
+        let acceptor = transport.acceptor().map_err(StartError)?;
+        let entries = match &opts.tokens {
+            TokenSource::File(path) => load_token_file(path).map_err(StartError)?,
+            TokenSource::Entries(e) => e.clone(),
+        };
+        if entries.is_empty() {
+            tracing::warn!("no tokens configured: every API request will be refused with 401");
+        }
+        let config = match &opts.config {
+            Some(path) => config::load(path).map_err(|e| StartError(e.to_string()))?,
+            None => ServerConfig::default(),
+        };
+        Ok(Inputs {
+            acceptor,
+            entries,
+            config,
+        })
     }
-    let config = match &opts.config {
-        Some(path) => config::load(path).map_err(|e| StartError(e.to_string()))?,
-        None => ServerConfig::default(),
-    };
+}
+
+async fn launch(
+    opts: ServeOptions,
+    inputs: Inputs,
+    mut lock: StateLock,
+    by: &str,
+    note: Option<String>,
+) -> Result<RunningServer, StartError> {
+    let Inputs {
+        acceptor,
+        entries,
+        config,
+    } = inputs;
     let listener = TcpListener::bind(opts.listen)
         .await
         .map_err(|e| StartError(format!("cannot listen on {}: {e}", opts.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError(format!("cannot listen on {}: {e}", opts.listen)))?;
+    let previous = lock.previous().cloned();
 
     let started = std::time::Instant::now();
     let store = Store::open(&opts.state).await?;
@@ -175,7 +227,21 @@ pub async fn start_with_transport(
         Workflows::Now(executor) => executor.name(),
         Workflows::Demo(_) => demo::start::EXECUTOR,
     };
-    announce(&store, addr, executor_name).await?;
+    announce(
+        &store,
+        addr,
+        executor_name,
+        previous.as_ref(),
+        note.as_deref(),
+    )
+    .await?;
+    let unfinished = crate::workflow::note_unfinished_drills(&store).await?;
+    if unfinished > 0 {
+        tracing::info!(
+            unfinished,
+            "restore drills left unfinished run again from the beginning"
+        );
+    }
 
     let shutdown = CancellationToken::new();
     let feed = Feed::start(store.clone(), shutdown.clone()).await?;
@@ -196,12 +262,16 @@ pub async fn start_with_transport(
             tokio::spawn(crate::tls::serve(listener, acceptor, app, shutdown.clone()))
         }
         None => tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                .into_future(),
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
         ),
     };
     let housekeeping = tokio::spawn(housekeeping(store.clone(), shutdown.clone()));
+    let refusals = tokio::spawn(state.refusal_summaries());
     let settings = engine_settings(&config);
     let engine = EngineTask(Some(match workflows {
         Workflows::Now(executor) => {
@@ -223,6 +293,11 @@ pub async fn start_with_transport(
             ))
         }
     }));
+    // Listening and ready: a refused second process can now be told who holds the file.
+    // (The lock is what keeps a second one out; without the record it is only told less.)
+    if let Err(e) = lock.record(&Holder::this_process(addr.to_string(), by)) {
+        tracing::warn!(lock = %lock.path().display(), error = %e, "cannot say in the lock file who holds it");
+    }
     state.set_ready(true);
     tracing::info!(
         %addr,
@@ -239,7 +314,9 @@ pub async fn start_with_transport(
         http,
         https,
         housekeeping,
+        refusals,
         engine,
+        lock,
     })
 }
 
@@ -273,12 +350,18 @@ impl RunningServer {
                 tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing anyway")
             }
         }
+        // Requests have stopped: the refusals counted so far are summarised.
+        if let Err(e) = self.refusals.await {
+            tracing::warn!(error = %e, "refusal summaries task failed");
+        }
+        self.state.flush_refusals().await;
         // In-flight executor work reaches its next commit; nothing is half-written.
         self.engine.shutdown().await;
         if let Err(e) = self.housekeeping.await {
             tracing::warn!(error = %e, "housekeeping task failed");
         }
         self.state.store().close().await;
+        self.lock.release();
         tracing::info!("control plane stopped");
     }
 
@@ -341,9 +424,25 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
     }
 }
 
-async fn announce(store: &Store, addr: SocketAddr, executor: &str) -> Result<(), DomainError> {
+async fn announce(
+    store: &Store,
+    addr: SocketAddr,
+    executor: &str,
+    previous: Option<&Holder>,
+    note: Option<&str>,
+) -> Result<(), DomainError> {
     let mut tx = store.begin().await?;
-    let message = format!("control plane started on {addr} (executor: {executor})");
+    // Why it was started comes first: a log line narrower than the message keeps it.
+    let mut message = note.map_or_else(String::new, |n| format!("{n}: "));
+    message.push_str(&format!(
+        "control plane started on {addr} (executor: {executor}, pid {})",
+        std::process::id()
+    ));
+    if let Some(p) = previous {
+        message.push_str(&format!(
+            "; the previous one on this state file, {p}, stopped without shutting down"
+        ));
+    }
     append(
         &mut tx,
         NewEvent::new("server", kinds::SERVER_STARTED, Level::Info, message),

@@ -164,6 +164,9 @@ async fn connection(
             return;
         }
     };
+    // The peer, as `axum::serve` gives it over plain HTTP (the audit of refusals says
+    // where a request came from).
+    let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
     let service = TowerToHyperService::new(app);
     let conn =
         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);

@@ -4,13 +4,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use fleetdeck_api::{CreateCampaign, ReasonBody, StartDrill};
+use fleetdeck_api::{CreateCampaign, EventSubject, ReasonBody, StartDrill};
 
 use super::AppState;
 use super::body;
 use super::caller::Permission;
 use super::mutation::Action;
 use super::problem::ApiError;
+use super::refusals;
 use crate::workflow;
 
 /// `POST /v1/campaigns`: 201 with the planned campaign.
@@ -18,6 +19,15 @@ pub async fn create_campaign(
     State(state): State<AppState>,
     action: Action,
 ) -> Result<Response, ApiError> {
+    let subject = EventSubject::default();
+    action
+        .audited(&state, "create a campaign", subject, |action| {
+            create(state.clone(), action)
+        })
+        .await
+}
+
+async fn create(state: AppState, action: Action) -> Result<Response, ApiError> {
     action.caller.require(Permission::Operate)?;
     let req: CreateCampaign = body::json(&action.body, false)?;
     let user = action.caller.user().to_string();
@@ -33,6 +43,16 @@ enum CampaignVerb {
     Pause,
     Resume,
     Rollback,
+}
+
+impl CampaignVerb {
+    fn word(self) -> &'static str {
+        match self {
+            CampaignVerb::Pause => "pause",
+            CampaignVerb::Resume => "resume",
+            CampaignVerb::Rollback => "roll back",
+        }
+    }
 }
 
 pub async fn pause(
@@ -61,6 +81,23 @@ pub async fn rollback(
 
 /// Pause and rollback need a reason; resume takes one optionally.
 async fn campaign_action(
+    state: AppState,
+    id: String,
+    action: Action,
+    verb: CampaignVerb,
+) -> Result<Response, ApiError> {
+    let subject = EventSubject {
+        campaign_id: Some(refusals::subject_id(&id)),
+        ..EventSubject::default()
+    };
+    action
+        .audited(&state, verb.word(), subject, |action| {
+            act_on_campaign(state.clone(), id, action, verb)
+        })
+        .await
+}
+
+async fn act_on_campaign(
     state: AppState,
     id: String,
     action: Action,
@@ -98,6 +135,18 @@ pub async fn start_drill(
     Path(id): Path<String>,
     action: Action,
 ) -> Result<Response, ApiError> {
+    let subject = EventSubject {
+        database_id: Some(refusals::subject_id(&id)),
+        ..EventSubject::default()
+    };
+    action
+        .audited(&state, "drill", subject, |action| {
+            drill(state.clone(), id, action)
+        })
+        .await
+}
+
+async fn drill(state: AppState, id: String, action: Action) -> Result<Response, ApiError> {
     action.caller.require(Permission::Operate)?;
     let _: StartDrill = body::json(&action.body, true)?;
     let user = action.caller.user().to_string();

@@ -5,7 +5,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use fleetdeck_api::{Approval, ApprovalState, CommentBody, Verdict};
+use fleetdeck_api::{Approval, ApprovalState, CommentBody, EventSubject, Verdict};
 use serde::Deserialize;
 
 use super::AppState;
@@ -13,6 +13,7 @@ use super::body;
 use super::caller::{Caller, Permission};
 use super::mutation::Action;
 use super::problem::ApiError;
+use super::refusals;
 use crate::store;
 use crate::store::approvals::{self, NewDecision};
 
@@ -53,6 +54,27 @@ pub async fn reject(
 }
 
 async fn decide(
+    state: AppState,
+    id: String,
+    action: Action,
+    verdict: Verdict,
+) -> Result<Response, ApiError> {
+    let subject = EventSubject {
+        approval_id: Some(refusals::subject_id(&id)),
+        ..EventSubject::default()
+    };
+    let word = match verdict {
+        Verdict::Reject => "reject",
+        _ => "approve",
+    };
+    action
+        .audited(&state, word, subject, |action| {
+            record_decision(state.clone(), id, action, verdict)
+        })
+        .await
+}
+
+async fn record_decision(
     state: AppState,
     id: String,
     action: Action,

@@ -9,6 +9,7 @@ mod feed;
 mod mutation;
 mod problem;
 mod reads;
+pub mod refusals;
 mod sse;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ struct Inner {
     feed: Arc<Feed>,
     tokens: TokenTable,
     in_flight: Arc<mutation::InFlight>,
+    refusals: Arc<refusals::Refusals>,
     ready: AtomicBool,
     /// Cancelled at shutdown: ends the event streams so connections can close.
     shutdown: CancellationToken,
@@ -52,6 +54,7 @@ impl AppState {
             feed,
             tokens,
             in_flight: Arc::default(),
+            refusals: Arc::default(),
             ready: AtomicBool::new(false),
             shutdown,
         }))
@@ -75,6 +78,25 @@ impl AppState {
 
     fn shutdown(&self) -> &CancellationToken {
         &self.0.shutdown
+    }
+
+    fn refusals(&self) -> &refusals::Refusals {
+        &self.0.refusals
+    }
+
+    /// Writes the summaries of refused actions every [`refusals::WINDOW`] until shutdown.
+    pub fn refusal_summaries(&self) -> impl Future<Output = ()> + Send + 'static {
+        refusals::flush_every(
+            Arc::clone(&self.0.refusals),
+            self.0.store.clone(),
+            self.0.shutdown.clone(),
+        )
+    }
+
+    /// Writes the summary of refused actions counted so far (at shutdown, once requests
+    /// have stopped).
+    pub async fn flush_refusals(&self) {
+        self.0.refusals.flush(&self.0.store).await;
     }
 
     /// `/readyz` answers 200 while this is set.

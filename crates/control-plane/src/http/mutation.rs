@@ -10,16 +10,19 @@
 //! ```
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use fleetdeck_api::EventSubject;
 use fleetdeck_api::headers::{IDEMPOTENCY_KEY, IF_MATCH};
 use serde::Serialize;
 
 use super::AppState;
 use super::caller::Caller;
 use super::problem::ApiError;
+use super::refusals::{self, Refusal};
 use crate::DomainError;
 use crate::store::idempotency::{self, Record};
 use crate::store::{Tx, WriteFuture};
@@ -118,6 +121,8 @@ pub fn json_response(status: StatusCode, body: String) -> Response {
 /// identify the request for idempotency, and the bounded body.
 pub struct Action {
     pub caller: Caller,
+    /// The address the request came from, when the server knows it.
+    pub peer: Option<SocketAddr>,
     pub method: Method,
     pub path: String,
     pub headers: HeaderMap,
@@ -125,6 +130,43 @@ pub struct Action {
 }
 
 impl Action {
+    /// Runs `handler` on this action and, when it is refused (403, 409, 412), records
+    /// the refusal for the audit trail (see [`super::refusals`]).
+    pub async fn audited<F, Fut>(
+        self,
+        state: &AppState,
+        action: &'static str,
+        subject: EventSubject,
+        handler: F,
+    ) -> Result<Response, ApiError>
+    where
+        F: FnOnce(Action) -> Fut,
+        Fut: Future<Output = Result<Response, ApiError>>,
+    {
+        let user = self.caller.user().to_string();
+        let peer = self.peer;
+        // The request's correlation id, as its events would have had.
+        let correlation = idempotency_key(&self.headers)
+            .ok()
+            .map(|k| format!("req-{k}"));
+        let result = handler(self).await;
+        if let Err(e) = &result
+            && refusals::is_refusal(e.0.status)
+        {
+            let refusal = Refusal {
+                user,
+                action,
+                subject,
+                peer,
+                status: e.0.status,
+                reason: format!("{}: {}", e.0.title, e.0.detail),
+                correlation,
+            };
+            state.refusals().record(refusal);
+        }
+        result
+    }
+
     /// The `If-Match` version, if sent.
     pub fn if_match(&self) -> Result<Option<u64>, ApiError> {
         if_match(&self.headers)
@@ -222,6 +264,10 @@ impl axum::extract::FromRequest<AppState> for Action {
         let (mut parts, body) = req.into_parts();
         // Authentication first: an anonymous caller learns nothing about the body.
         let caller = Caller::from_request_parts(&mut parts, state).await?;
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
         let req = axum::extract::Request::from_parts(parts, body);
         let path = req.uri().path().to_string();
         let method = req.method().clone();
@@ -234,6 +280,7 @@ impl axum::extract::FromRequest<AppState> for Action {
             })?;
         Ok(Action {
             caller,
+            peer,
             method,
             path,
             headers,

@@ -16,6 +16,7 @@ pub mod events;
 pub mod fleet;
 pub mod group;
 pub mod idempotency;
+pub mod lock;
 mod migrate;
 mod tx;
 

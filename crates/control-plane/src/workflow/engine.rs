@@ -112,6 +112,11 @@ impl Shared {
         self.cancel.is_cancelled()
     }
 
+    /// Resolves when the engine starts shutting down.
+    pub(crate) async fn shutting_down(&self) {
+        self.cancel.cancelled().await;
+    }
+
     pub(crate) fn is_busy(&self, key: &str) -> bool {
         self.busy.lock().map(|b| b.contains(key)).unwrap_or(true)
     }

@@ -22,3 +22,4 @@ mod target;
 pub use actions::{create_campaign, pause, resume, rollback, start_drill};
 pub use demo::DemoSettings;
 pub use engine::{Engine, EngineSettings};
+pub(crate) use scheduler::note_unfinished as note_unfinished_drills;

@@ -1,7 +1,10 @@
 //! The restore-drill scheduler: keeps evidence fresh by drilling the stalest databases
 //! first, a bounded number at a time, and runs every queued drill (scheduled or asked
-//! for by a person). A drill left running by a stopped engine is run again: a restore
-//! into an isolated place changes nothing, so repeating it is safe.
+//! for by a person). A shutdown stops a running drill at once and records it as
+//! interrupted; a drill left running by a stopped control plane (interrupted, killed or
+//! crashed) is run again from the beginning, said at the next start: a restore into an
+//! isolated place changes nothing, so repeating it is safe, and it cannot continue
+//! halfway.
 
 use std::time::Duration;
 
@@ -13,7 +16,7 @@ use super::engine::{Job, Shared};
 use super::logs::{LogTo, with_log};
 use super::record::Actor;
 use crate::DomainError;
-use crate::store::{drills, fleet};
+use crate::store::{Store, drills, fleet};
 
 /// A database whose latest drill failed is retried after this long (scaled).
 const FAILED_RETRY_AFTER: Duration = Duration::from_secs(3600);
@@ -116,7 +119,13 @@ pub(crate) async fn run_drill(shared: &Shared, drill_id: &str) -> Result<(), Dom
         correlation: who.correlation.clone(),
     };
     let ex = &shared.executor;
-    let outcome = with_log(shared, &to, |log| ex.restore_drill(&db, log)).await;
+    let restore = with_log(shared, &to, |log| ex.restore_drill(&db, log));
+    // A restore can take an hour: a shutdown does not wait for it (the executor's work
+    // is dropped; a command's process group is killed).
+    let outcome = tokio::select! {
+        outcome = restore => outcome,
+        () = shared.shutting_down() => return interrupted(shared, &db, drill, &who).await,
+    };
     let now = Utc::now();
     let (done, level, msg) = match outcome {
         Ok(o) => {
@@ -162,4 +171,86 @@ pub(crate) async fn run_drill(shared: &Shared, drill_id: &str) -> Result<(), Dom
     let mut tx = shared.store.begin().await?;
     record_drill(&mut tx, &db, &done, &who, kinds::DRILL_FINISHED, level, msg).await?;
     shared.store.commit(tx).await
+}
+
+/// Why a shutdown stops a drill.
+const SHUTDOWN: &str = "the control plane was shutting down";
+
+/// Records a drill stopped by a shutdown. It stays `running` (it is owed, and the next
+/// start runs it again); its output says when and why it stopped.
+async fn interrupted(
+    shared: &Shared,
+    db: &fleetdeck_api::Database,
+    drill: Drill,
+    who: &Actor,
+) -> Result<(), DomainError> {
+    let now = Utc::now();
+    let note = format!(
+        "interrupted at {} after {} s: {SHUTDOWN}",
+        now.format("%Y-%m-%d %H:%M:%S UTC"),
+        (now - drill.started_at).num_seconds().max(0)
+    );
+    let msg = format!(
+        "restore drill {} of {} {note}; the next start runs it again from the beginning",
+        drill.id, db.id
+    );
+    let stopped = Drill {
+        output: note,
+        ..drill
+    };
+    let mut tx = shared.store.begin().await?;
+    record_drill(
+        &mut tx,
+        db,
+        &stopped,
+        who,
+        kinds::DRILL_INTERRUPTED,
+        Level::Warn,
+        msg,
+    )
+    .await?;
+    shared.store.commit(tx).await
+}
+
+/// At start, before the engine runs: says of every drill the previous control plane left
+/// running that it runs again from the beginning, and why it had stopped (the
+/// interruption its output records, or nothing: killed or crashed). Returns how many.
+pub(crate) async fn note_unfinished(store: &Store) -> Result<usize, DomainError> {
+    let mut tx = store.begin().await?;
+    let running = drills::running(&mut tx).await?;
+    let mut noted = 0;
+    for drill in running {
+        let Some(db) = fleet::get(&mut tx, &drill.database_id).await? else {
+            continue;
+        };
+        let (level, why) = if drill.output.is_empty() {
+            (
+                Level::Warn,
+                format!(
+                    "the control plane running it since {} stopped without recording why (killed or crashed)",
+                    drill.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            )
+        } else {
+            (Level::Info, format!("it was {}", drill.output))
+        };
+        let msg = format!(
+            "restore drill {} of {} runs again from the beginning (a restore cannot continue halfway): {why}",
+            drill.id, db.id
+        );
+        // Cleared, so that a later stop of this run is told apart.
+        let again = Drill {
+            output: String::new(),
+            ..drill
+        };
+        let who = Actor::new("scheduler", Some(again.id.clone()));
+        record_drill(&mut tx, &db, &again, &who, kinds::DRILL_RESUMED, level, msg).await?;
+        noted += 1;
+    }
+    if noted == 0 {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    store.commit(tx).await?;
+    Ok(noted)
 }
