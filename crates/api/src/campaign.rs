@@ -286,9 +286,8 @@ impl Ring {
     /// (done, failed, total) of the forward run, for a ring gauge: a rollback does not
     /// turn a failed patch into a success ([`Target::patch_state`]).
     pub fn progress(&self) -> (usize, usize, usize) {
-        let count = |f: fn(TargetState) -> bool| {
-            self.targets.iter().filter(|t| f(t.patch_state())).count()
-        };
+        let count =
+            |f: fn(TargetState) -> bool| self.targets.iter().filter(|t| f(t.patch_state())).count();
         // A target reverted with no record of its patch result (stored before the
         // record existed) was patched.
         let done = count(|s| matches!(s, TargetState::Done | TargetState::RolledBack));

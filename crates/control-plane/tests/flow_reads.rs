@@ -11,9 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use fleetdeck_api::{CampaignState, Database, Environment, Health, RingState};
 use fleetdeck_control_plane::executor::simulated::{SimConfig, SimulatedExecutor};
-use fleetdeck_control_plane::executor::{
-    BoxFuture, DrillOutcome, ExecError, Executor, LogSink,
-};
+use fleetdeck_control_plane::executor::{BoxFuture, DrillOutcome, ExecError, Executor, LogSink};
 use fleetdeck_control_plane::workflow;
 use flow_support::{Env, db, request};
 use tokio::sync::{Notify, Semaphore};

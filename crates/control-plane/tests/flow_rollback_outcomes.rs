@@ -51,7 +51,11 @@ async fn rolled_back() -> (Env, Campaign) {
             c.state == CampaignState::AwaitingApproval
         })
         .await;
-    assert_eq!(waiting.rings[0].progress(), (1, 1, 2), "before the rollback");
+    assert_eq!(
+        waiting.rings[0].progress(),
+        (1, 1, 2),
+        "before the rollback"
+    );
     let mut tx = env.store.begin().await.unwrap();
     workflow::rollback(
         &mut tx,

@@ -5,14 +5,13 @@
 
 use chrono::Utc;
 use fleetdeck_api::{
-    Campaign, CampaignState, Change, CreateCampaign, Drill, DrillState,
-    EventSubject, GateState, GateStatus, Level, Ring, RingState, RollbackStage, RollbackStatus,
-    Target, TargetState, kinds,
+    Campaign, CampaignState, Change, CreateCampaign, Drill, DrillState, EventSubject, GateState,
+    GateStatus, Level, Ring, RingState, RollbackStage, RollbackStatus, Target, TargetState, kinds,
 };
 
+use super::on_resume;
 use super::plan::{self, check_reason};
 use super::record::{self, Actor};
-use super::on_resume;
 use crate::DomainError;
 use crate::store::campaigns::{self, TargetMeta};
 use crate::store::events::append;

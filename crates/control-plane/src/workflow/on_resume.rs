@@ -20,7 +20,10 @@ async fn ring_approvals(
     conn: &mut SqliteConnection,
     c: &Campaign,
 ) -> Result<Vec<Approval>, DomainError> {
-    let Some(ring) = c.current_ring.and_then(|_| c.rings.get(record::current_pos(c))) else {
+    let Some(ring) = c
+        .current_ring
+        .and_then(|_| c.rings.get(record::current_pos(c)))
+    else {
         return Ok(Vec::new());
     };
     let ids = ring.approval_id.iter().chain(

@@ -27,7 +27,10 @@ fn actor(c: &Campaign) -> Actor {
 
 /// The campaign and its targets' runner facts, at one moment (one read transaction):
 /// what to revert is decided from both.
-async fn load(shared: &Shared, id: &str) -> Result<Option<(Campaign, Vec<TargetMeta>)>, DomainError> {
+async fn load(
+    shared: &Shared,
+    id: &str,
+) -> Result<Option<(Campaign, Vec<TargetMeta>)>, DomainError> {
     campaigns::get_with_meta(shared.store.pool(), id).await
 }
 
@@ -354,7 +357,11 @@ async fn repair(shared: &Shared, c: &Campaign) -> Result<String, DomainError> {
             Ok(mut h) => {
                 h.checked_at.get_or_insert_with(Utc::now);
                 let p = plan::health_problem(id, &h, &c.gate);
-                let level = if p.is_some() { Level::Warn } else { Level::Info };
+                let level = if p.is_some() {
+                    Level::Warn
+                } else {
+                    Level::Info
+                };
                 let msg = format!("{id} is {} after the revert", h.status.as_str());
                 update_database(shared, c, id, kinds::DATABASE_HEALTH, level, msg, |db| {
                     (h.status != db.health.status).then(|| db.health = h)
@@ -429,9 +436,15 @@ async fn reconcile(shared: &Shared, c: &Campaign, meta: &[TargetMeta]) -> Result
                     "reconcile: {} runs {actual}, not the declared {}; inventory corrected",
                     db.id, t.from_version
                 );
-                update_database(shared, c, &db.id, kinds::DATABASE_PATCHED, Level::Warn, msg, |db| {
-                    (db.engine_version != actual).then(|| db.engine_version = actual)
-                })
+                update_database(
+                    shared,
+                    c,
+                    &db.id,
+                    kinds::DATABASE_PATCHED,
+                    Level::Warn,
+                    msg,
+                    |db| (db.engine_version != actual).then(|| db.engine_version = actual),
+                )
                 .await?;
             }
         }
@@ -487,10 +500,7 @@ async fn finish(
     // Targets the campaign never reached are settled, so none looks like it still waits;
     // every target whose patch never started says so, beside its result.
     let now = Utc::now();
-    let patched = |db: &str| {
-        meta.iter()
-            .any(|m| m.database_id == db && m.patch_started)
-    };
+    let patched = |db: &str| meta.iter().any(|m| m.database_id == db && m.patch_started);
     for t in c.rings.iter_mut().flat_map(|r| r.targets.iter_mut()) {
         if t.rollback.is_some() || patched(&t.database_id) {
             continue;

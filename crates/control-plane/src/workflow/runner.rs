@@ -12,9 +12,9 @@ use fleetdeck_api::{
 
 use super::engine::{Job, Shared, target_key};
 use super::gates;
+use super::on_resume;
 use super::plan::{self, Slot};
 use super::record::{self, Actor};
-use super::on_resume;
 use crate::DomainError;
 use crate::store::campaigns::{self, TargetMeta};
 use crate::store::events::append;
