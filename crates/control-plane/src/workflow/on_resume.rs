@@ -4,8 +4,8 @@
 //! approval (its `waiting_for` is empty): it waits for a resume.
 
 use fleetdeck_api::{
-    Approval, ApprovalState, Campaign, CampaignState, GateState, GateStatus, Level, RingState,
-    TargetState, kinds,
+    Approval, ApprovalState, Campaign, CampaignState, GateState, GateStatus, Level, Ring,
+    RingState, TargetState, kinds,
 };
 use sqlx::SqliteConnection;
 
@@ -20,10 +20,7 @@ async fn ring_approvals(
     conn: &mut SqliteConnection,
     c: &Campaign,
 ) -> Result<Vec<Approval>, DomainError> {
-    let Some(ring) = c
-        .current_ring
-        .and_then(|_| c.rings.get(record::current_pos(c)))
-    else {
+    let Some(ring) = current_ring(c).map(|p| &c.rings[p]) else {
         return Ok(Vec::new());
     };
     let ids = ring.approval_id.iter().chain(
@@ -49,19 +46,24 @@ fn is_dead(a: &Approval) -> bool {
     }
 }
 
-/// Resumes `c` in memory, given the approvals its current ring refers to. Returns what
-/// it does, in words, and the databases whose targets changed.
-fn restart(c: &mut Campaign, known: &[Approval]) -> (Vec<String>, Vec<String>) {
+/// The ring a resume works on, if the campaign has entered one.
+fn current_ring(c: &Campaign) -> Option<usize> {
+    let pos = record::current_pos(c);
+    c.current_ring.and((pos < c.rings.len()).then_some(pos))
+}
+
+/// What a resume does to the current ring (in memory), given the approvals it refers
+/// to: the campaign's new state, what it does in words, and the databases whose targets
+/// changed. Only the ring is touched, so describing a resume copies one ring, not a
+/// fleet-wide campaign.
+fn restart(
+    ring: Option<&mut Ring>,
+    known: &[Approval],
+) -> (CampaignState, Vec<String>, Vec<String>) {
     let mut notes = Vec::new();
     let mut changed = Vec::new();
-    if c.current_ring.is_none() {
-        c.state = CampaignState::Running;
-        return (notes, changed);
-    }
-    let pos = record::current_pos(c);
-    let Some(ring) = c.rings.get_mut(pos) else {
-        c.state = CampaignState::Running;
-        return (notes, changed);
+    let Some(ring) = ring else {
+        return (CampaignState::Running, notes, changed);
     };
     let dead = |id: &str| known.iter().find(|a| a.id == id && is_dead(a));
     if let Some(a) = ring.approval_id.as_deref().and_then(dead) {
@@ -114,19 +116,21 @@ fn restart(c: &mut Campaign, known: &[Approval]) -> (Vec<String>, Vec<String>) {
         }
         _ => {}
     }
-    c.state = if ring.state == RingState::AwaitingApproval {
+    let state = if ring.state == RingState::AwaitingApproval {
         CampaignState::AwaitingApproval
     } else {
         CampaignState::Running
     };
-    (notes, changed)
+    (state, notes, changed)
 }
 
 /// Resumes paused `c` (state, ring, targets) in the caller's transaction, saving the
 /// targets it changed; returns what it did, in words. The caller saves the campaign.
 pub(crate) async fn apply(tx: &mut Tx<'_>, c: &mut Campaign) -> Result<Vec<String>, DomainError> {
     let known = ring_approvals(tx, c).await?;
-    let (notes, changed) = restart(c, &known);
+    let pos = current_ring(c);
+    let (state, notes, changed) = restart(pos.map(|p| &mut c.rings[p]), &known);
+    c.state = state;
     for db in changed {
         if let Some((pos, i)) = record::find_target(c, &db) {
             campaigns::save_target(tx, &c.id, &c.rings[pos].targets[i]).await?;
@@ -144,14 +148,10 @@ pub(crate) async fn describe(
     c: &Campaign,
 ) -> Result<String, DomainError> {
     let known = ring_approvals(conn, c).await?;
-    let mut after = c.clone();
-    let (mut notes, _) = restart(&mut after, &known);
-    let Some(ring) = after
-        .current_ring
-        .and_then(|_| after.rings.get(record::current_pos(&after)))
-    else {
+    let Some(mut ring) = current_ring(c).map(|p| c.rings[p].clone()) else {
         return Ok("continues the campaign".into());
     };
+    let (_, mut notes, _) = restart(Some(&mut ring), &known);
     let open = |id: &str| {
         known
             .iter()
