@@ -399,3 +399,51 @@ impl Campaign {
         self.rings.iter().map(|r| r.targets.len()).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_from_a_server_before_rollback_outcomes_reads_and_writes_as_before() {
+        let old = r#"{"database_id":"pg-1","state":"rolled_back","from_version":"16.2",
+            "to_version":"16.3","attempts":1,"started_at":null,"finished_at":null,
+            "message":null,"approval_id":null}"#;
+        let t: Target = serde_json::from_str(old).unwrap();
+        assert_eq!(t.rollback, None);
+        assert_eq!(t.patch_state(), TargetState::RolledBack);
+        assert!(!serde_json::to_string(&t).unwrap().contains("rollback"));
+        let ring = Ring {
+            index: 0,
+            state: RingState::RolledBack,
+            contains_prod: false,
+            gate: GateStatus {
+                state: GateState::Passed,
+                failures: 0,
+                bake_until: None,
+                reason: None,
+            },
+            approval_id: None,
+            started_at: None,
+            finished_at: None,
+            targets: vec![t],
+        };
+        // Reverted with no record of its patch: it was patched.
+        assert_eq!(ring.progress(), (1, 0, 1));
+        assert_eq!(ring.revert_counts(), None);
+    }
+
+    #[test]
+    fn gate_settings_left_out_take_their_defaults_and_unknown_ones_are_refused() {
+        let g: GateSettings = serde_json::from_str(r#"{"concurrency": 2}"#).unwrap();
+        assert_eq!(
+            g,
+            GateSettings {
+                concurrency: 2,
+                ..GateSettings::default()
+            }
+        );
+        let e = serde_json::from_str::<GateSettings>(r#"{"bake_secs": 5}"#).unwrap_err();
+        assert!(e.to_string().contains("bake_secs"), "{e}");
+    }
+}
