@@ -148,9 +148,10 @@ impl TargetState {
     }
 }
 
-/// Health-gate settings of a campaign, applied to every ring.
+/// Health-gate settings of a campaign, applied to every ring. Each setting left out of a
+/// request takes its default (see [`Default`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct GateSettings {
     /// The campaign pauses at this many failed targets in one ring.
     pub failure_budget: u32,
@@ -208,6 +209,63 @@ pub struct Target {
     pub message: Option<String>,
     /// The policy-exception approval this target waits for.
     pub approval_id: Option<String>,
+    /// What the campaign's rollback did to this target, once the rollback reached it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<TargetRollback>,
+}
+
+impl Target {
+    /// The result of the forward run: the state the rollback found the target in, or
+    /// its state while no rollback reached it.
+    pub fn patch_state(&self) -> TargetState {
+        self.rollback.as_ref().map_or(self.state, |r| r.patch_state)
+    }
+}
+
+/// What a rollback did to one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevertOutcome {
+    /// The executor's rollback is running.
+    Reverting,
+    /// Back on the version it had before the campaign.
+    Reverted,
+    /// The executor's rollback failed or could not be verified; `message` says why.
+    RevertFailed,
+    /// Its patch was never started: nothing to revert.
+    NotPatched,
+    #[serde(other)]
+    Unknown,
+}
+
+impl RevertOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevertOutcome::Reverting => "reverting",
+            RevertOutcome::Reverted => "reverted",
+            RevertOutcome::RevertFailed => "revert_failed",
+            RevertOutcome::NotPatched => "not_patched",
+            RevertOutcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// A target as a rollback left it: the outcome, and the patch result it replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRollback {
+    /// The target's state when the rollback reached it (`done`, `failed`, `skipped`,
+    /// `pending`, …): the forward run's result, kept after the revert.
+    pub patch_state: TargetState,
+    pub outcome: RevertOutcome,
+}
+
+/// How a ring's targets came out of a rollback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RevertCounts {
+    pub reverting: usize,
+    pub reverted: usize,
+    pub revert_failed: usize,
+    pub not_patched: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,19 +283,33 @@ pub struct Ring {
 }
 
 impl Ring {
-    /// (done, failed, total) for a ring gauge.
+    /// (done, failed, total) of the forward run, for a ring gauge: a rollback does not
+    /// turn a failed patch into a success ([`Target::patch_state`]).
     pub fn progress(&self) -> (usize, usize, usize) {
-        let done = self
-            .targets
-            .iter()
-            .filter(|t| matches!(t.state, TargetState::Done | TargetState::RolledBack))
-            .count();
-        let failed = self
-            .targets
-            .iter()
-            .filter(|t| t.state == TargetState::Failed)
-            .count();
+        let count =
+            |f: fn(TargetState) -> bool| self.targets.iter().filter(|t| f(t.patch_state())).count();
+        // A target reverted with no record of its patch result (stored before the
+        // record existed) was patched.
+        let done = count(|s| matches!(s, TargetState::Done | TargetState::RolledBack));
+        let failed = count(|s| s == TargetState::Failed);
         (done, failed, self.targets.len())
+    }
+
+    /// What a rollback did to the ring's targets; `None` before one reached any.
+    pub fn revert_counts(&self) -> Option<RevertCounts> {
+        let mut n = RevertCounts::default();
+        let mut any = false;
+        for r in self.targets.iter().filter_map(|t| t.rollback.as_ref()) {
+            any = true;
+            match r.outcome {
+                RevertOutcome::Reverting => n.reverting += 1,
+                RevertOutcome::Reverted => n.reverted += 1,
+                RevertOutcome::RevertFailed => n.revert_failed += 1,
+                RevertOutcome::NotPatched => n.not_patched += 1,
+                RevertOutcome::Unknown => {}
+            }
+        }
+        any.then_some(n)
     }
 }
 
@@ -300,8 +372,14 @@ pub struct Campaign {
     pub updated_at: DateTime<Utc>,
     pub state: CampaignState,
     pub paused_reason: Option<String>,
-    /// Human description of what the campaign waits for, if anything.
+    /// Human description of the live approvals the campaign waits for, if any. Never set
+    /// while paused: a paused campaign waits for a resume, and `on_resume` says what that
+    /// will do.
     pub waiting_for: Option<String>,
+    /// While paused: what resuming will do, in words (approvals requested again because
+    /// theirs expired or were rejected, a gate or bake restarted, approvals still open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_resume: Option<String>,
     pub gate: GateSettings,
     /// The ring number (`Ring::index`, not a position in `rings`) being worked on.
     pub current_ring: Option<u8>,
@@ -319,5 +397,53 @@ impl Campaign {
 
     pub fn target_count(&self) -> usize {
         self.rings.iter().map(|r| r.targets.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_from_a_server_before_rollback_outcomes_reads_and_writes_as_before() {
+        let old = r#"{"database_id":"pg-1","state":"rolled_back","from_version":"16.2",
+            "to_version":"16.3","attempts":1,"started_at":null,"finished_at":null,
+            "message":null,"approval_id":null}"#;
+        let t: Target = serde_json::from_str(old).unwrap();
+        assert_eq!(t.rollback, None);
+        assert_eq!(t.patch_state(), TargetState::RolledBack);
+        assert!(!serde_json::to_string(&t).unwrap().contains("rollback"));
+        let ring = Ring {
+            index: 0,
+            state: RingState::RolledBack,
+            contains_prod: false,
+            gate: GateStatus {
+                state: GateState::Passed,
+                failures: 0,
+                bake_until: None,
+                reason: None,
+            },
+            approval_id: None,
+            started_at: None,
+            finished_at: None,
+            targets: vec![t],
+        };
+        // Reverted with no record of its patch: it was patched.
+        assert_eq!(ring.progress(), (1, 0, 1));
+        assert_eq!(ring.revert_counts(), None);
+    }
+
+    #[test]
+    fn gate_settings_left_out_take_their_defaults_and_unknown_ones_are_refused() {
+        let g: GateSettings = serde_json::from_str(r#"{"concurrency": 2}"#).unwrap();
+        assert_eq!(
+            g,
+            GateSettings {
+                concurrency: 2,
+                ..GateSettings::default()
+            }
+        );
+        let e = serde_json::from_str::<GateSettings>(r#"{"bake_secs": 5}"#).unwrap_err();
+        assert!(e.to_string().contains("bake_secs"), "{e}");
     }
 }

@@ -50,6 +50,7 @@ fn campaign(targets: usize) -> Campaign {
                     finished_at: None,
                     message: None,
                     approval_id: None,
+                    rollback: None,
                 })
                 .collect(),
         })
@@ -64,6 +65,7 @@ fn campaign(targets: usize) -> Campaign {
         state: CampaignState::Running,
         paused_reason: None,
         waiting_for: None,
+        on_resume: None,
         gate: GateSettings::default(),
         current_ring: Some(0),
         rings,

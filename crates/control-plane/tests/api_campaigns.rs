@@ -252,3 +252,43 @@ async fn snapshot_and_event_pages_agree() {
         .json();
     assert_eq!(next.events[0].seq, 3);
 }
+
+#[tokio::test]
+async fn a_partial_gate_takes_the_documented_defaults_for_the_rest() {
+    let ts = common::start_with_fleet().await;
+    let a = ts
+        .post("/v1/campaigns")
+        .by("olga")
+        .json(&json!({
+            "title": "postgres 16.4",
+            "target_version": "16.4",
+            "gate": {"bake_seconds": 5}
+        }))
+        .send()
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let c: Campaign = a.json();
+    assert_eq!(
+        c.gate,
+        fleetdeck_api::GateSettings {
+            failure_budget: 3,
+            bake_seconds: 5,
+            max_replication_lag_s: 30.0,
+            concurrency: 4,
+        },
+        "docs/control-plane.md: failure_budget 3, max_replication_lag_s 30, concurrency 4"
+    );
+    // An unknown gate setting is still refused, naming it.
+    let bad = ts
+        .post("/v1/campaigns")
+        .by("olga")
+        .json(&json!({
+            "title": "postgres 16.4",
+            "target_version": "16.4",
+            "gate": {"bake_secs": 5}
+        }))
+        .send()
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.problem().detail.contains("bake_secs"), "{}", bad.body);
+}

@@ -146,12 +146,20 @@ async fn an_expired_promotion_pauses_with_the_reason_until_resumed() {
         })
         .await;
     assert_eq!(env.approval_state(&first).await, ApprovalState::Expired);
-    let reason = paused.paused_reason.unwrap();
+    let reason = paused.paused_reason.clone().unwrap();
     assert!(
         reason.contains(&format!("ring promotion {first} expired")),
         "{reason}"
     );
     assert!(reason.contains("resume to request it again"), "{reason}");
+    assert_eq!(
+        paused.waiting_for, None,
+        "the expired promotion is not waited for"
+    );
+    assert_eq!(
+        paused.on_resume.as_deref(),
+        Some(format!("requests the ring 1 promotion again ({first} expired)").as_str())
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(
         env.campaign(&c.id).await.state,

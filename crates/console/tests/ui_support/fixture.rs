@@ -223,6 +223,7 @@ pub fn target(db: &str, state: TargetState, message: Option<&str>) -> Target {
         finished_at: state.is_terminal().then(|| t0() - mins(30)),
         message: message.map(Into::into),
         approval_id: None,
+        rollback: None,
     }
 }
 
@@ -261,6 +262,7 @@ pub fn campaign(id: &str, title: &str, state: CampaignState, rings: Vec<Ring>) -
         state,
         paused_reason: None,
         waiting_for: None,
+        on_resume: None,
         gate: GateSettings::default(),
         current_ring: Some(1),
         rings,

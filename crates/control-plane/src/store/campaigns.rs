@@ -3,7 +3,8 @@
 //! executor call it announces.
 
 use fleetdeck_api::{
-    Campaign, CampaignState, GateState, GateStatus, Ring, RingState, Target, TargetState,
+    Campaign, CampaignState, GateState, GateStatus, RevertOutcome, Ring, RingState, Target,
+    TargetRollback, TargetState,
 };
 use futures_util::TryStreamExt;
 use sqlx::sqlite::SqliteRow;
@@ -11,6 +12,9 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::{fmt_time, parse_opt_time, parse_time, to_i64, to_u64};
 use crate::DomainError;
+
+mod unfinished;
+pub use unfinished::{Unfinished, approvals_moved, busy_databases, unfinished, unfinished_ids};
 
 /// `GET /v1/campaigns` returns at most this many, newest first.
 pub const LIST_LIMIT: i64 = 100;
@@ -78,6 +82,18 @@ state_codec!(
     ]
 );
 
+fn parse_outcome(s: &str) -> RevertOutcome {
+    [
+        RevertOutcome::Reverting,
+        RevertOutcome::Reverted,
+        RevertOutcome::RevertFailed,
+        RevertOutcome::NotPatched,
+    ]
+    .into_iter()
+    .find(|o| o.as_str() == s)
+    .unwrap_or(RevertOutcome::Unknown)
+}
+
 fn gate_str(s: GateState) -> &'static str {
     match s {
         GateState::Pending => "pending",
@@ -120,6 +136,7 @@ fn header_from_row(row: &SqliteRow) -> Result<Campaign, DomainError> {
         state: parse_campaign_state(&row.try_get::<String, _>("state")?),
         paused_reason: row.try_get("paused_reason")?,
         waiting_for: row.try_get("waiting_for")?,
+        on_resume: row.try_get("on_resume")?,
         gate: serde_json::from_str(&gate)?,
         current_ring: current.map(|c| u8_of(c, "current ring")).transpose()?,
         rings: Vec::new(),
@@ -147,6 +164,15 @@ fn ring_from_row(row: &SqliteRow) -> Result<Ring, DomainError> {
 }
 
 fn target_from_row(row: &SqliteRow) -> Result<Target, DomainError> {
+    let patch_state: Option<String> = row.try_get("rollback_patch_state")?;
+    let outcome: Option<String> = row.try_get("rollback_outcome")?;
+    let rollback = match (patch_state, outcome) {
+        (Some(p), Some(o)) => Some(TargetRollback {
+            patch_state: parse_target_state(&p),
+            outcome: parse_outcome(&o),
+        }),
+        _ => None,
+    };
     Ok(Target {
         database_id: row.try_get("database_id")?,
         state: parse_target_state(&row.try_get::<String, _>("state")?),
@@ -157,6 +183,7 @@ fn target_from_row(row: &SqliteRow) -> Result<Target, DomainError> {
         finished_at: parse_opt_time(row.try_get("finished_at")?)?,
         message: row.try_get("message")?,
         approval_id: row.try_get("approval_id")?,
+        rollback,
     })
 }
 
@@ -237,12 +264,13 @@ pub async fn insert(
 pub async fn save_header(conn: &mut SqliteConnection, c: &Campaign) -> Result<(), DomainError> {
     sqlx::query(
         "UPDATE campaigns SET updated_at = ?, state = ?, paused_reason = ?, waiting_for = ?, \
-         current_ring = ?, rollback = ?, version = ? WHERE id = ?",
+         on_resume = ?, current_ring = ?, rollback = ?, version = ? WHERE id = ?",
     )
     .bind(fmt_time(c.updated_at))
     .bind(c.state.as_str())
     .bind(&c.paused_reason)
     .bind(&c.waiting_for)
+    .bind(&c.on_resume)
     .bind(c.current_ring.map(i64::from))
     .bind(c.rollback.as_ref().map(serde_json::to_string).transpose()?)
     .bind(to_i64(c.version))
@@ -287,7 +315,8 @@ pub async fn save_target(
 ) -> Result<(), DomainError> {
     sqlx::query(
         "UPDATE campaign_targets SET state = ?, attempts = ?, started_at = ?, finished_at = ?, \
-         message = ?, approval_id = ? WHERE campaign_id = ? AND database_id = ?",
+         message = ?, approval_id = ?, rollback_patch_state = ?, rollback_outcome = ? \
+         WHERE campaign_id = ? AND database_id = ?",
     )
     .bind(t.state.as_str())
     .bind(i64::from(t.attempts))
@@ -295,6 +324,8 @@ pub async fn save_target(
     .bind(t.finished_at.map(fmt_time))
     .bind(&t.message)
     .bind(&t.approval_id)
+    .bind(t.rollback.map(|r| r.patch_state.as_str()))
+    .bind(t.rollback.map(|r| r.outcome.as_str()))
     .bind(campaign_id)
     .bind(&t.database_id)
     .execute(&mut *conn)
@@ -427,52 +458,6 @@ pub async fn load_meta(
         .collect()
 }
 
-/// Ids of campaigns that are not finished, oldest first.
-pub async fn unfinished_ids(conn: &mut SqliteConnection) -> Result<Vec<String>, DomainError> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM campaigns WHERE state NOT IN ('completed', 'rolled_back') ORDER BY num",
-    )
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
-/// Unfinished campaigns, oldest first: (id, state, targets in flight).
-pub async fn unfinished(
-    conn: &mut SqliteConnection,
-) -> Result<Vec<(String, CampaignState, u32)>, DomainError> {
-    let rows = sqlx::query(
-        "SELECT c.id, c.state, (SELECT count(*) FROM campaign_targets t WHERE t.campaign_id = c.id \
-         AND t.state IN ('prechecking', 'patching', 'verifying', 'rolling_back')) AS in_flight \
-         FROM campaigns c WHERE c.state NOT IN ('completed', 'rolled_back') ORDER BY c.num",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                parse_campaign_state(&r.try_get::<String, _>("state")?),
-                u32_of(r.try_get("in_flight")?, "targets in flight")?,
-            ))
-        })
-        .collect()
-}
-
-/// Every (database, campaign) pair of the unfinished campaigns.
-pub async fn busy_databases(
-    conn: &mut SqliteConnection,
-) -> Result<Vec<(String, String)>, DomainError> {
-    let rows = sqlx::query(
-        "SELECT t.database_id, t.campaign_id FROM campaign_targets t JOIN campaigns c \
-         ON c.id = t.campaign_id WHERE c.state NOT IN ('completed', 'rolled_back')",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("database_id")?, r.try_get("campaign_id")?)))
-        .collect()
-}
-
 /// The newest campaigns with their rings and targets, newest first.
 ///
 /// Reads that take several statements run in one read transaction: outside one, each
@@ -540,4 +525,19 @@ pub async fn get_header(pool: &SqlitePool, id: &str) -> Result<Option<Campaign>,
 pub async fn get_campaign(pool: &SqlitePool, id: &str) -> Result<Option<Campaign>, DomainError> {
     let mut tx = pool.begin().await?;
     load(&mut tx, id).await
+}
+
+/// One campaign and what the runner knows about its targets, read in one transaction:
+/// a decision that takes targets' states from one and their `patch_started` from the
+/// other must see both at the same moment.
+pub async fn get_with_meta(
+    pool: &SqlitePool,
+    id: &str,
+) -> Result<Option<(Campaign, Vec<TargetMeta>)>, DomainError> {
+    let mut tx = pool.begin().await?;
+    let Some(c) = load(&mut tx, id).await? else {
+        return Ok(None);
+    };
+    let meta = load_meta(&mut tx, id).await?;
+    Ok(Some((c, meta)))
 }

@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "evidence index",
         include_str!("../../migrations/0003_evidence_index.sql"),
     ),
+    (
+        4,
+        "rollback outcomes",
+        include_str!("../../migrations/0004_rollback_outcomes.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

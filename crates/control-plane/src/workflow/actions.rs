@@ -5,17 +5,17 @@
 
 use chrono::Utc;
 use fleetdeck_api::{
-    ApprovalState, Campaign, CampaignState, Change, CreateCampaign, Drill, DrillState,
-    EventSubject, GateState, GateStatus, Level, Ring, RingState, RollbackStage, RollbackStatus,
-    Target, TargetState, kinds,
+    Campaign, CampaignState, Change, CreateCampaign, Drill, DrillState, EventSubject, GateState,
+    GateStatus, Level, Ring, RingState, RollbackStage, RollbackStatus, Target, TargetState, kinds,
 };
 
+use super::on_resume;
 use super::plan::{self, check_reason};
 use super::record::{self, Actor};
 use crate::DomainError;
 use crate::store::campaigns::{self, TargetMeta};
 use crate::store::events::append;
-use crate::store::{Tx, approvals, drills, fleet};
+use crate::store::{Tx, drills, fleet};
 
 fn check_version(c: &Campaign, if_match: Option<u64>) -> Result<(), DomainError> {
     match if_match {
@@ -96,6 +96,7 @@ pub async fn create_campaign(
                         finished_at: None,
                         message: None,
                         approval_id: None,
+                        rollback: None,
                     }
                 })
                 .collect(),
@@ -111,6 +112,7 @@ pub async fn create_campaign(
         state: CampaignState::Running,
         paused_reason: None,
         waiting_for: None,
+        on_resume: None,
         gate,
         current_ring: None,
         rings,
@@ -152,16 +154,16 @@ pub async fn pause(
     if !c.state.can_pause() {
         return Err(wrong_state(&c, "paused", "running or awaiting-approval"));
     }
-    c.state = CampaignState::Paused;
-    c.paused_reason = Some(format!("paused by {actor}: {reason}"));
+    on_resume::mark_paused(tx, &mut c, format!("paused by {actor}: {reason}")).await?;
     let msg = format!("{actor} paused {}: {reason}", c.id);
     let ev = Actor::new(actor, corr).event(kinds::CAMPAIGN_PAUSED, Level::Warn, msg);
     record::save_campaign(tx, &mut c, ev).await?;
     Ok(c)
 }
 
-/// Continues a paused campaign. A failed gate starts counting afresh (failed targets stay
-/// failed); an expired or rejected approval is requested again by the runner.
+/// Continues a paused campaign as its `on_resume` said (see [`on_resume`]): a failed gate
+/// starts counting afresh (failed targets stay failed); an expired or rejected approval
+/// is requested again by the runner.
 pub async fn resume(
     tx: &mut Tx<'_>,
     actor: &str,
@@ -176,86 +178,7 @@ pub async fn resume(
     if !c.state.can_resume() {
         return Err(wrong_state(&c, "resumed", "paused"));
     }
-    let mut notes = Vec::new();
-    if c.current_ring.is_some() {
-        let pos = record::current_pos(&c);
-        let mut stale_approvals = Vec::new();
-        if let Some(ring) = c.rings.get(pos) {
-            if let Some(id) = &ring.approval_id {
-                stale_approvals.push(id.clone());
-            }
-            for t in ring
-                .targets
-                .iter()
-                .filter(|t| t.state == TargetState::Blocked)
-            {
-                if let Some(id) = &t.approval_id {
-                    stale_approvals.push(id.clone());
-                }
-            }
-        }
-        let mut dead = Vec::new();
-        for id in stale_approvals {
-            if let Some(a) = approvals::get(tx, &id).await?
-                && matches!(a.state, ApprovalState::Expired | ApprovalState::Rejected)
-                && !(a.state == ApprovalState::Rejected && a.database_id.is_some())
-            {
-                dead.push(id);
-            }
-        }
-        let ring = &mut c.rings[pos];
-        if ring
-            .approval_id
-            .as_ref()
-            .is_some_and(|id| dead.contains(id))
-        {
-            ring.approval_id = None;
-            ring.state = RingState::Pending;
-            notes.push("ring promotion will be requested again".to_string());
-        }
-        for t in ring.targets.iter_mut() {
-            if t.approval_id.as_ref().is_some_and(|id| dead.contains(id)) {
-                t.approval_id = None;
-                t.message = Some("policy exception will be requested again".into());
-                campaigns::save_target(tx, &c.id, t).await?;
-                notes.push(format!(
-                    "exception for {} will be requested again",
-                    t.database_id
-                ));
-            }
-        }
-        match ring.state {
-            RingState::Failed => {
-                // Running again: a finished ring starts a whole new bake at the next step.
-                ring.state = RingState::Running;
-                ring.gate = GateStatus {
-                    state: GateState::Watching,
-                    failures: 0,
-                    bake_until: None,
-                    reason: None,
-                };
-                notes.push(format!(
-                    "ring {} gate restarted (failed targets stay failed)",
-                    ring.index
-                ));
-            }
-            RingState::Baking => {
-                // Health was not watched while paused: the bake starts over.
-                ring.state = RingState::Running;
-                ring.gate.bake_until = None;
-                notes.push(format!("ring {} bake starts over", ring.index));
-            }
-            _ => {}
-        }
-        c.state = if ring.state == RingState::AwaitingApproval {
-            CampaignState::AwaitingApproval
-        } else {
-            CampaignState::Running
-        };
-    } else {
-        c.state = CampaignState::Running;
-    }
-    c.paused_reason = None;
+    let notes = on_resume::apply(tx, &mut c).await?;
     let mut msg = format!("{actor} resumed {}", c.id);
     if let Some(r) = &reason {
         msg.push_str(&format!(": {r}"));
@@ -292,6 +215,7 @@ pub async fn rollback(
     c.state = CampaignState::RollingBack;
     c.paused_reason = None;
     c.waiting_for = None;
+    c.on_resume = None;
     c.rollback = Some(RollbackStatus {
         stage: RollbackStage::Disable,
         reason: reason.clone(),

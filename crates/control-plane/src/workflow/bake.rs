@@ -25,11 +25,9 @@ pub(crate) async fn bake(shared: &Shared, campaign_id: &str) -> Result<(), Domai
         if shared.stopping() {
             return Ok(());
         }
-        let c = {
-            let mut conn = shared.store.pool().acquire().await?;
-            campaigns::load(&mut conn, campaign_id).await?
+        let Some(c) = campaigns::get_campaign(shared.store.pool(), campaign_id).await? else {
+            return Ok(());
         };
-        let Some(c) = c else { return Ok(()) };
         let pos = record::current_pos(&c);
         let Some(ring) = c.rings.get(pos) else {
             return Ok(());
@@ -37,12 +35,18 @@ pub(crate) async fn bake(shared: &Shared, campaign_id: &str) -> Result<(), Domai
         if c.state != CampaignState::Running || ring.state != RingState::Baking {
             return Ok(());
         }
-        let until = ring.gate.bake_until.unwrap_or_else(Utc::now);
+        let bake = ring.gate.bake_until;
+        let until = bake.unwrap_or_else(Utc::now);
         let problem = check_ring_health(shared, &c, pos).await?;
         let mut tx = shared.store.begin().await?;
         let mut c = record::load(&mut tx, campaign_id).await?;
         if c.state != CampaignState::Running || c.rings[pos].state != RingState::Baking {
             return Ok(());
+        }
+        // The health checks took time: a pause and a resume in the meantime started the
+        // bake over. Its own end, and observations made during it, decide it: look again.
+        if record::current_pos(&c) != pos || c.rings[pos].gate.bake_until != bake {
+            continue;
         }
         if let Some(reason) = problem {
             fail_gate(&mut tx, &mut c, pos, reason).await?;

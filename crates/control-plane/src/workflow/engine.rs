@@ -292,14 +292,15 @@ async fn pass(
         let mut conn = shared.store.pool().acquire().await?;
         campaigns::unfinished(&mut conn).await?
     };
-    for (id, state, in_flight) in unfinished {
-        // A paused campaign only needs a step to recover targets a stopped engine left.
-        if state == CampaignState::Paused && in_flight == 0 {
+    for c in unfinished {
+        // A paused campaign only needs a step to recover targets a stopped engine left,
+        // or to say again what resuming will do once one of its approvals moved.
+        if c.state == CampaignState::Paused && c.in_flight == 0 && !c.approvals_moved {
             continue;
         }
-        match runner::step(shared, &id).await {
+        match runner::step(shared, &c.id).await {
             Ok(new) => new.into_iter().for_each(|j| spawn(shared, jobs, j)),
-            Err(e) => tracing::warn!("campaign {id}: {e}"),
+            Err(e) => tracing::warn!("campaign {}: {e}", c.id),
         }
     }
     let scan = now.duration_since(timers.drills) >= DRILL_SCAN_EVERY;

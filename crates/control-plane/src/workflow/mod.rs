@@ -12,6 +12,7 @@ pub mod demo;
 mod engine;
 mod gates;
 mod logs;
+mod on_resume;
 pub mod plan;
 mod record;
 mod rollback;

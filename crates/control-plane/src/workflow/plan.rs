@@ -376,6 +376,7 @@ mod tests {
             finished_at: None,
             message: None,
             approval_id: None,
+            rollback: None,
         }
     }
 

@@ -7,7 +7,8 @@
 
 use chrono::Utc;
 use fleetdeck_api::{
-    Campaign, CampaignState, Level, Mismatch, RingState, RollbackStage, TargetState, kinds,
+    Campaign, CampaignState, Level, Mismatch, RevertOutcome, RingState, RollbackStage,
+    TargetRollback, TargetState, kinds,
 };
 use futures_util::future::join_all;
 
@@ -17,16 +18,20 @@ use super::plan;
 use super::record::{self, Actor};
 use super::target::{Mark, transition};
 use crate::DomainError;
-use crate::store::campaigns;
+use crate::store::campaigns::{self, TargetMeta};
 use crate::store::fleet;
 
 fn actor(c: &Campaign) -> Actor {
     Actor::new("runner", Some(format!("{}/rollback", c.id)))
 }
 
-async fn load(shared: &Shared, id: &str) -> Result<Option<Campaign>, DomainError> {
-    let mut conn = shared.store.pool().acquire().await?;
-    campaigns::load(&mut conn, id).await
+/// The campaign and its targets' runner facts, at one moment (one read transaction):
+/// what to revert is decided from both.
+async fn load(
+    shared: &Shared,
+    id: &str,
+) -> Result<Option<(Campaign, Vec<TargetMeta>)>, DomainError> {
+    campaigns::get_with_meta(shared.store.pool(), id).await
 }
 
 /// Moves the rollback to `stage`, announcing it with `message`.
@@ -52,7 +57,7 @@ pub(crate) async fn run(shared: &Shared, id: &str) -> Result<(), DomainError> {
         if shared.stopping() {
             return Ok(());
         }
-        let Some(c) = load(shared, id).await? else {
+        let Some((c, meta)) = load(shared, id).await? else {
             return Ok(());
         };
         if c.state != CampaignState::RollingBack {
@@ -64,7 +69,7 @@ pub(crate) async fn run(shared: &Shared, id: &str) -> Result<(), DomainError> {
             .map_or(RollbackStage::Disable, |r| r.stage);
         match stage {
             RollbackStage::Disable => {
-                let n = to_revert(shared, &c).await?.len();
+                let n = to_revert(&c, &meta).len();
                 let msg = format!(
                     "rollback stage 2/4 revert: {} — {n} patched target(s) go back to their previous version, newest ring first",
                     c.id
@@ -72,11 +77,11 @@ pub(crate) async fn run(shared: &Shared, id: &str) -> Result<(), DomainError> {
                 enter(shared, id, RollbackStage::Revert, msg).await?;
             }
             RollbackStage::Revert => {
-                revert(shared, &c).await?;
+                revert(shared, &c, &meta).await?;
                 if shared.stopping() {
                     return Ok(());
                 }
-                let c = load(shared, id).await?.unwrap_or(c);
+                let c = load(shared, id).await?.map_or(c, |(c, _)| c);
                 let reverted = reverted(&c).len();
                 let msg = format!(
                     "rollback stage 3/4 repair: {} — verifying the health of {reverted} reverted target(s)",
@@ -92,9 +97,9 @@ pub(crate) async fn run(shared: &Shared, id: &str) -> Result<(), DomainError> {
                 );
                 enter(shared, id, RollbackStage::Reconcile, msg).await?;
             }
-            RollbackStage::Reconcile => return reconcile(shared, &c).await,
+            RollbackStage::Reconcile => return reconcile(shared, &c, &meta).await,
             RollbackStage::Done | RollbackStage::Unknown => {
-                return finish(shared, id, Vec::new()).await;
+                return finish(shared, id, &meta, Vec::new()).await;
             }
         }
     }
@@ -103,14 +108,7 @@ pub(crate) async fn run(shared: &Shared, id: &str) -> Result<(), DomainError> {
 /// Patched targets not yet reverted, in revert order: last ring first; within a ring,
 /// primaries (and standalone databases) before replicas, the reverse of the patch order,
 /// so a replica never runs older than its primary. `(ring position, id, is replica)`.
-async fn to_revert(
-    shared: &Shared,
-    c: &Campaign,
-) -> Result<Vec<(usize, String, bool)>, DomainError> {
-    let meta = {
-        let mut conn = shared.store.pool().acquire().await?;
-        campaigns::load_meta(&mut conn, &c.id).await?
-    };
+fn to_revert(c: &Campaign, meta: &[TargetMeta]) -> Vec<(usize, String, bool)> {
     let find = |db: &str| meta.iter().find(|m| m.database_id == db);
     let mut out: Vec<(usize, String, bool)> = c
         .rings
@@ -120,13 +118,22 @@ async fn to_revert(
         .flat_map(|(p, r)| r.targets.iter().rev().map(move |t| (p, t)))
         .filter(|(_, t)| find(&t.database_id).is_some_and(|m| m.patch_started))
         .filter(|(_, t)| {
+            let settled = t.rollback.is_some_and(|r| {
+                matches!(
+                    r.outcome,
+                    RevertOutcome::Reverted | RevertOutcome::RevertFailed
+                )
+            });
+            // The message marks a failed revert recorded before outcomes were.
+            let failed_before = t
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with(REVERT_FAILED));
             matches!(
                 t.state,
                 TargetState::Done | TargetState::Failed | TargetState::RollingBack
-            ) && !t
-                .message
-                .as_deref()
-                .is_some_and(|m| m.starts_with(REVERT_FAILED))
+            ) && !settled
+                && !failed_before
         })
         .map(|(p, t)| {
             let replica = find(&t.database_id).is_some_and(|m| m.primary_id.is_some());
@@ -135,7 +142,7 @@ async fn to_revert(
         .collect();
     // Stable: keeps the ring order, puts replicas after primaries within each ring.
     out.sort_by_key(|(p, _, replica)| (std::cmp::Reverse(*p), *replica));
-    Ok(out)
+    out
 }
 
 const REVERT_FAILED: &str = "rollback failed";
@@ -149,8 +156,8 @@ fn reverted(c: &Campaign) -> Vec<String> {
         .collect()
 }
 
-async fn revert(shared: &Shared, c: &Campaign) -> Result<(), DomainError> {
-    let todo = to_revert(shared, c).await?;
+async fn revert(shared: &Shared, c: &Campaign, meta: &[TargetMeta]) -> Result<(), DomainError> {
+    let todo = to_revert(c, meta);
     let width = c.gate.concurrency.max(1) as usize;
     // One group per (ring, primaries | replicas), at most `concurrency` at a time.
     let mut rest = &todo[..];
@@ -211,7 +218,7 @@ async fn revert_one(shared: &Shared, c: &Campaign, database_id: &str) -> Result<
         database_id,
         TargetState::RollingBack,
         None,
-        Mark::None,
+        Mark::Reverting,
         ev,
     )
     .await?;
@@ -279,6 +286,10 @@ async fn mark_reverted(
     t.state = TargetState::RolledBack;
     t.finished_at = Some(Utc::now());
     t.message = Some(format!("{how} to {from}"));
+    t.rollback = Some(TargetRollback {
+        patch_state: patch_state(t),
+        outcome: RevertOutcome::Reverted,
+    });
     let ev = who.event(
         kinds::TARGET_STATE,
         Level::Info,
@@ -314,11 +325,22 @@ async fn mark_revert_failed(
         database_id,
         TargetState::Failed,
         Some(why),
-        Mark::None,
+        Mark::RevertFailed,
         ev,
     )
     .await
     .map(drop)
+}
+
+/// The patch result of a target the rollback reaches: kept from when the revert began,
+/// or (a revert interrupted before that was recorded) what it showed before the
+/// rollback, or `done` for a target caught mid-revert, which was patched.
+pub(crate) fn patch_state(t: &fleetdeck_api::Target) -> TargetState {
+    match (t.rollback, t.state) {
+        (Some(r), _) => r.patch_state,
+        (None, TargetState::RollingBack | TargetState::RolledBack) => TargetState::Done,
+        (None, s) => s,
+    }
 }
 
 /// Checks the health of every reverted target; returns the summary.
@@ -330,26 +352,21 @@ async fn repair(shared: &Shared, c: &Campaign) -> Result<String, DomainError> {
             let mut conn = shared.store.pool().acquire().await?;
             fleet::get(&mut conn, id).await?
         };
-        let Some(mut db) = db else { continue };
+        let Some(db) = db else { continue };
         let problem = match shared.executor.health(&db).await {
             Ok(mut h) => {
                 h.checked_at.get_or_insert_with(Utc::now);
                 let p = plan::health_problem(id, &h, &c.gate);
-                if h.status != db.health.status {
-                    db.health = h;
-                    let mut tx = shared.store.begin().await?;
-                    let ev = actor(c).event(
-                        kinds::DATABASE_HEALTH,
-                        if p.is_some() {
-                            Level::Warn
-                        } else {
-                            Level::Info
-                        },
-                        format!("{id} is {} after the revert", db.health.status.as_str()),
-                    );
-                    fleet::save(&mut tx, db, ev).await?;
-                    shared.store.commit(tx).await?;
-                }
+                let level = if p.is_some() {
+                    Level::Warn
+                } else {
+                    Level::Info
+                };
+                let msg = format!("{id} is {} after the revert", h.status.as_str());
+                update_database(shared, c, id, kinds::DATABASE_HEALTH, level, msg, |db| {
+                    (h.status != db.health.status).then(|| db.health = h)
+                })
+                .await?;
                 p
             }
             Err(e) => Some(format!("health check of {id} failed: {e}")),
@@ -370,9 +387,33 @@ async fn repair(shared: &Shared, c: &Campaign) -> Result<String, DomainError> {
     })
 }
 
+/// Changes database `id` with `change` in one write transaction, reading it there: the
+/// executor call that decided the change took time, and the document read before it
+/// may no longer be the one stored. `change` returns `None` when there is nothing to
+/// write.
+async fn update_database(
+    shared: &Shared,
+    c: &Campaign,
+    id: &str,
+    kind: &str,
+    level: Level,
+    message: String,
+    change: impl FnOnce(&mut fleetdeck_api::Database) -> Option<()>,
+) -> Result<(), DomainError> {
+    let mut tx = shared.store.begin().await?;
+    let Some(mut db) = fleet::get(&mut tx, id).await? else {
+        return Ok(());
+    };
+    if change(&mut db).is_none() {
+        return Ok(());
+    }
+    fleet::save(&mut tx, db, actor(c).event(kind, level, message)).await?;
+    shared.store.commit(tx).await
+}
+
 /// Compares actual versions with the declared ones (the version each target had before
 /// the campaign), corrects the inventory to what exists, and finishes the rollback.
-async fn reconcile(shared: &Shared, c: &Campaign) -> Result<(), DomainError> {
+async fn reconcile(shared: &Shared, c: &Campaign, meta: &[TargetMeta]) -> Result<(), DomainError> {
     let mut mismatches = Vec::new();
     for t in c.rings.iter().flat_map(|r| &r.targets) {
         let db = {
@@ -390,30 +431,33 @@ async fn reconcile(shared: &Shared, c: &Campaign) -> Result<(), DomainError> {
                 declared_version: t.from_version.clone(),
                 actual_version: actual.clone(),
             });
-            if db.engine_version != actual && !actual.starts_with("unknown") {
-                let mut tx = shared.store.begin().await?;
+            if !actual.starts_with("unknown") {
                 let msg = format!(
                     "reconcile: {} runs {actual}, not the declared {}; inventory corrected",
                     db.id, t.from_version
                 );
-                let db = fleetdeck_api::Database {
-                    engine_version: actual,
-                    ..db
-                };
-                fleet::save(
-                    &mut tx,
-                    db,
-                    actor(c).event(kinds::DATABASE_PATCHED, Level::Warn, msg),
+                update_database(
+                    shared,
+                    c,
+                    &db.id,
+                    kinds::DATABASE_PATCHED,
+                    Level::Warn,
+                    msg,
+                    |db| (db.engine_version != actual).then(|| db.engine_version = actual),
                 )
                 .await?;
-                shared.store.commit(tx).await?;
             }
         }
     }
-    finish(shared, &c.id, mismatches).await
+    finish(shared, &c.id, meta, mismatches).await
 }
 
-async fn finish(shared: &Shared, id: &str, mismatches: Vec<Mismatch>) -> Result<(), DomainError> {
+async fn finish(
+    shared: &Shared,
+    id: &str,
+    meta: &[TargetMeta],
+    mismatches: Vec<Mismatch>,
+) -> Result<(), DomainError> {
     let mut tx = shared.store.begin().await?;
     let mut c = record::load(&mut tx, id).await?;
     let who = actor(&c);
@@ -453,18 +497,28 @@ async fn finish(shared: &Shared, id: &str, mismatches: Vec<Mismatch>) -> Result<
         .subject(record::subject(&c, None, None)),
     )
     .await?;
-    // Targets the campaign never reached are settled, so none looks like it still waits.
+    // Targets the campaign never reached are settled, so none looks like it still waits;
+    // every target whose patch never started says so, beside its result.
     let now = Utc::now();
+    let patched = |db: &str| meta.iter().any(|m| m.database_id == db && m.patch_started);
     for t in c.rings.iter_mut().flat_map(|r| r.targets.iter_mut()) {
+        if t.rollback.is_some() || patched(&t.database_id) {
+            continue;
+        }
+        t.rollback = Some(TargetRollback {
+            patch_state: t.state,
+            outcome: RevertOutcome::NotPatched,
+        });
         if matches!(t.state, TargetState::Pending | TargetState::Blocked) {
             t.state = TargetState::Skipped;
             t.finished_at = Some(now);
             t.message = Some("not patched: the campaign was rolled back".into());
-            campaigns::save_target(&mut tx, id, t).await?;
         }
+        campaigns::save_target(&mut tx, id, t).await?;
     }
     c.state = CampaignState::RolledBack;
     c.waiting_for = None;
+    c.on_resume = None;
     let ev = who.event(
         kinds::CAMPAIGN_ROLLED_BACK,
         level,

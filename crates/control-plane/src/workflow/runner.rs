@@ -12,6 +12,7 @@ use fleetdeck_api::{
 
 use super::engine::{Job, Shared, target_key};
 use super::gates;
+use super::on_resume;
 use super::plan::{self, Slot};
 use super::record::{self, Actor};
 use crate::DomainError;
@@ -33,6 +34,10 @@ pub(crate) async fn step(shared: &Shared, id: &str) -> Result<Vec<Job>, DomainEr
     match c.state {
         CampaignState::Running => advance(shared, &mut tx, &mut c, &meta, &mut jobs).await?,
         CampaignState::AwaitingApproval => gates::await_promotion(shared, &mut tx, &mut c).await?,
+        // Stepped only when one of its approvals moved (or a target is in flight).
+        CampaignState::Paused if campaigns::approvals_moved(&mut tx, id).await? => {
+            on_resume::refresh(&mut tx, &mut c).await?
+        }
         // Disable first: the revert starts once nothing of the forward run is in flight.
         CampaignState::RollingBack if !in_flight => jobs.push(Job::Rollback {
             campaign_id: c.id.clone(),
@@ -424,8 +429,7 @@ pub(crate) async fn pause_for(
     c: &mut Campaign,
     reason: String,
 ) -> Result<(), DomainError> {
-    c.state = CampaignState::Paused;
-    c.paused_reason = Some(reason.clone());
+    on_resume::mark_paused(tx, c, reason.clone()).await?;
     let ev = runner().event(
         kinds::CAMPAIGN_PAUSED,
         Level::Warn,

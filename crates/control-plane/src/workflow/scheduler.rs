@@ -73,8 +73,19 @@ pub(crate) async fn step(shared: &Shared, scan: bool) -> Result<Vec<Job>, Domain
         .collect();
     candidates.sort_by(|a, b| (a.0, &a.1.database_id).cmp(&(b.0, &b.1.database_id)));
     let who = Actor::new("scheduler", None);
+    let max = shared.settings.max_concurrent_drills;
     for (_, ev) in candidates.into_iter().take(room) {
         let mut tx = shared.store.begin().await?;
+        // The evidence and the running drills were read before this transaction: a
+        // drill an operator started since (or a finished one's successor) is seen here,
+        // so a database never has two drills running and the limit holds.
+        let now_running = drills::running(&mut tx).await?;
+        if now_running.len() >= max {
+            break;
+        }
+        if now_running.iter().any(|d| d.database_id == ev.database_id) {
+            continue;
+        }
         let Some(db) = fleet::get(&mut tx, &ev.database_id).await? else {
             continue;
         };
@@ -88,12 +99,13 @@ pub(crate) async fn step(shared: &Shared, scan: bool) -> Result<Vec<Job>, Domain
 
 /// Runs one queued drill and records what it proved.
 pub(crate) async fn run_drill(shared: &Shared, drill_id: &str) -> Result<(), DomainError> {
+    // One read transaction: the drill and its database at one moment.
     let (drill, db) = {
-        let mut conn = shared.store.pool().acquire().await?;
-        let Some(drill) = drills::get(&mut conn, drill_id).await? else {
+        let mut tx = shared.store.pool().begin().await?;
+        let Some(drill) = drills::get(&mut tx, drill_id).await? else {
             return Ok(());
         };
-        let db = fleet::get(&mut conn, &drill.database_id).await?;
+        let db = fleet::get(&mut tx, &drill.database_id).await?;
         (drill, db)
     };
     if drill.state != DrillState::Running {

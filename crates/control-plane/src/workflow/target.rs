@@ -4,7 +4,9 @@
 //! `verifying` is re-verified on restart, never patched a second time.
 
 use chrono::Utc;
-use fleetdeck_api::{CampaignState, Database, Level, TargetState, kinds};
+use fleetdeck_api::{
+    CampaignState, Database, Level, RevertOutcome, TargetRollback, TargetState, kinds,
+};
 
 use super::engine::Shared;
 use super::logs::{LogTo, with_log};
@@ -17,10 +19,12 @@ use crate::store::{campaigns, fleet};
 /// What a step does to the target row, besides its state.
 pub(crate) enum Mark {
     None,
-    /// The patch call comes next: count the attempt and remember it was made.
-    PatchStarted,
     /// The target failed: the ring's gate counts it.
     Failed,
+    /// The executor's rollback comes next: the patch result it replaces is kept.
+    Reverting,
+    /// The executor's rollback failed: kept beside the patch result.
+    RevertFailed,
 }
 
 /// Moves the target to `state` with `message`, appending `event`. Reads and writes only
@@ -43,15 +47,22 @@ pub(crate) async fn transition(
         ))
     })?;
     let t = &mut c.rings[pos].targets[i];
+    let outcome = |o| TargetRollback {
+        patch_state: super::rollback::patch_state(t),
+        outcome: o,
+    };
+    let rollback = match mark {
+        Mark::Reverting => Some(outcome(RevertOutcome::Reverting)),
+        Mark::RevertFailed => Some(outcome(RevertOutcome::RevertFailed)),
+        _ => t.rollback,
+    };
+    t.rollback = rollback;
     t.state = state;
     t.message = message;
     let mut with_rings = false;
     match mark {
-        Mark::None => {}
-        Mark::PatchStarted => {
-            t.attempts += 1;
-            campaigns::mark_patch_started(&mut tx, campaign_id, database_id).await?;
-        }
+        Mark::None | Mark::Reverting => {}
+        Mark::RevertFailed => t.finished_at = Some(Utc::now()),
         Mark::Failed => {
             t.finished_at = Some(Utc::now());
             c.rings[pos].gate.failures += 1;
@@ -113,10 +124,11 @@ pub(crate) async fn run(
     database_id: &str,
     fresh: bool,
 ) -> Result<(), DomainError> {
+    // One read transaction: the target and the database it patches, at one moment.
     let (c, db) = {
-        let mut conn = shared.store.pool().acquire().await?;
-        let c = campaigns::load_with_target(&mut conn, campaign_id, database_id).await?;
-        let db = fleet::get(&mut conn, database_id).await?;
+        let mut tx = shared.store.pool().begin().await?;
+        let c = campaigns::load_with_target(&mut tx, campaign_id, database_id).await?;
+        let db = fleet::get(&mut tx, database_id).await?;
         (c, db)
     };
     let Some(c) = c else { return Ok(()) };
@@ -180,34 +192,9 @@ pub(crate) async fn run(
             // Still `prechecking`: the next engine queues it again.
             return Ok(());
         }
-        let now = campaigns_state(shared, campaign_id).await?;
-        if now == Some(CampaignState::RollingBack) {
-            let text = format!("{}: not patched: the campaign is rolling back", ctx.db.id);
-            return ctx
-                .go(
-                    TargetState::Pending,
-                    Some("not patched: rollback requested".into()),
-                    Mark::None,
-                    Level::Info,
-                    text,
-                )
-                .await;
+        if !start_patch(&ctx, &target).await? {
+            return Ok(());
         }
-        let text = format!(
-            "{}: patching {} → {} (attempt {})",
-            ctx.db.id,
-            target.from_version,
-            ctx.to_version,
-            target.attempts + 1
-        );
-        ctx.go(
-            TargetState::Patching,
-            None,
-            Mark::PatchStarted,
-            Level::Info,
-            text,
-        )
-        .await?;
         let patched = with_log(shared, &ctx.log, |log| {
             ex.patch(&ctx.db, &ctx.to_version, log)
         })
@@ -224,9 +211,44 @@ pub(crate) async fn run(
     verify(&ctx, fresh).await
 }
 
-async fn campaigns_state(shared: &Shared, id: &str) -> Result<Option<CampaignState>, DomainError> {
-    let mut conn = shared.store.pool().acquire().await?;
-    campaigns::state(&mut conn, id).await
+/// Records that the patch call comes next, unless a rollback was requested since the
+/// precheck began: decided in the transaction that records it, so a rollback committed
+/// between a look at the campaign and this write cannot be missed (the patch call would
+/// then follow a rollback request that said nothing new is dispatched). Returns whether
+/// to patch.
+async fn start_patch(ctx: &Ctx<'_>, target: &fleetdeck_api::Target) -> Result<bool, DomainError> {
+    let db = &ctx.db.id;
+    let mut tx = ctx.shared.store.begin().await?;
+    let mut c = record::load_target(&mut tx, ctx.campaign_id, db).await?;
+    let Some((pos, i)) = record::find_target(&c, db) else {
+        return Ok(false);
+    };
+    let rolling_back = c.state == CampaignState::RollingBack;
+    let t = &mut c.rings[pos].targets[i];
+    let (level, text) = if rolling_back {
+        t.state = TargetState::Pending;
+        t.message = Some("not patched: rollback requested".into());
+        (
+            Level::Info,
+            format!("{db}: not patched: the campaign is rolling back"),
+        )
+    } else {
+        t.state = TargetState::Patching;
+        t.message = None;
+        t.attempts += 1;
+        campaigns::mark_patch_started(&mut tx, ctx.campaign_id, db).await?;
+        (
+            Level::Info,
+            format!(
+                "{db}: patching {} → {} (attempt {})",
+                target.from_version, ctx.to_version, t.attempts
+            ),
+        )
+    };
+    let ev = ctx.actor.event(kinds::TARGET_STATE, level, text);
+    record::save_target(&mut tx, &mut c, pos, db, false, ev).await?;
+    ctx.shared.store.commit(tx).await?;
+    Ok(!rolling_back)
 }
 
 /// Checks the version and health after a patch; on success records the database as

@@ -11,6 +11,7 @@ use fleetdeck_api::{
     ApprovalState, BackupPolicy, Campaign, CreateCampaign, Database, DbRole, Drill, DrillState,
     Environment, Event, GateSettings, Health, Verdict,
 };
+use fleetdeck_control_plane::executor::Executor;
 use fleetdeck_control_plane::executor::simulated::{SimConfig, SimulatedExecutor};
 use fleetdeck_control_plane::store::{Store, approvals, campaigns, events, fleet};
 use fleetdeck_control_plane::workflow::{self, Engine, EngineSettings};
@@ -110,6 +111,18 @@ impl Env {
         settings: EngineSettings,
         sim: SimConfig,
     ) -> Env {
+        Env::wrapped(dbs, no_drill, settings, sim, |sim| sim).await
+    }
+
+    /// [`Env::with`], the engine calling the executor `wrap` makes around the simulated
+    /// one (a test's hooks between the engine and the fleet).
+    pub async fn wrapped(
+        dbs: &[Database],
+        no_drill: &[&str],
+        settings: EngineSettings,
+        sim: SimConfig,
+        wrap: impl FnOnce(Arc<SimulatedExecutor>) -> Arc<dyn Executor>,
+    ) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(&dir.path().join("state.db"))
             .await
@@ -123,7 +136,7 @@ impl Env {
         fleet::seed(&mut tx, dbs, &drills).await.unwrap();
         store.commit(tx).await.unwrap();
         let sim = Arc::new(SimulatedExecutor::new(sim));
-        let engine = Engine::start(store.clone(), sim.clone(), settings);
+        let engine = Engine::start(store.clone(), wrap(sim.clone()), settings);
         Env {
             dir,
             store,

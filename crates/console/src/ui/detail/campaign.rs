@@ -1,13 +1,13 @@
 //! A campaign with every ring and every target, drawn live from state.
 
-use fleetdeck_api::Target;
+use fleetdeck_api::{Campaign, RevertOutcome, RollbackStage, Target, TargetState};
 use ratatui::text::{Line, Span};
 
 use super::{blank, clean, heading, kv, paragraph, spans};
 use crate::app::App;
 use crate::theme::Theme;
-use crate::ui::format::{ago, duration};
-use crate::ui::panes::ring_line;
+use crate::ui::format::{ago, count, duration};
+use crate::ui::panes::{on_resume, ring_line, rollback_stage, waits_for};
 use crate::ui::status;
 
 pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
@@ -47,9 +47,8 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
         t,
         "Gate",
         &format!(
-            "pauses at {} failed targets in a ring · bake {} · replica lag over {}s fails \
-             · {} at once",
-            g.failure_budget,
+            "pauses at {} in a ring · bake {} · replica lag over {}s fails · {} at once",
+            count(g.failure_budget as usize, "failed target"),
             duration(chrono::Duration::seconds(g.bake_seconds as i64)),
             g.max_replication_lag_s,
             g.concurrency
@@ -60,16 +59,22 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
     if let Some(r) = &c.paused_reason {
         out.extend(kv(t, "Paused", &clean(r), t.warning, w));
     }
-    if let Some(r) = &c.waiting_for {
+    if let Some(r) = on_resume(c) {
+        out.extend(kv(t, "On resume", &clean(r), t.text, w));
+    }
+    if let Some(r) = waits_for(c) {
         out.extend(kv(t, "Waits for", &clean(r), t.warning, w));
     }
     if let Some(rb) = &c.rollback {
+        let finished = rb
+            .finished_at
+            .map_or(String::new(), |at| format!(" {}", ago(now, at)));
         out.extend(kv(
             t,
             "Rollback",
             &format!(
-                "{} stage · by {} {} · {}",
-                rb.stage.as_str(),
+                "{}{finished} · requested by {} {} · {}",
+                rollback_stage(rb.stage),
                 clean(&rb.requested_by),
                 ago(now, rb.started_at),
                 clean(&rb.reason)
@@ -77,6 +82,15 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
             t.critical,
             w,
         ));
+        if rb.stage == RollbackStage::Done && rb.mismatches.is_empty() {
+            out.extend(kv(
+                t,
+                "  reconcile",
+                "✓ every target runs its declared version",
+                t.text,
+                w,
+            ));
+        }
         for m in &rb.mismatches {
             out.extend(kv(
                 t,
@@ -115,7 +129,7 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
             ));
         }
         for target in &r.targets {
-            out.push(target_line(t, app, target, id_width, w));
+            out.push(target_line(t, app, c, target, id_width, w));
             // The message in full under its target: it is often the cause.
             if let Some(m) = &target.message {
                 let style = if target.state == fleetdeck_api::TargetState::Failed {
@@ -130,7 +144,55 @@ pub fn lines(app: &App, id: &str, w: usize) -> Vec<Line<'static>> {
     out
 }
 
-fn target_line(t: &Theme, app: &App, target: &Target, id_width: usize, w: usize) -> Line<'static> {
+/// What a rollback did to a target, after what its patch did.
+fn reverted(t: &Theme, c: &Campaign, target: &Target) -> Vec<Span<'static>> {
+    let Some(rb) = target.rollback else {
+        return Vec::new();
+    };
+    let patch = match (rb.patch_state, rb.outcome) {
+        (TargetState::Failed, RevertOutcome::NotPatched) => " · failed before its patch",
+        (_, RevertOutcome::NotPatched) => "",
+        (TargetState::Done, _) => " · patched",
+        (TargetState::Failed, _) => " · patch failed",
+        _ => "",
+    };
+    let (outcome, style) = match rb.outcome {
+        RevertOutcome::Reverting => ("◐ reverting", t.warning),
+        RevertOutcome::Reverted => ("↺ reverted", t.text),
+        RevertOutcome::RevertFailed => ("✗ revert failed", t.critical),
+        RevertOutcome::NotPatched => ("never patched", t.muted),
+        RevertOutcome::Unknown => ("rollback outcome unknown", t.warning),
+    };
+    let mut v = vec![
+        Span::styled(format!("{patch} · "), t.muted),
+        Span::styled(outcome, style),
+    ];
+    let mismatch = c
+        .rollback
+        .iter()
+        .flat_map(|r| &r.mismatches)
+        .find(|m| m.database_id == target.database_id);
+    if let Some(m) = mismatch {
+        v.push(Span::styled(
+            format!(
+                " · ✗ runs {}, declared {}",
+                clean(&m.actual_version),
+                clean(&m.declared_version)
+            ),
+            t.critical,
+        ));
+    }
+    v
+}
+
+fn target_line(
+    t: &Theme,
+    app: &App,
+    c: &Campaign,
+    target: &Target,
+    id_width: usize,
+    w: usize,
+) -> Line<'static> {
     let s = status::target(t, target.state);
     let mut v = vec![
         Span::styled(format!("     {:<16}", s.text()), s.style),
@@ -150,6 +212,7 @@ fn target_line(t: &Theme, app: &App, target: &Target, id_width: usize, w: usize)
             t.muted,
         ),
     ];
+    v.extend(reverted(t, c, target));
     if target.attempts > 1 {
         v.push(Span::styled(
             format!(" · attempt {}", target.attempts),

@@ -8,7 +8,7 @@ mod rings;
 
 pub(crate) use approvals::kind_word as approval_kind_word;
 pub(crate) use log::window as log_window;
-pub(crate) use rings::{card_at, ring_line};
+pub(crate) use rings::{card_at, on_resume, ring_line, rollback_stage, waits_for};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

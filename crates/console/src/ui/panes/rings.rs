@@ -1,9 +1,13 @@
 //! Rings: each campaign as a card: its state, one gauge per ring with the gate and its
 //! failure budget, why it is paused and what it waits for.
 
-use fleetdeck_api::{Campaign, GateState, Ring, text::sanitize_line};
+use fleetdeck_api::{
+    Campaign, CampaignState, GateState, RevertCounts, Ring, RollbackStage, RollbackStatus,
+    text::sanitize_line,
+};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -128,6 +132,56 @@ fn card_height(t: &Theme, c: &Campaign, w: usize) -> usize {
         .sum::<usize>()
 }
 
+/// What the campaign waits for, while that can be so: a paused campaign waits for a
+/// resume (a server before `on_resume` still sent what it had waited for).
+pub(crate) fn waits_for(c: &Campaign) -> Option<&str> {
+    c.waiting_for
+        .as_deref()
+        .filter(|_| c.state != CampaignState::Paused)
+}
+
+/// What resuming a paused campaign will do.
+pub(crate) fn on_resume(c: &Campaign) -> Option<&str> {
+    c.on_resume
+        .as_deref()
+        .filter(|_| c.state == CampaignState::Paused)
+}
+
+/// Where a rollback is, in words.
+pub(crate) fn rollback_stage(stage: RollbackStage) -> &'static str {
+    match stage {
+        RollbackStage::Disable => "stage 1/4: nothing new dispatched",
+        RollbackStage::Revert => "stage 2/4: reverting patched targets",
+        RollbackStage::Repair => "stage 3/4: checking reverted targets' health",
+        RollbackStage::Reconcile => "stage 4/4: comparing versions",
+        RollbackStage::Done => "finished",
+        RollbackStage::Unknown => "at an unknown stage",
+    }
+}
+
+/// The reconcile report in one line: every mismatch, or that there is none.
+fn mismatches(rb: &RollbackStatus) -> Option<String> {
+    if rb.stage != RollbackStage::Done {
+        return None;
+    }
+    if rb.mismatches.is_empty() {
+        return Some("✓ every target runs its declared version".into());
+    }
+    let each: Vec<String> = rb
+        .mismatches
+        .iter()
+        .map(|m| {
+            format!(
+                "{} runs {}, declared {}",
+                sanitize_line(&m.database_id),
+                sanitize_line(&m.actual_version),
+                sanitize_line(&m.declared_version)
+            )
+        })
+        .collect();
+    Some(format!("✗ {} mismatched: {}", each.len(), each.join("; ")))
+}
+
 /// First card to draw: as many cards above the selected one as fit with it, so
 /// the selected card is always whole on screen and short lists start at the top.
 fn card_window(app: &App, selected: Option<usize>, height: usize, w: usize) -> usize {
@@ -178,25 +232,32 @@ fn card(t: &Theme, c: &Campaign) -> Vec<Vec<Span<'static>>> {
             t.warning,
         )]);
     }
-    if let Some(waiting) = &c.waiting_for {
+    if let Some(then) = on_resume(c) {
+        lines.push(vec![Span::styled(
+            format!("   ▶ on resume: {}", sanitize_line(then)),
+            t.text,
+        )]);
+    }
+    if let Some(waiting) = waits_for(c) {
         lines.push(vec![Span::styled(
             format!("   ⧗ waits for: {}", sanitize_line(waiting)),
             t.warning,
         )]);
     }
     if let Some(rb) = &c.rollback {
-        let mismatches = if rb.mismatches.is_empty() {
-            String::new()
+        let report = mismatches(rb).map_or(String::new(), |m| format!(" · {m}"));
+        let style = if rb.stage == RollbackStage::Done && rb.mismatches.is_empty() {
+            t.muted
         } else {
-            format!(" · ✗ {} mismatched", rb.mismatches.len())
+            t.critical
         };
         lines.push(vec![Span::styled(
             format!(
-                "   ↺ rollback: {} stage{mismatches} · {}",
-                rb.stage.as_str(),
+                "   ↺ rollback {}{report} · {}",
+                rollback_stage(rb.stage),
                 sanitize_line(&rb.reason)
             ),
-            t.critical,
+            style,
         )]);
     }
     lines
@@ -209,6 +270,64 @@ pub(crate) fn ring_line(t: &Theme, c: &Campaign, r: &Ring) -> Vec<Span<'static>>
     let rest = GAUGE.saturating_sub(d + f);
     let rs = status::ring(t, r.state);
     let budget = c.gate.failure_budget;
+    // After a rollback, what it did replaces the ring's state and gate (the gauge keeps
+    // what the patches did): the line is read for that, and must not be cut first.
+    let (state, gate, gate_style) = match r.revert_counts() {
+        Some(n) => {
+            let (text, style) = reverted(t, n);
+            (vec![Span::styled("↺ ", t.muted)], text, style)
+        }
+        None => {
+            let (text, style) = gate(t, r, budget);
+            (vec![rs.span(), Span::styled(" · ", t.muted)], text, style)
+        }
+    };
+    // Every ring's label takes the same width, prod or not, so the gauges line up
+    // down the card; the counts take the width of the campaign's largest ring.
+    let widest = |f: fn(&Ring) -> usize| c.rings.iter().map(f).max().unwrap_or(0);
+    let label_w = widest(|r| format!("R{}", r.index).len());
+    let n = widest(|r| r.targets.len()).to_string().len();
+    let mut line = vec![
+        Span::styled(
+            format!(
+                "  {:<label_w$} {:<4} ",
+                format!("R{}", r.index),
+                if r.contains_prod { "prod" } else { "" }
+            ),
+            if r.contains_prod { t.accent } else { t.text },
+        ),
+        Span::styled("█".repeat(d), t.gauge_done),
+        Span::styled("▒".repeat(f.min(GAUGE - d)), t.gauge_failed),
+        Span::styled("░".repeat(rest), t.gauge_rest),
+        Span::styled(format!(" {done:>n$}✓ {failed:>n$}✗ /{total:<n$} "), t.text),
+    ];
+    line.extend(state);
+    line.push(Span::styled(gate, gate_style));
+    line
+}
+
+/// What a rollback did to a ring's targets (the gauge keeps what their patches did).
+fn reverted(t: &Theme, n: RevertCounts) -> (String, Style) {
+    let parts: Vec<String> = [
+        (n.reverting, "◐ ", "reverting"),
+        (n.reverted, "", "reverted"),
+        (n.revert_failed, "✗ ", "not reverted"),
+        (n.not_patched, "", "never patched"),
+    ]
+    .into_iter()
+    .filter(|(k, ..)| *k > 0)
+    .map(|(k, glyph, what)| format!("{glyph}{k} {what}"))
+    .collect();
+    let style = if n.revert_failed > 0 {
+        t.critical
+    } else {
+        t.text
+    };
+    (parts.join(" · "), style)
+}
+
+/// The ring's gate: its failure budget, its bake, or why it failed.
+fn gate(t: &Theme, r: &Ring, budget: u32) -> (String, Style) {
     let gate = match r.gate.state {
         GateState::Failed => format!(
             "✗ gate failed: {}",
@@ -233,31 +352,10 @@ pub(crate) fn ring_line(t: &Theme, c: &Campaign, r: &Ring) -> Vec<Span<'static>>
             }
         }
     };
-    let gate_style = match r.gate.state {
+    let style = match r.gate.state {
         GateState::Failed => t.critical,
         _ if r.gate.failures > 0 => t.warning,
         _ => t.muted,
     };
-    // Every ring's label takes the same width, prod or not, so the gauges line up
-    // down the card; the counts take the width of the campaign's largest ring.
-    let widest = |f: fn(&Ring) -> usize| c.rings.iter().map(f).max().unwrap_or(0);
-    let label_w = widest(|r| format!("R{}", r.index).len());
-    let n = widest(|r| r.targets.len()).to_string().len();
-    vec![
-        Span::styled(
-            format!(
-                "  {:<label_w$} {:<4} ",
-                format!("R{}", r.index),
-                if r.contains_prod { "prod" } else { "" }
-            ),
-            if r.contains_prod { t.accent } else { t.text },
-        ),
-        Span::styled("█".repeat(d), t.gauge_done),
-        Span::styled("▒".repeat(f.min(GAUGE - d)), t.gauge_failed),
-        Span::styled("░".repeat(rest), t.gauge_rest),
-        Span::styled(format!(" {done:>n$}✓ {failed:>n$}✗ /{total:<n$} "), t.text),
-        rs.span(),
-        Span::styled(" · ", t.muted),
-        Span::styled(gate, gate_style),
-    ]
+    (gate, style)
 }
