@@ -69,6 +69,7 @@ fn campaign(targets: usize) -> Campaign {
         rings,
         rollback: None,
         version: 1,
+        change_ref: None,
     }
 }
 
