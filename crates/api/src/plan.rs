@@ -180,12 +180,18 @@ impl CampaignPlan {
                 _ => {}
             }
             if o.wave != t.wave || o.primary_id != t.primary_id {
-                say(format!("{id} moves from wave {} to wave {}", o.wave, t.wave));
+                say(format!(
+                    "{id} moves from wave {} to wave {}",
+                    o.wave, t.wave
+                ));
             }
         }
         for (ring, t) in &old {
             if find(&new, &t.database_id).is_none() {
-                say(format!("{} is no longer included (was ring {ring})", t.database_id));
+                say(format!(
+                    "{} is no longer included (was ring {ring})",
+                    t.database_id
+                ));
             }
         }
         for r in &self.rings {
@@ -310,7 +316,9 @@ mod tests {
         let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101].map(ordinal).into();
         assert_eq!(
             got,
-            ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"
+            ]
         );
     }
 }

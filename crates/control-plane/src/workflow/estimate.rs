@@ -34,7 +34,9 @@ pub async fn estimate(
         .await?
         .into_iter()
         .filter_map(|(ran, gate)| {
-            let asked = serde_json::from_str::<GateSettings>(&gate).ok()?.bake_seconds;
+            let asked = serde_json::from_str::<GateSettings>(&gate)
+                .ok()?
+                .bake_seconds;
             (asked > 0).then(|| ran / asked as f64)
         })
         .collect();
@@ -50,13 +52,15 @@ fn compute(
     let target_samples = targets.len() as u32;
     let bake_samples = bake_ratios.len() as u32;
     let target = median(targets);
-    let bake = median(bake_ratios).map_or(gate.bake_seconds as f64, |r| {
-        r * gate.bake_seconds as f64
-    });
+    let bake =
+        median(bake_ratios).map_or(gate.bake_seconds as f64, |r| r * gate.bake_seconds as f64);
     let rings = waves_per_ring.len();
     let waves: u32 = waves_per_ring.iter().sum();
     let bake_words = if bake_samples == 0 {
-        format!("the gate's bake of {} s per ring (no bake has finished yet)", gate.bake_seconds)
+        format!(
+            "the gate's bake of {} s per ring (no bake has finished yet)",
+            gate.bake_seconds
+        )
     } else {
         format!("a bake of {bake:.0} s per ring as {bake_samples} past bake(s) ran")
     };

@@ -114,7 +114,12 @@ pub fn check_version(req: &CreateCampaign) -> Result<String, DomainError> {
 
 /// Validates the change reference: optional, one line, bounded.
 pub fn check_change_ref(req: &CreateCampaign) -> Result<Option<String>, DomainError> {
-    let Some(r) = req.change_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
+    let Some(r) = req
+        .change_ref
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
         return Ok(None);
     };
     if r.chars().count() > MAX_CHANGE_REF_CHARS {
@@ -129,7 +134,10 @@ pub fn check_change_ref(req: &CreateCampaign) -> Result<Option<String>, DomainEr
 /// `None` when either is not, since then nobody can say which is newer.
 pub fn version_order(a: &str, b: &str) -> Option<std::cmp::Ordering> {
     let parts = |v: &str| -> Option<Vec<u64>> {
-        let mut n: Vec<u64> = v.split('.').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+        let mut n: Vec<u64> = v
+            .split('.')
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
         while n.len() > 1 && n.last() == Some(&0) {
             n.pop();
         }

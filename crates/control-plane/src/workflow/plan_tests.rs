@@ -282,7 +282,10 @@ fn a_downgrade_is_refused_per_database() {
     let s = select(&f, &req(None, None), "16.3");
     assert_eq!(codes(&s.refusals), ["downgrade"]);
     assert_eq!(s.refusals[0].database_id.as_deref(), Some("dev1"));
-    assert_eq!(version_order("16.10", "16.9"), Some(std::cmp::Ordering::Greater));
+    assert_eq!(
+        version_order("16.10", "16.9"),
+        Some(std::cmp::Ordering::Greater)
+    );
     assert_eq!(version_order("16", "16.0"), Some(std::cmp::Ordering::Equal));
     assert_eq!(version_order("16.3-1", "16.4"), None);
 }

@@ -73,10 +73,8 @@ pub(crate) async fn prepare(
     let fleet_dbs = fleet::all(conn).await?;
     let selection = plan::select(&fleet_dbs, req, &target_version);
     refusals.extend(selection.refusals);
-    let busy: HashMap<String, String> = campaigns::busy_databases(conn)
-        .await?
-        .into_iter()
-        .collect();
+    let busy: HashMap<String, String> =
+        campaigns::busy_databases(conn).await?.into_iter().collect();
     for d in &selection.todo {
         if let Some(cmp) = busy.get(&d.id) {
             refusals.push(refusal(
@@ -90,11 +88,8 @@ pub(crate) async fn prepare(
         }
     }
     let rings = plan::plan_rings(&selection.todo);
-    let by_id: HashMap<&str, &Database> = selection
-        .todo
-        .iter()
-        .map(|d| (d.id.as_str(), *d))
-        .collect();
+    let by_id: HashMap<&str, &Database> =
+        selection.todo.iter().map(|d| (d.id.as_str(), *d)).collect();
     let evidence = evidence_of(conn, &selection.todo, now).await?;
     let mut wire_rings = Vec::new();
     let mut waves_per_ring = Vec::new();
