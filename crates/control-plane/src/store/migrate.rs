@@ -22,7 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         4,
-        "campaign change_ref",
+        "campaign change_ref, done targets index",
         include_str!("../../migrations/0004_campaign_change_ref.sql"),
     ),
 ];

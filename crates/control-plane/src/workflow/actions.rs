@@ -46,7 +46,7 @@ pub async fn create_campaign(
     req: &CreateCampaign,
     corr: Option<String>,
 ) -> Result<Campaign, DomainError> {
-    let planned = preview::prepare(tx, req, Utc::now()).await?;
+    let planned = preview::prepare(tx, req, Utc::now(), preview::Estimate::Skip).await?;
     if let Some(reviewed) = &req.plan_hash {
         preview::check_reviewed(reviewed, &planned.plan)?;
     }

@@ -43,6 +43,18 @@ pub async fn estimate(
     Ok(compute(targets, ratios, waves_per_ring, gate))
 }
 
+/// The estimate of a plan made to start at once, which nobody reads.
+pub fn not_made(gate: &GateSettings) -> PlanEstimate {
+    PlanEstimate {
+        seconds: None,
+        target_seconds: None,
+        target_samples: 0,
+        bake_seconds: gate.bake_seconds as f64,
+        bake_samples: 0,
+        basis: "not estimated: planned to start at once".into(),
+    }
+}
+
 fn compute(
     targets: Vec<f64>,
     bake_ratios: Vec<f64>,

@@ -36,7 +36,17 @@ pub async fn plan_campaign(
     conn: &mut SqliteConnection,
     req: &CreateCampaign,
 ) -> Result<CampaignPlan, DomainError> {
-    Ok(prepare(conn, req, Utc::now()).await?.plan)
+    Ok(prepare(conn, req, Utc::now(), Estimate::FromHistory)
+        .await?
+        .plan)
+}
+
+/// Whether a plan reads the history for its estimate: a create does not show one, and
+/// skips the reads inside its write transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Estimate {
+    FromHistory,
+    Skip,
 }
 
 /// Up to this many targets, evidence is read per database (as the runner reads it);
@@ -49,6 +59,7 @@ pub(crate) async fn prepare(
     conn: &mut SqliteConnection,
     req: &CreateCampaign,
     now: DateTime<Utc>,
+    estimate: Estimate,
 ) -> Result<Planned, DomainError> {
     let mut refusals = Vec::new();
     let mut invalid = |e: DomainError| refusals.push(refusal("invalid", e.to_string(), None));
@@ -98,7 +109,10 @@ pub(crate) async fn prepare(
         waves_per_ring.push(waves);
         wire_rings.push(wire);
     }
-    let estimate = estimate::estimate(conn, &waves_per_ring, &gate).await?;
+    let estimate = match estimate {
+        Estimate::FromHistory => estimate::estimate(conn, &waves_per_ring, &gate).await?,
+        Estimate::Skip => estimate::not_made(&gate),
+    };
     let mut p = CampaignPlan {
         plan_hash: String::new(),
         can_start: refusals.is_empty(),
