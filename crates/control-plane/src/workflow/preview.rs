@@ -67,9 +67,11 @@ pub(crate) async fn prepare(
         invalid(e);
         req.title.trim().to_string()
     });
+    // An invalid version still selects (so every other reason shows), made inert for
+    // the messages that quote it.
     let target_version = plan::check_version(req).unwrap_or_else(|e| {
         invalid(e);
-        req.target_version.trim().to_string()
+        fleetdeck_api::text::sanitize_line(req.target_version.trim()).into_owned()
     });
     let gate = plan::check_gate(req.gate.as_ref()).unwrap_or_else(|e| {
         invalid(e);
