@@ -99,6 +99,7 @@ async fn applying_one_file_twice_starts_one_campaign() {
         .await;
     let again: Campaign = serde_json::from_value(again.ok().json()).unwrap();
     assert_eq!(again.id, id);
+    assert_eq!(again.state, CampaignState::Completed, "as it is now");
     let all: Vec<Campaign> = fx.get_json("/v1/campaigns").await;
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_eq!(all[0].change_ref.as_deref(), Some("PR-42"));

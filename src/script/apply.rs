@@ -48,6 +48,9 @@ pub async fn run(conn: &Conn, args: &ApplyArgs) -> Result<(), Failure> {
             Err(e) => return Err(failure(&what, &e)),
         }
     };
+    // A second apply is answered with the first one's stored answer (the campaign as it
+    // was created): show it as it is now, when the server says.
+    let campaign = conn.client.campaign(&campaign.id).await.unwrap_or(campaign);
     let output = args.output.output;
     if output == crate::cli_script::Output::Json {
         print_json(&campaign)?;
