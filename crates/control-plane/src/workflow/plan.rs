@@ -2,7 +2,7 @@
 //! in which order, which targets may be dispatched now, and what a gate decides. No
 //! store and no clock here, so every rule is unit-tested on plain values.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use fleetdeck_api::limits::{MAX_REASON_CHARS, MAX_TITLE_CHARS};
@@ -319,7 +319,15 @@ pub fn dispatchable<'a>(slots: &[Slot<'a>], concurrency: u32) -> Vec<&'a str> {
 /// The wave (from 1) each target of a ring is dispatched in by [`dispatchable`] when
 /// every target takes as long: all in flight finish, the next ones start. Targets in
 /// `blocked` wait for their exception until nothing else can go, then are approved.
+///
+/// Finished targets change nothing the rule looks at, so each wave asks it about the
+/// unfinished ones only, and only about a prefix of them: replicas come before every
+/// primary ([`plan_rings`]), so a prefix holds the replicas of each primary in it, and
+/// the rule picks on the prefix what it picks on the whole ring once the prefix yields
+/// `concurrency` targets. A ring of thousands plans in linear time.
 pub fn dispatch_waves(ring: &PlannedRing, blocked: &HashSet<&str>, concurrency: u32) -> Vec<u32> {
+    let concurrency = concurrency.max(1);
+    let want = concurrency as usize;
     let mut targets: Vec<Target> = ring
         .targets
         .iter()
@@ -339,40 +347,58 @@ pub fn dispatch_waves(ring: &PlannedRing, blocked: &HashSet<&str>, concurrency: 
             approval_id: None,
         })
         .collect();
+    let index: HashMap<String, usize> = ring
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.database_id.clone(), i))
+        .collect();
     let mut waves = vec![0; targets.len()];
+    let mut unfinished: VecDeque<usize> = (0..targets.len()).collect();
     let mut wave = 0;
-    while !ring_finished(&targets) {
-        let slots: Vec<Slot> = targets
-            .iter()
-            .zip(&ring.targets)
-            .map(|(t, p)| Slot {
-                target: t,
-                primary_id: p.primary_id.as_deref(),
-            })
-            .collect();
-        let start: HashSet<String> = dispatchable(&slots, concurrency.max(1))
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+    while !unfinished.is_empty() {
+        let mut len = (2 * want).min(unfinished.len());
+        let start: HashSet<usize> = loop {
+            let slots: Vec<Slot> = unfinished
+                .range(..len)
+                .map(|&i| Slot {
+                    target: &targets[i],
+                    primary_id: ring.targets[i].primary_id.as_deref(),
+                })
+                .collect();
+            let picked: HashSet<usize> = dispatchable(&slots, concurrency)
+                .into_iter()
+                .filter_map(|id| index.get(id).copied())
+                .collect();
+            if picked.len() == want || len == unfinished.len() {
+                break picked;
+            }
+            len = (len * 2).min(unfinished.len());
+        };
         if start.is_empty() {
             // Only exceptions hold the ring: they are decided, and it goes on. Nothing
             // blocked and nothing to start would be a replica cycle the inventory
             // refuses; stop rather than spin.
-            let mut held = targets
-                .iter_mut()
-                .filter(|t| t.state == TargetState::Blocked)
-                .peekable();
-            if held.peek().is_none() {
+            let mut any = false;
+            for &i in &unfinished {
+                if targets[i].state == TargetState::Blocked {
+                    targets[i].state = TargetState::Pending;
+                    any = true;
+                }
+            }
+            if !any {
                 break;
             }
-            held.for_each(|t| t.state = TargetState::Pending);
             continue;
         }
         wave += 1;
-        for (i, t) in targets.iter_mut().enumerate() {
-            if start.contains(&t.database_id) {
-                t.state = TargetState::Done;
+        let prefix: Vec<usize> = unfinished.drain(..len).collect();
+        for &i in prefix.iter().rev() {
+            if start.contains(&i) {
+                targets[i].state = TargetState::Done;
                 waves[i] = wave;
+            } else {
+                unfinished.push_front(i);
             }
         }
     }

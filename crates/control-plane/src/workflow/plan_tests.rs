@@ -310,3 +310,88 @@ fn waves_follow_the_dispatch_rule() {
         "a blocked replica goes once its exception is decided, and holds its primary"
     );
 }
+
+/// The rule asked about the whole ring at every wave, as the runner asks it.
+fn waves_the_long_way(ring: &PlannedRing, blocked: &HashSet<&str>, concurrency: u32) -> Vec<u32> {
+    let mut targets: Vec<Target> = ring
+        .targets
+        .iter()
+        .map(|t| {
+            let state = if blocked.contains(t.database_id.as_str()) {
+                TargetState::Blocked
+            } else {
+                TargetState::Pending
+            };
+            target(&t.database_id, state)
+        })
+        .collect();
+    let mut waves = vec![0; targets.len()];
+    let mut wave = 0;
+    while !ring_finished(&targets) {
+        let slots: Vec<Slot> = targets
+            .iter()
+            .zip(&ring.targets)
+            .map(|(t, p)| Slot {
+                target: t,
+                primary_id: p.primary_id.as_deref(),
+            })
+            .collect();
+        let start: HashSet<String> = dispatchable(&slots, concurrency)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if start.is_empty() {
+            targets
+                .iter_mut()
+                .filter(|t| t.state == TargetState::Blocked)
+                .for_each(|t| t.state = TargetState::Pending);
+            continue;
+        }
+        wave += 1;
+        for (i, t) in targets.iter_mut().enumerate() {
+            if start.contains(&t.database_id) {
+                t.state = TargetState::Done;
+                waves[i] = wave;
+            }
+        }
+    }
+    waves
+}
+
+#[test]
+fn waves_on_a_prefix_equal_the_rule_on_the_whole_ring() {
+    // Primaries with zero to three replicas each, some blocked, in one ring.
+    let mut f = Vec::new();
+    for p in 0..60 {
+        let id = format!("p{p:02}");
+        for r in 0..(p % 4) {
+            f.push(db(
+                &format!("{id}-r{r}"),
+                3,
+                Environment::Prod,
+                1,
+                DbRole::Replica,
+                Some(&id),
+            ));
+        }
+        f.push(db(&id, 3, Environment::Prod, 1, DbRole::Primary, None));
+    }
+    let all: Vec<&Database> = f.iter().collect();
+    let ring = &plan_rings(&all)[0];
+    let ids: Vec<String> = ring.targets.iter().map(|t| t.database_id.clone()).collect();
+    for every in [0, 3, 7] {
+        let blocked: HashSet<&str> = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| every > 0 && i % every == 0)
+            .map(|(_, id)| id.as_str())
+            .collect();
+        for concurrency in [1, 2, 5, 64] {
+            assert_eq!(
+                dispatch_waves(ring, &blocked, concurrency),
+                waves_the_long_way(ring, &blocked, concurrency),
+                "every {every}th blocked, concurrency {concurrency}"
+            );
+        }
+    }
+}
