@@ -15,7 +15,8 @@ use clap::{Args, Parser, Subcommand};
                   simulated demo fleet and opens the console on it. With --context NAME (from \
                   config.toml) or --server URL it connects to a running control plane. The \
                   subcommands get, approve, reject, pause, resume, rollback, drill and wait do the \
-                  same things without the console, for scripts.",
+                  same things without the console, for scripts; plan and apply start campaigns \
+                  from campaign files reviewed in git.",
     after_long_help = "Exit codes: 0 ok, 1 error, 2 usage or configuration, 3 refused by policy or state \
                        (the server's reason on stderr), 4 timed out.\n\n\
                        Files: `fleetdeck config paths` prints where config.toml, themes, keymaps, logs \
@@ -142,6 +143,10 @@ pub enum Command {
     Drill(crate::cli_script::DrillArgs),
     /// Wait until a campaign is completed, paused or rolled back.
     Wait(crate::cli_script::WaitArgs),
+    /// Show what a campaign file would do if started now; exit 3 when it would be refused.
+    Plan(crate::cli_script::PlanArgs),
+    /// Start the campaign of a campaign file; applying the same file again starts nothing new.
+    Apply(crate::cli_script::ApplyArgs),
     /// Check the config file, or show where fleetdeck's files live.
     #[command(subcommand)]
     Config(crate::cli_script::ConfigCommand),

@@ -28,6 +28,8 @@ pub struct OutputArgs {
 pub enum Resource {
     Fleet,
     Campaigns,
+    /// One campaign ring by ring, target by target (give its id).
+    Campaign,
     Evidence,
     Approvals,
     Events,
@@ -59,6 +61,10 @@ pub struct GetArgs {
     /// What to print.
     #[arg(value_enum)]
     pub what: Resource,
+
+    /// `get campaign` only: the campaign's id.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
 
     /// Events only: start after this sequence number [default: the most recent 100].
     #[arg(long, value_name = "SEQ")]
@@ -157,6 +163,36 @@ pub struct WaitArgs {
     pub until: WaitFor,
     /// Give up after this long (exit 4): 90s, 10m, 1h, or seconds.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The campaign file (TOML with the keys of the create body; see docs/cli.md).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The campaign file (TOML with the keys of the create body; see docs/cli.md).
+    pub file: PathBuf,
+    /// Start it only if its plan is still the one `fleetdeck plan` showed with this
+    /// hash; otherwise exit 3 and show what changed.
+    #[arg(long, value_name = "HASH")]
+    pub plan_hash: Option<String>,
+    /// Then wait until the campaign is completed (exit 4 after --timeout).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up after this long: 90s, 10m, 1h, or seconds.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration, requires = "wait")]
     pub timeout: Duration,
     #[command(flatten)]
     pub output: OutputArgs,

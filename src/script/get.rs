@@ -17,6 +17,9 @@ pub async fn run(conn: &Conn, args: &GetArgs) -> Result<(), Failure> {
     if args.what != Resource::Events && (args.follow || args.after.is_some()) {
         return Err(Failure::usage("--after and --follow are for `get events`"));
     }
+    if args.what != Resource::Campaign && args.id.is_some() {
+        return Err(Failure::usage("an id is for `get campaign ID`"));
+    }
     let c = &conn.client;
     macro_rules! list {
         ($what:literal, $call:expr, $table:path) => {{
@@ -34,6 +37,7 @@ pub async fn run(conn: &Conn, args: &GetArgs) -> Result<(), Failure> {
     match args.what {
         Resource::Fleet => list!("fleet", c.databases(), table::fleet),
         Resource::Campaigns => list!("campaigns", c.campaigns(), table::campaigns),
+        Resource::Campaign => super::campaign::run(conn, args.id.as_deref(), json).await,
         Resource::Evidence => list!("evidence", c.evidence(), table::evidence),
         Resource::Approvals => list!(
             "approvals",

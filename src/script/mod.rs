@@ -4,8 +4,12 @@
 //! policy or state, 4 timed out.
 
 mod act;
+mod apply;
+mod campaign;
+mod campaign_file;
 mod get;
 mod json;
+mod plan;
 mod table;
 mod wait;
 
@@ -37,6 +41,14 @@ pub async fn run(command: Command, outer: &ConnectArgs) -> Result<(), Failure> {
         Command::Wait(args) => {
             let conn = connect(args.connect.clone().or(outer)).await?;
             wait::run(&conn, &args).await
+        }
+        Command::Plan(args) => {
+            let conn = connect(args.connect.clone().or(outer)).await?;
+            plan::run(&conn, &args).await
+        }
+        Command::Apply(args) => {
+            let conn = connect(args.connect.clone().or(outer)).await?;
+            apply::run(&conn, &args).await
         }
         other => {
             let (action, connect_args, output) = act::plan(other)?;

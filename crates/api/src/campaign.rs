@@ -387,6 +387,9 @@ pub struct Campaign {
     pub rollback: Option<RollbackStatus>,
     /// Concurrency version, sent back in `If-Match`.
     pub version: u64,
+    /// The change it carries out (ticket, pull request), as given at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_ref: Option<String>,
 }
 
 impl Campaign {

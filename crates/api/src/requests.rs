@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::GateSettings;
+use crate::{Environment, GateSettings};
 
-/// `POST /v1/campaigns`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `POST /v1/campaigns` and `POST /v1/campaigns/plan`; also the keys of a campaign file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCampaign {
     pub title: String,
@@ -21,6 +21,25 @@ pub struct CreateCampaign {
     pub engine: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateSettings>,
+    /// Only databases in one of these environments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<Environment>>,
+    /// Only databases of one of these tiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Vec<u8>>,
+    /// Only databases carrying at least one of these tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Database ids left out of the selection, whatever else selects them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// Free text naming the change (a ticket, a pull request); stored with the campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_ref: Option<String>,
+    /// Create only: the `plan_hash` of the plan that was reviewed. The server plans
+    /// again and answers 412, listing what changed, when the plan is no longer that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_hash: Option<String>,
 }
 
 /// Pause, resume and rollback bodies; pause and rollback require the reason.

@@ -71,6 +71,7 @@ fn campaign(targets: usize) -> Campaign {
         rings,
         rollback: None,
         version: 1,
+        change_ref: None,
     }
 }
 

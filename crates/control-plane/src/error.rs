@@ -26,6 +26,10 @@ pub enum DomainError {
         seen: u64,
         current: u64,
     },
+    /// 412: the plan a create pinned with `plan_hash` is no longer the plan; the detail
+    /// lists what changed.
+    #[error("{0}")]
+    PlanChanged(String),
     /// 422: the request is well formed but cannot be accepted (idempotency key reuse).
     #[error("{0}")]
     Unprocessable(String),
@@ -41,7 +45,7 @@ impl DomainError {
             DomainError::Forbidden(_) => 403,
             DomainError::NotFound(_) => 404,
             DomainError::Conflict(_) => 409,
-            DomainError::PreconditionFailed { .. } => 412,
+            DomainError::PreconditionFailed { .. } | DomainError::PlanChanged(_) => 412,
             DomainError::Unprocessable(_) => 422,
             DomainError::Internal(_) => 500,
         }
@@ -53,7 +57,9 @@ impl DomainError {
             DomainError::Forbidden(_) => "Forbidden",
             DomainError::NotFound(_) => "Not found",
             DomainError::Conflict(_) => "Conflict",
-            DomainError::PreconditionFailed { .. } => "Precondition failed",
+            DomainError::PreconditionFailed { .. } | DomainError::PlanChanged(_) => {
+                "Precondition failed"
+            }
             DomainError::Unprocessable(_) => "Unprocessable request",
             DomainError::Internal(_) => "Internal error",
         }

@@ -7,6 +7,7 @@
 //! only inside [`Client`], whose `Debug` never prints it.
 
 mod backoff;
+mod campaigns;
 mod snapshot;
 pub mod stream;
 pub mod tls;

@@ -268,6 +268,7 @@ pub fn campaign(id: &str, title: &str, state: CampaignState, rings: Vec<Ring>) -
         rings,
         rollback: None,
         version: 7,
+        change_ref: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Operator actions: start a campaign, pause, resume and roll it back, drill a database.
 //! The workflow functions do the domain work inside the request's transaction.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -8,13 +9,36 @@ use fleetdeck_api::{CreateCampaign, EventSubject, ReasonBody, StartDrill};
 
 use super::AppState;
 use super::body;
-use super::caller::Permission;
-use super::mutation::Action;
+use super::caller::{Caller, Permission};
+use super::mutation::{Action, json_response};
 use super::problem::ApiError;
 use super::refusals;
-use crate::workflow;
+use crate::{DomainError, workflow};
 
-/// `POST /v1/campaigns`: 201 with the planned campaign.
+/// `POST /v1/campaigns/plan`: 200 with what `POST /v1/campaigns` with this body would do
+/// now, refusals included. Any role may ask; it changes nothing, so it needs no
+/// Idempotency-Key. Read in one transaction: one consistent view of fleet, evidence and
+/// campaigns.
+pub async fn plan_campaign(
+    State(state): State<AppState>,
+    _: Caller,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let req: CreateCampaign = body::json(&bytes, false)?;
+    let mut tx = state
+        .store()
+        .pool()
+        .begin()
+        .await
+        .map_err(DomainError::from)?;
+    let plan = workflow::plan_campaign(&mut tx, &req).await?;
+    tx.rollback().await.map_err(DomainError::from)?;
+    let body = serde_json::to_string(&plan).map_err(DomainError::from)?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// `POST /v1/campaigns`: 201 with the planned campaign (the plan of
+/// [`plan_campaign`], started).
 pub async fn create_campaign(
     State(state): State<AppState>,
     action: Action,

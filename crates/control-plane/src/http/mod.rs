@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/campaigns",
             get(reads::campaigns).post(actions::create_campaign),
         )
+        .route("/v1/campaigns/plan", post(actions::plan_campaign))
         .route("/v1/campaigns/{id}", get(reads::campaign))
         .route("/v1/campaigns/{id}/pause", post(actions::pause))
         .route("/v1/campaigns/{id}/resume", post(actions::resume))

@@ -142,6 +142,7 @@ fn header_from_row(row: &SqliteRow) -> Result<Campaign, DomainError> {
         rings: Vec::new(),
         rollback: rollback.as_deref().map(serde_json::from_str).transpose()?,
         version: to_u64(row.try_get("version")?, "campaign version")?,
+        change_ref: row.try_get("change_ref")?,
     })
 }
 
@@ -205,8 +206,8 @@ pub async fn insert(
 ) -> Result<(), DomainError> {
     sqlx::query(
         "INSERT INTO campaigns (id, num, title, target_version, created_by, created_at, updated_at, \
-         state, paused_reason, waiting_for, gate, current_ring, rollback, version) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, ?)",
+         state, paused_reason, waiting_for, gate, current_ring, rollback, version, change_ref) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, NULL, ?, ?)",
     )
     .bind(&c.id)
     .bind(num)
@@ -218,6 +219,7 @@ pub async fn insert(
     .bind(c.state.as_str())
     .bind(serde_json::to_string(&c.gate)?)
     .bind(to_i64(c.version))
+    .bind(&c.change_ref)
     .execute(&mut *conn)
     .await?;
     save_header(conn, c).await?;

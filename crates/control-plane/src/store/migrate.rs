@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rollback outcomes",
         include_str!("../../migrations/0004_rollback_outcomes.sql"),
     ),
+    (
+        5,
+        "campaign change_ref, done targets index",
+        include_str!("../../migrations/0005_campaign_change_ref.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

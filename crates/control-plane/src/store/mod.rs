@@ -15,6 +15,7 @@ pub mod drills;
 pub mod events;
 pub mod fleet;
 pub mod group;
+pub mod history;
 pub mod idempotency;
 pub mod lock;
 mod migrate;

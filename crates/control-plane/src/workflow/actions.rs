@@ -10,7 +10,8 @@ use fleetdeck_api::{
 };
 
 use super::on_resume;
-use super::plan::{self, check_reason};
+use super::plan::check_reason;
+use super::preview;
 use super::record::{self, Actor};
 use crate::DomainError;
 use crate::store::campaigns::{self, TargetMeta};
@@ -36,27 +37,30 @@ fn wrong_state(c: &Campaign, action: &str, allowed: &str) -> DomainError {
     ))
 }
 
-/// Starts a campaign: plans its rings and targets; the runner takes it from there.
+/// Starts a campaign: plans it ([`super::plan_campaign`], refused when the plan has any
+/// refusal, or is no longer the reviewed `plan_hash`) and stores its rings and targets as
+/// planned; the runner takes it from there.
 pub async fn create_campaign(
     tx: &mut Tx<'_>,
     actor: &str,
     req: &CreateCampaign,
     corr: Option<String>,
 ) -> Result<Campaign, DomainError> {
-    let (title, target_version) = plan::check_request(req)?;
-    let gate = plan::check_gate(req.gate.as_ref())?;
-    let fleet_dbs = fleet::all(tx).await?;
-    let selected = plan::select(&fleet_dbs, req, &target_version)?;
-    let busy = campaigns::busy_databases(tx).await?;
-    if let Some((db, cmp)) = busy
-        .iter()
-        .find(|(db, _)| selected.iter().any(|s| &s.id == db))
-    {
-        return Err(DomainError::Conflict(format!(
-            "database {db} is already in unfinished campaign {cmp}; finish or roll it back first"
-        )));
+    let planned = preview::prepare(tx, req, Utc::now(), preview::Estimate::Skip).await?;
+    if let Some(reviewed) = &req.plan_hash {
+        preview::check_reviewed(reviewed, &planned.plan)?;
     }
-    let planned = plan::plan_rings(&selected);
+    if !planned.plan.refusals.is_empty() {
+        return Err(preview::refused(&planned.plan.refusals));
+    }
+    let preview::Planned {
+        rings: planned,
+        title,
+        target_version,
+        gate,
+        change_ref,
+        ..
+    } = planned;
     let num = campaigns::next_num(tx).await?;
     let now = Utc::now();
     let mut metas = Vec::new();
@@ -104,7 +108,7 @@ pub async fn create_campaign(
         .collect();
     let mut c = Campaign {
         id: format!("cmp-{num}"),
-        title: fleetdeck_api::text::sanitize_line(&title).into_owned(),
+        title,
         target_version,
         created_by: actor.to_string(),
         created_at: now,
@@ -118,6 +122,7 @@ pub async fn create_campaign(
         rings,
         rollback: None,
         version: 0,
+        change_ref,
     };
     record::set_current(&mut c, 0);
     campaigns::insert(tx, num, &c, &metas).await?;
@@ -127,8 +132,13 @@ pub async fn create_campaign(
         .map(|r| format!("ring {}: {}", r.index, r.targets.len()))
         .collect::<Vec<_>>()
         .join(", ");
+    let change = c
+        .change_ref
+        .as_deref()
+        .map(|r| format!(" for {r}"))
+        .unwrap_or_default();
     let msg = format!(
-        "{actor} started campaign {} '{}' to {} on {} databases ({summary})",
+        "{actor} started campaign {} '{}' to {}{change} on {} databases ({summary})",
         c.id,
         c.title,
         c.target_version,

@@ -179,6 +179,7 @@ async fn start_campaign(shared: &Shared, demo: &DemoSettings) -> Result<(), Doma
             bake_seconds: 120,
             ..GateSettings::default()
         }),
+        ..CreateCampaign::default()
     };
     let mut tx = shared.store.begin().await?;
     actions::create_campaign(&mut tx, &demo.operator, &req, None).await?;

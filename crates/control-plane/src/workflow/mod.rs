@@ -1,7 +1,7 @@
 //! Workflows: patch campaigns ring by ring behind health gates and approvals, rollback in
 //! four stages, and restore drills kept fresh by a scheduler.
 //!
-//! The HTTP layer calls the actions ([`create_campaign`], [`pause`], [`resume`],
+//! The HTTP layer plans campaigns ([`plan_campaign`]) and calls the actions ([`create_campaign`], [`pause`], [`resume`],
 //! [`rollback`], [`start_drill`]) inside its own transaction; the [`Engine`] wakes on the
 //! commit and does the rest. Everything the engine does is committed step by step, so a
 //! restarted engine continues where the last one stopped.
@@ -10,10 +10,12 @@ mod actions;
 mod bake;
 pub mod demo;
 mod engine;
+mod estimate;
 mod gates;
 mod logs;
 mod on_resume;
 pub mod plan;
+mod preview;
 mod record;
 mod rollback;
 mod runner;
@@ -23,4 +25,5 @@ mod target;
 pub use actions::{create_campaign, pause, resume, rollback, start_drill};
 pub use demo::DemoSettings;
 pub use engine::{Engine, EngineSettings};
+pub use preview::{plan_campaign, plan_hash};
 pub(crate) use scheduler::note_unfinished as note_unfinished_drills;

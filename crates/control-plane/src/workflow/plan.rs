@@ -2,13 +2,13 @@
 //! in which order, which targets may be dispatched now, and what a gate decides. No
 //! store and no clock here, so every rule is unit-tested on plain values.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use fleetdeck_api::limits::{MAX_REASON_CHARS, MAX_TITLE_CHARS};
 use fleetdeck_api::{
     BlastRadius, CreateCampaign, Database, DbRole, Environment, Finding, GateSettings, Health,
-    HealthStatus, Severity, Target, TargetState,
+    HealthStatus, PlanRefusal, Severity, Target, TargetState,
 };
 
 use crate::DomainError;
@@ -79,8 +79,11 @@ pub fn check_gate(gate: Option<&GateSettings>) -> Result<GateSettings, DomainErr
     Ok(gate)
 }
 
-/// Validates the request's title and version (the selection is checked by [`select`]).
-pub fn check_request(req: &CreateCampaign) -> Result<(String, String), DomainError> {
+/// Longest change reference (ticket, pull request) a campaign keeps.
+pub const MAX_CHANGE_REF_CHARS: usize = 200;
+
+/// Validates the request's title.
+pub fn check_title(req: &CreateCampaign) -> Result<String, DomainError> {
     let title = req.title.trim();
     if title.is_empty() {
         return Err(DomainError::Invalid("title is required".into()));
@@ -90,6 +93,11 @@ pub fn check_request(req: &CreateCampaign) -> Result<(String, String), DomainErr
             "the title is longer than {MAX_TITLE_CHARS} characters"
         )));
     }
+    Ok(title.to_string())
+}
+
+/// Validates the request's target version.
+pub fn check_version(req: &CreateCampaign) -> Result<String, DomainError> {
     let version = req.target_version.trim();
     if version.is_empty() {
         return Err(DomainError::Invalid("target_version is required".into()));
@@ -101,55 +109,148 @@ pub fn check_request(req: &CreateCampaign) -> Result<(String, String), DomainErr
             "target_version must be at most {MAX_VERSION_CHARS} characters without spaces or control characters"
         )));
     }
-    Ok((title.to_string(), version.to_string()))
+    Ok(version.to_string())
+}
+
+/// Validates the change reference: optional, one line, bounded.
+pub fn check_change_ref(req: &CreateCampaign) -> Result<Option<String>, DomainError> {
+    let Some(r) = req
+        .change_ref
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
+        return Ok(None);
+    };
+    if r.chars().count() > MAX_CHANGE_REF_CHARS {
+        return Err(DomainError::Invalid(format!(
+            "change_ref is longer than {MAX_CHANGE_REF_CHARS} characters"
+        )));
+    }
+    Ok(Some(fleetdeck_api::text::sanitize_line(r).into_owned()))
+}
+
+/// How two versions compare, when both are dot-separated numbers ("16.3", "8.0.36");
+/// `None` when either is not, since then nobody can say which is newer.
+pub fn version_order(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    let parts = |v: &str| -> Option<Vec<u64>> {
+        let mut n: Vec<u64> = v
+            .split('.')
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
+        while n.len() > 1 && n.last() == Some(&0) {
+            n.pop();
+        }
+        Some(n)
+    };
+    Some(parts(a)?.cmp(&parts(b)?))
+}
+
+/// One reason a campaign would be refused.
+pub fn refusal(code: &str, message: String, database_id: Option<&str>) -> PlanRefusal {
+    PlanRefusal {
+        code: code.into(),
+        message,
+        database_id: database_id.map(str::to_string),
+    }
+}
+
+/// No list, or a list with a value that `pred` accepts.
+fn any_of<T>(list: &Option<Vec<T>>, pred: impl Fn(&T) -> bool) -> bool {
+    list.as_ref().is_none_or(|l| l.iter().any(pred))
+}
+
+/// What a request selects: the databases to patch, in inventory order, and every reason
+/// the selection is refused.
+pub struct Selection<'a> {
+    pub todo: Vec<&'a Database>,
+    pub refusals: Vec<PlanRefusal>,
 }
 
 /// The databases a request covers: the union of `databases` and `rings` (neither means
-/// the whole fleet), narrowed to `engine`, without those already on the target version.
+/// the whole fleet), narrowed to `engine`, `environments`, `tiers` and `tags` (any of
+/// each list), without `exclude` and without those already on the target version.
 pub fn select<'a>(
     fleet: &'a [Database],
     req: &CreateCampaign,
     target_version: &str,
-) -> Result<Vec<&'a Database>, DomainError> {
+) -> Selection<'a> {
     let by_id: HashMap<&str, &Database> = fleet.iter().map(|d| (d.id.as_str(), d)).collect();
-    let mut wanted: HashSet<&str> = HashSet::new();
-    if let Some(ids) = &req.databases {
-        for id in ids {
-            if !by_id.contains_key(id.as_str()) {
-                return Err(DomainError::Invalid(format!(
-                    "unknown database '{}'",
-                    fleetdeck_api::text::sanitize_line(id)
-                )));
-            }
-            wanted.insert(id.as_str());
+    let mut refusals = Vec::new();
+    let named = req.databases.iter().flatten().map(|id| ("", id));
+    let excluded = req.exclude.iter().flatten().map(|id| (" in exclude", id));
+    for (where_, id) in named.chain(excluded) {
+        if !by_id.contains_key(id.as_str()) {
+            let id = fleetdeck_api::text::sanitize_line(id);
+            refusals.push(refusal(
+                "unknown-database",
+                format!("unknown database '{id}'{where_}"),
+                Some(&id),
+            ));
         }
     }
-    if let Some(rings) = &req.rings {
-        for d in fleet.iter().filter(|d| rings.contains(&d.ring)) {
-            wanted.insert(d.id.as_str());
-        }
+    if req
+        .environments
+        .iter()
+        .flatten()
+        .any(|e| *e == Environment::Unknown)
+    {
+        refusals.push(refusal(
+            "invalid",
+            "environments may be dev, staging or prod".into(),
+            None,
+        ));
     }
+    let wanted: HashSet<&str> = req.databases.iter().flatten().map(String::as_str).collect();
     let everything = req.databases.is_none() && req.rings.is_none();
     let picked: Vec<&Database> = fleet
         .iter()
-        .filter(|d| everything || wanted.contains(d.id.as_str()))
+        .filter(|d| {
+            everything
+                || wanted.contains(d.id.as_str())
+                || req.rings.as_ref().is_some_and(|r| r.contains(&d.ring))
+        })
         .filter(|d| req.engine.as_deref().is_none_or(|e| d.engine == e))
+        .filter(|d| any_of(&req.environments, |e| *e == d.environment))
+        .filter(|d| any_of(&req.tiers, |t| *t == d.tier))
+        .filter(|d| any_of(&req.tags, |t| d.tags.contains(t)))
+        .filter(|d| !req.exclude.iter().flatten().any(|x| *x == d.id))
         .collect();
     if picked.is_empty() {
-        return Err(DomainError::Invalid(
-            "the selection (databases, rings, engine) matches no database".into(),
+        refusals.push(refusal(
+            "empty-selection",
+            "the selection (databases, rings, engine, environments, tiers, tags, exclude) matches no database".into(),
+            None,
         ));
+        return Selection {
+            todo: picked,
+            refusals,
+        };
     }
     let todo: Vec<&Database> = picked
         .into_iter()
         .filter(|d| d.engine_version != target_version)
         .collect();
-    if todo.is_empty() {
-        return Err(DomainError::Invalid(format!(
-            "every selected database already runs {target_version}"
-        )));
+    for d in &todo {
+        if version_order(&d.engine_version, target_version) == Some(std::cmp::Ordering::Greater) {
+            refusals.push(refusal(
+                "downgrade",
+                format!(
+                    "{} runs {}, newer than {target_version}: a campaign never downgrades",
+                    d.id, d.engine_version
+                ),
+                Some(&d.id),
+            ));
+        }
     }
-    Ok(todo)
+    if todo.is_empty() {
+        refusals.push(refusal(
+            "up-to-date",
+            format!("every selected database already runs {target_version}"),
+            None,
+        ));
+    }
+    Selection { todo, refusals }
 }
 
 /// Groups the selection into rings (ascending) in dispatch order: replicas before
@@ -213,6 +314,96 @@ pub fn dispatchable<'a>(slots: &[Slot<'a>], concurrency: u32) -> Vec<&'a str> {
         .map(|s| s.target.database_id.as_str())
         .take(room)
         .collect()
+}
+
+/// The wave (from 1) each target of a ring is dispatched in by [`dispatchable`] when
+/// every target takes as long: all in flight finish, the next ones start. Targets in
+/// `blocked` wait for their exception until nothing else can go, then are approved.
+///
+/// Finished targets change nothing the rule looks at, so each wave asks it about the
+/// unfinished ones only, and only about a prefix of them: replicas come before every
+/// primary ([`plan_rings`]), so a prefix holds the replicas of each primary in it, and
+/// the rule picks on the prefix what it picks on the whole ring once the prefix yields
+/// `concurrency` targets. A ring of thousands plans in linear time.
+pub fn dispatch_waves(ring: &PlannedRing, blocked: &HashSet<&str>, concurrency: u32) -> Vec<u32> {
+    let concurrency = concurrency.max(1);
+    let want = concurrency as usize;
+    let mut targets: Vec<Target> = ring
+        .targets
+        .iter()
+        .map(|t| Target {
+            database_id: t.database_id.clone(),
+            state: if blocked.contains(t.database_id.as_str()) {
+                TargetState::Blocked
+            } else {
+                TargetState::Pending
+            },
+            from_version: t.from_version.clone(),
+            to_version: String::new(),
+            attempts: 0,
+            started_at: None,
+            finished_at: None,
+            message: None,
+            approval_id: None,
+            rollback: None,
+        })
+        .collect();
+    let index: HashMap<String, usize> = ring
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.database_id.clone(), i))
+        .collect();
+    let mut waves = vec![0; targets.len()];
+    let mut unfinished: VecDeque<usize> = (0..targets.len()).collect();
+    let mut wave = 0;
+    while !unfinished.is_empty() {
+        let mut len = (2 * want).min(unfinished.len());
+        let start: HashSet<usize> = loop {
+            let slots: Vec<Slot> = unfinished
+                .range(..len)
+                .map(|&i| Slot {
+                    target: &targets[i],
+                    primary_id: ring.targets[i].primary_id.as_deref(),
+                })
+                .collect();
+            let picked: HashSet<usize> = dispatchable(&slots, concurrency)
+                .into_iter()
+                .filter_map(|id| index.get(id).copied())
+                .collect();
+            if picked.len() == want || len == unfinished.len() {
+                break picked;
+            }
+            len = (len * 2).min(unfinished.len());
+        };
+        if start.is_empty() {
+            // Only exceptions hold the ring: they are decided, and it goes on. Nothing
+            // blocked and nothing to start would be a replica cycle the inventory
+            // refuses; stop rather than spin.
+            let mut any = false;
+            for &i in &unfinished {
+                if targets[i].state == TargetState::Blocked {
+                    targets[i].state = TargetState::Pending;
+                    any = true;
+                }
+            }
+            if !any {
+                break;
+            }
+            continue;
+        }
+        wave += 1;
+        let prefix: Vec<usize> = unfinished.drain(..len).collect();
+        for &i in prefix.iter().rev() {
+            if start.contains(&i) {
+                targets[i].state = TargetState::Done;
+                waves[i] = wave;
+            } else {
+                unfinished.push_front(i);
+            }
+        }
+    }
+    waves
 }
 
 /// A ring's targets are all finished (done, failed or skipped).
@@ -308,240 +499,5 @@ pub fn scaled(d: Duration, time_scale: f64) -> Duration {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use fleetdeck_api::BackupPolicy;
-
-    fn db(
-        id: &str,
-        ring: u8,
-        env: Environment,
-        tier: u8,
-        role: DbRole,
-        primary: Option<&str>,
-    ) -> Database {
-        Database {
-            id: id.into(),
-            engine: "postgres".into(),
-            engine_version: "16.2".into(),
-            environment: env,
-            tier,
-            region: "eu-west-1".into(),
-            owner_team: "payments".into(),
-            role,
-            primary_id: primary.map(Into::into),
-            ring,
-            host: format!("{id}.internal"),
-            tags: vec![],
-            health: Health::default(),
-            last_patched_at: None,
-            backup_policy: BackupPolicy {
-                schedule: "daily 02:00".into(),
-                retention_days: 14,
-            },
-            drill_interval_days: 7,
-            version: 1,
-        }
-    }
-
-    fn req(dbs: Option<Vec<&str>>, rings: Option<Vec<u8>>) -> CreateCampaign {
-        CreateCampaign {
-            title: "t".into(),
-            target_version: "16.3".into(),
-            databases: dbs.map(|v| v.into_iter().map(Into::into).collect()),
-            rings,
-            engine: None,
-            gate: None,
-        }
-    }
-
-    fn fleet() -> Vec<Database> {
-        vec![
-            db("p1", 3, Environment::Prod, 1, DbRole::Primary, None),
-            db("r1b", 3, Environment::Prod, 1, DbRole::Replica, Some("p1")),
-            db("r1a", 3, Environment::Prod, 1, DbRole::Replica, Some("p1")),
-            db("dev1", 0, Environment::Dev, 3, DbRole::Primary, None),
-            db("stg1", 1, Environment::Staging, 2, DbRole::Primary, None),
-        ]
-    }
-
-    fn target(id: &str, state: TargetState) -> Target {
-        Target {
-            database_id: id.into(),
-            state,
-            from_version: "16.2".into(),
-            to_version: "16.3".into(),
-            attempts: 0,
-            started_at: None,
-            finished_at: None,
-            message: None,
-            approval_id: None,
-            rollback: None,
-        }
-    }
-
-    #[test]
-    fn selection_is_the_union_and_skips_current_versions() {
-        let mut f = fleet();
-        f[3].engine_version = "16.3".into();
-        let picked = select(&f, &req(Some(vec!["stg1"]), Some(vec![3])), "16.3").unwrap();
-        let ids: Vec<_> = picked.iter().map(|d| d.id.as_str()).collect();
-        assert_eq!(ids, ["p1", "r1b", "r1a", "stg1"]);
-        let all = select(&f, &req(None, None), "16.3").unwrap();
-        assert_eq!(all.len(), 4, "dev1 already runs 16.3");
-        assert!(
-            matches!(select(&f, &req(Some(vec!["nope"]), None), "16.3"), Err(DomainError::Invalid(m)) if m.contains("nope"))
-        );
-        assert!(select(&f, &req(Some(vec!["dev1"]), None), "16.3").is_err());
-    }
-
-    #[test]
-    fn rings_ascend_and_replicas_go_first() {
-        let f = fleet();
-        let all: Vec<&Database> = f.iter().collect();
-        let rings = plan_rings(&all);
-        assert_eq!(rings.iter().map(|r| r.ring).collect::<Vec<_>>(), [0, 1, 3]);
-        assert!(!rings[0].contains_prod && rings[2].contains_prod);
-        let order: Vec<_> = rings[2]
-            .targets
-            .iter()
-            .map(|t| t.database_id.as_str())
-            .collect();
-        assert_eq!(order, ["r1a", "r1b", "p1"]);
-        assert_eq!(rings[2].targets[0].primary_id.as_deref(), Some("p1"));
-        assert_eq!(rings[2].targets[2].primary_id, None);
-    }
-
-    #[test]
-    fn dispatch_holds_the_primary_and_respects_concurrency() {
-        let ts = [
-            target("r1a", TargetState::Patching),
-            target("r1b", TargetState::Pending),
-            target("p1", TargetState::Pending),
-            target("x", TargetState::Pending),
-        ];
-        let slots: Vec<Slot> = ts
-            .iter()
-            .map(|t| Slot {
-                target: t,
-                primary_id: t.database_id.starts_with('r').then_some("p1"),
-            })
-            .collect();
-        assert_eq!(dispatchable(&slots, 1), Vec::<&str>::new());
-        assert_eq!(dispatchable(&slots, 2), ["r1b"]);
-        assert_eq!(
-            dispatchable(&slots, 8),
-            ["r1b", "x"],
-            "p1 waits for its replicas"
-        );
-        let done = [
-            target("r1a", TargetState::Done),
-            target("r1b", TargetState::Failed),
-            target("p1", TargetState::Pending),
-        ];
-        let slots: Vec<Slot> = done
-            .iter()
-            .map(|t| Slot {
-                target: t,
-                primary_id: t.database_id.starts_with('r').then_some("p1"),
-            })
-            .collect();
-        assert_eq!(dispatchable(&slots, 2), ["p1"]);
-        let blocked = [
-            target("r1a", TargetState::Blocked),
-            target("p1", TargetState::Pending),
-        ];
-        let slots: Vec<Slot> = blocked
-            .iter()
-            .map(|t| Slot {
-                target: t,
-                primary_id: t.database_id.starts_with('r').then_some("p1"),
-            })
-            .collect();
-        assert!(
-            dispatchable(&slots, 2).is_empty(),
-            "a blocked replica holds its primary"
-        );
-    }
-
-    #[test]
-    fn gate_rules() {
-        let g = GateSettings {
-            failure_budget: 2,
-            ..GateSettings::default()
-        };
-        assert!(!budget_exhausted(1, &g));
-        assert!(budget_exhausted(2, &g));
-        let mut h = Health {
-            status: HealthStatus::Healthy,
-            replication_lag_s: Some(3.0),
-            ..Health::default()
-        };
-        assert_eq!(health_problem("a", &h, &g), None);
-        h.replication_lag_s = Some(45.0);
-        assert!(health_problem("a", &h, &g).unwrap().contains("45.0s"));
-        h.status = HealthStatus::Degraded;
-        assert_eq!(health_problem("a", &h, &g).unwrap(), "a is degraded");
-        assert!(
-            check_gate(Some(&GateSettings {
-                failure_budget: 0,
-                ..g.clone()
-            }))
-            .is_err()
-        );
-        assert!(
-            check_gate(Some(&GateSettings {
-                concurrency: 0,
-                ..g.clone()
-            }))
-            .is_err()
-        );
-        assert!(
-            check_gate(Some(&GateSettings {
-                max_replication_lag_s: f64::NAN,
-                ..g
-            }))
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn blast_radius_and_approvers() {
-        let f = fleet();
-        let r = blast_radius(&f);
-        assert_eq!(
-            r,
-            BlastRadius {
-                databases: 5,
-                prod: 3,
-                tier1: 3
-            }
-        );
-        assert_eq!(approvals_required(&r), 2);
-        assert_eq!(approvals_required(&blast_radius(&f[3..])), 1);
-    }
-
-    #[test]
-    fn reasons_are_required_and_bounded() {
-        assert!(check_reason(Some("  "), true).is_err());
-        assert_eq!(check_reason(None, false).unwrap(), None);
-        assert_eq!(
-            check_reason(Some(" why "), true).unwrap().as_deref(),
-            Some("why")
-        );
-        let long = "x".repeat(MAX_REASON_CHARS + 1);
-        assert!(check_reason(Some(&long), true).is_err());
-    }
-
-    #[test]
-    fn time_scale_shrinks_durations() {
-        assert_eq!(
-            scaled(Duration::from_secs(60), 60.0),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            scaled(Duration::from_secs(60), 0.0),
-            Duration::from_secs(60)
-        );
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;

@@ -244,8 +244,8 @@ pub fn request(rings: Option<Vec<u8>>, gate: GateSettings) -> CreateCampaign {
         target_version: "16.3".into(),
         databases: None,
         rings,
-        engine: None,
         gate: Some(gate),
+        ..CreateCampaign::default()
     }
 }
 
