@@ -60,9 +60,11 @@ pub fn judge(db: &Database, replicas: &[DeclaredReplica], p: &Probe, check_ms: f
         && f64::from(p.connections) >= f64::from(p.max_connections) * CONNECTIONS_DEGRADED
     {
         degraded = true;
+        // No figures in the words: a finding that changed at every poll would be an
+        // event at every poll. The figures are in the health record itself.
         findings.push(format!(
-            "{} of max_connections {} in use",
-            p.connections, p.max_connections
+            "connections near max_connections ({:.0} % or more in use)",
+            CONNECTIONS_DEGRADED * 100.0
         ));
     }
     Health {
