@@ -196,12 +196,13 @@ impl RawFile {
                     });
             }
             if resolved.user.is_empty() {
-                let raw = self
+                let id = self
                     .databases
                     .iter()
-                    .find(|r| r.get_ref().id.get_ref() == &db.id);
+                    .map(|r| &r.get_ref().id)
+                    .find(|id| id.get_ref() == &db.id);
                 return Err((
-                    raw.map(|r| r.span()),
+                    id.map(|id| id.span()),
                     format!(
                         "no user to connect to '{}' as: set user in [executor.postgres.connection] or in its [database.connection]",
                         db.id
