@@ -219,3 +219,48 @@ async fn a_patch_that_restarts_the_server_is_waited_for_and_verified() {
     );
     assert!(cluster.is_running());
 }
+
+#[tokio::test]
+async fn a_user_with_only_pg_monitor_sees_everything_the_checks_need() {
+    if skipped() {
+        return;
+    }
+    let cluster = Cluster::start_new();
+    cluster.sql(
+        "postgres",
+        "CREATE ROLE fleetdeck_monitor LOGIN; GRANT pg_monitor TO fleetdeck_monitor",
+    );
+    let running = server_version(&cluster);
+    let db = Declared {
+        id: "pg-a",
+        cluster: &cluster,
+        ring: 0,
+        primary: None,
+        connection: "user = \"fleetdeck_monitor\"",
+    };
+    let text = pg_support::config(&[db], "max_transaction_seconds = 1", "", "");
+    let parsed = config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let ex = executor::build(&parsed.executor);
+    let db = &parsed.databases[0];
+    let h = ex.health(db).await.unwrap();
+    assert_eq!(h.status, fleetdeck_api::HealthStatus::Healthy, "{h:?}");
+    assert_eq!(ex.actual_version(db).await.unwrap(), running);
+    precheck(&ex, db, &running).await.expect("passes");
+    // Another user's open transaction is visible to it.
+    let mut open = sqlx::PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut open).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let refused = loop {
+        if let Err(e) = precheck(&ex, db, &running).await {
+            break e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the superuser's transaction was never seen"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(refused.contains("user postgres"), "{refused}");
+}
