@@ -9,7 +9,7 @@ use fleetdeck_api::{BackupPolicy, Database, DbRole, Environment, Health};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::postgres::{DeclaredReplica, PostgresConfig, RawConnection, RawPostgres};
+use super::postgres::{PostgresConfig, RawConnection, RawPostgres};
 use super::{
     ApprovalPolicy, CommandConfig, DrillPolicy, ExecutorConfig, HealthPolicy, OperationCommand,
     Problem, ServerConfig, SimSettings, at, default_timeouts,
@@ -177,39 +177,12 @@ impl RawFile {
             }
             return Ok(executor);
         };
-        for raw in &self.databases {
-            let raw = raw.get_ref();
-            if let Some(c) = &raw.connection {
-                pg.databases
-                    .insert(raw.id.get_ref().clone(), c.get_ref().check(true)?);
-            }
-        }
-        for db in databases {
-            let resolved = pg.connection_for(db);
-            if let Some(primary) = &db.primary_id {
-                pg.replicas
-                    .entry(primary.clone())
-                    .or_default()
-                    .push(DeclaredReplica {
-                        id: db.id.clone(),
-                        replication_name: resolved.replication_name.clone(),
-                    });
-            }
-            if resolved.user.is_empty() {
-                let id = self
-                    .databases
-                    .iter()
-                    .map(|r| &r.get_ref().id)
-                    .find(|id| id.get_ref() == &db.id);
-                return Err((
-                    id.map(|id| id.span()),
-                    format!(
-                        "no user to connect to '{}' as: set user in [executor.postgres.connection] or in its [database.connection]",
-                        db.id
-                    ),
-                ));
-            }
-        }
+        let declared: Vec<_> = self
+            .databases
+            .iter()
+            .map(|d| (&d.get_ref().id, d.get_ref().connection.as_ref()))
+            .collect();
+        pg.attach(&declared, databases)?;
         Ok(ExecutorConfig::Postgres(pg))
     }
 }
