@@ -412,7 +412,7 @@ async fn register_fleet(store: &Store, config: &ServerConfig) -> Result<(), Doma
 fn engine_settings(config: &ServerConfig) -> EngineSettings {
     let time_scale = match &config.executor {
         ExecutorConfig::Simulated(s) => s.time_scale,
-        ExecutorConfig::Command(_) => 1.0,
+        ExecutorConfig::Command(_) | ExecutorConfig::Postgres(_) => 1.0,
     };
     let d = &config.drills;
     EngineSettings {
@@ -420,6 +420,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         drill_policy_days: [d.tier1_days, d.tier2_days, d.tier3_days],
         max_concurrent_drills: usize::try_from(d.max_concurrent).unwrap_or(usize::MAX),
         approval_ttl: config.approvals.ttl,
+        health: Some(config.health.clone()),
         demo: None,
     }
 }

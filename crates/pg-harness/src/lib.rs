@@ -193,6 +193,12 @@ impl Cluster {
 
     /// A streaming replica of `self`, from `pg_basebackup -R`, started.
     pub fn replica(&self) -> Cluster {
+        self.replica_with(&[])
+    }
+
+    /// [`Cluster::replica`] with lines appended to its `postgresql.conf` (e.g.
+    /// `cluster_name = 'pg-b'`, the name its WAL receiver gives the primary).
+    pub fn replica_with(&self, settings: &[String]) -> Cluster {
         let replica = Cluster::create();
         run(
             server_command("pg_basebackup")
@@ -204,7 +210,7 @@ impl Cluster {
                 .arg(replica.data_dir()),
             "pg_basebackup for a replica",
         );
-        replica.configure(&[]);
+        replica.configure(settings);
         replica.start();
         replica
     }

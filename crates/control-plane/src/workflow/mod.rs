@@ -12,6 +12,7 @@ pub mod demo;
 mod engine;
 mod estimate;
 mod gates;
+mod health;
 mod logs;
 mod on_resume;
 pub mod plan;

@@ -13,6 +13,7 @@ use fleetdeck_api::{
 use futures_util::future::join_all;
 
 use super::engine::Shared;
+use super::health::{self, Observer};
 use super::logs::{LogTo, with_log};
 use super::plan;
 use super::record::{self, Actor};
@@ -353,22 +354,8 @@ async fn repair(shared: &Shared, c: &Campaign) -> Result<String, DomainError> {
             fleet::get(&mut conn, id).await?
         };
         let Some(db) = db else { continue };
-        let problem = match shared.executor.health(&db).await {
-            Ok(mut h) => {
-                h.checked_at.get_or_insert_with(Utc::now);
-                let p = plan::health_problem(id, &h, &c.gate);
-                let level = if p.is_some() {
-                    Level::Warn
-                } else {
-                    Level::Info
-                };
-                let msg = format!("{id} is {} after the revert", h.status.as_str());
-                update_database(shared, c, id, kinds::DATABASE_HEALTH, level, msg, |db| {
-                    (h.status != db.health.status).then(|| db.health = h)
-                })
-                .await?;
-                p
-            }
+        let problem = match health::observe(shared, &db, Observer::Repair, None).await {
+            Ok(h) => plan::health_problem(id, &h, &c.gate),
             Err(e) => Some(format!("health check of {id} failed: {e}")),
         };
         if let Some(p) = problem {
