@@ -94,7 +94,11 @@ fn an_open_dialog_follows_its_subject_and_sends_the_version_it_shows() {
     assert!(s.contains("version 7 → 8 since this opened"), "{s}");
     tab(&mut app, 2); // → Cancel → Pause
     let req = one_send(enter(&mut app));
-    assert_eq!(req.if_match, Some(8), "what the dialog shows is what is sent");
+    assert_eq!(
+        req.if_match,
+        Some(8),
+        "what the dialog shows is what is sent"
+    );
     assert_eq!(req.action.body(), json!({"reason": "hold for the dba"}));
 }
 
@@ -141,19 +145,29 @@ fn after_a_412_the_dialog_shows_a_campaign_that_completed_and_sends_nothing() {
     campaign_event(&mut app, 6, cmp1(9, CampaignState::Completed));
     refused_412(&mut app, &first, Some(9));
     let s = screen(&app, W, H);
-    assert!(s.contains("State         completed"), "refreshed for real: {s}");
+    assert!(
+        s.contains("State         completed"),
+        "refreshed for real: {s}"
+    );
     assert!(
         s.contains("now: cmp-1 is completed: pause needs it running or"),
         "{s}"
     );
     assert!(s.contains("Pause · locked"), "{s}");
     for _ in 0..3 {
-        assert!(enter(&mut app).is_empty(), "a completed campaign is not paused");
+        assert!(
+            enter(&mut app).is_empty(),
+            "a completed campaign is not paused"
+        );
     }
     // The same holds when the completion arrives while the dialog is open.
     let mut app = pause_dialog();
     campaign_event(&mut app, 6, cmp1(9, CampaignState::Completed));
-    assert!(shows(&app, "State         completed"), "{}", screen(&app, W, H));
+    assert!(
+        shows(&app, "State         completed"),
+        "{}",
+        screen(&app, W, H)
+    );
     assert!(shows(&app, "Pause · locked"), "{}", screen(&app, W, H));
     // Enter in the reason field would go on to the button; it is locked, so it stays.
     assert!(enter(&mut app).is_empty());
@@ -165,11 +179,19 @@ fn a_rollback_dialog_updates_its_blast_radius_while_open() {
     let mut app = app(W, H);
     typed(&mut app, "2jjR");
     assert!(shows(&app, "Roll back cmp-1"), "{}", screen(&app, W, H));
-    assert!(shows(&app, "reverts 4 patched targets"), "{}", screen(&app, W, H));
+    assert!(
+        shows(&app, "reverts 4 patched targets"),
+        "{}",
+        screen(&app, W, H)
+    );
     let mut moved = cmp1(8, CampaignState::Running);
     moved.rings[2].targets[0].state = fleetdeck_api::TargetState::Patching;
     campaign_event(&mut app, 6, moved);
-    assert!(shows(&app, "reverts 5 patched targets"), "{}", screen(&app, W, H));
+    assert!(
+        shows(&app, "reverts 5 patched targets"),
+        "{}",
+        screen(&app, W, H)
+    );
     tab(&mut app, 1);
     typed(&mut app, "error rate up");
     tab(&mut app, 1);
@@ -192,7 +214,10 @@ fn tab_visits_fields_that_need_input_first_and_skips_a_locked_button() {
     tab(&mut app, 1);
     assert!(shows(&app, "» Cancel «"), "a filled field: on to Cancel");
     tab(&mut app, 1);
-    assert!(shows(&app, "» Pause «"), "unlocked now: the button is a stop");
+    assert!(
+        shows(&app, "» Pause «"),
+        "unlocked now: the button is a stop"
+    );
 
     // A production rollback: reason, then the id, then Cancel; never the locked
     // button while either still needs input, and Shift-Tab skips it too.
@@ -202,11 +227,19 @@ fn tab_visits_fields_that_need_input_first_and_skips_a_locked_button() {
     assert!(shows(&app, "▸ Reason (required)"), "{}", screen(&app, W, H));
     typed(&mut app, "gate failed");
     tab(&mut app, 1);
-    assert!(shows(&app, "▸ Type the campaign id"), "{}", screen(&app, W, H));
+    assert!(
+        shows(&app, "▸ Type the campaign id"),
+        "{}",
+        screen(&app, W, H)
+    );
     tab(&mut app, 1);
     assert!(shows(&app, "» Cancel «"), "{}", screen(&app, W, H));
     key(&mut app, KeyCode::BackTab);
-    assert!(shows(&app, "▸ Type the campaign id"), "{}", screen(&app, W, H));
+    assert!(
+        shows(&app, "▸ Type the campaign id"),
+        "{}",
+        screen(&app, W, H)
+    );
     key(&mut app, KeyCode::BackTab);
     key(&mut app, KeyCode::BackTab);
     assert!(
@@ -238,7 +271,10 @@ fn typing_lands_only_in_the_field_drawn_with_focus() {
     tab(&mut app, 1);
     typed(&mut app, "cmp-2");
     let s = screen(&app, W, H);
-    let reason = s.lines().position(|l| l.contains("Reason (required)")).unwrap();
+    let reason = s
+        .lines()
+        .position(|l| l.contains("Reason (required)"))
+        .unwrap();
     let id = s
         .lines()
         .position(|l| l.contains("Type the campaign id"))

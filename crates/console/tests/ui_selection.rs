@@ -59,7 +59,11 @@ fn selected_row(app: &App) -> String {
 }
 
 fn footer(app: &App) -> String {
-    screen(app, W, H).lines().last().unwrap_or_default().to_string()
+    screen(app, W, H)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -72,7 +76,11 @@ fn approvals_the_cursor_stays_on_its_approval_and_a_leaver_opens_nothing() {
         approval("apr-9", ApprovalKind::PolicyException, "next", "erin", 50),
     );
     typed(&mut app, "4zj");
-    assert!(selected_row(&app).contains("apr-1"), "{}", screen(&app, W, H));
+    assert!(
+        selected_row(&app).contains("apr-1"),
+        "{}",
+        screen(&app, W, H)
+    );
     // A new, more urgent approval arrives between `j` and `a`: it sorts above.
     arrives(
         &mut app,
@@ -89,7 +97,11 @@ fn approvals_the_cursor_stays_on_its_approval_and_a_leaver_opens_nothing() {
 
     // The selected approval is decided elsewhere: said so, cursor on its neighbour.
     arrives(&mut app, 8, decided("apr-1", "dave"));
-    assert!(selected_row(&app).contains("apr-9"), "{}", screen(&app, W, H));
+    assert!(
+        selected_row(&app).contains("apr-9"),
+        "{}",
+        screen(&app, W, H)
+    );
     assert!(
         footer(&app).contains("apr-1 left the queue (approved by dave): the cursor is on apr-9"),
         "{}",
@@ -148,7 +160,10 @@ fn an_open_dialog_keeps_its_subject_whatever_arrives_or_leaves() {
     assert!(s.contains("Approve apr-2"), "{s}");
     arrives(&mut app, 20, decided("apr-2", "dave"));
     let s = screen(&app, W, H);
-    assert!(s.contains("Approve apr-2"), "the subject never changes: {s}");
+    assert!(
+        s.contains("Approve apr-2"),
+        "the subject never changes: {s}"
+    );
     assert!(s.contains("apr-2 left the queue"), "{s}");
     assert!(s.contains("Approve · locked"), "{s}");
     key(&mut app, KeyCode::Tab);
@@ -167,7 +182,11 @@ fn fleet_a_filter_that_hides_the_selection_says_where_the_cursor_went() {
     let mut app = app(W, H);
     typed(&mut app, "1z");
     // my-prod-p1 sorts first by id.
-    assert!(selected_row(&app).contains("my-prod-p1"), "{}", screen(&app, W, H));
+    assert!(
+        selected_row(&app).contains("my-prod-p1"),
+        "{}",
+        screen(&app, W, H)
+    );
     typed(&mut app, "/pg-dev");
     key(&mut app, KeyCode::Enter);
     let row = selected_row(&app);
@@ -179,7 +198,10 @@ fn fleet_a_filter_that_hides_the_selection_says_where_the_cursor_went() {
     );
     // A filter is the user's own doing: the next key acts at once.
     let effects = typed(&mut app, "d");
-    assert!(screen(&app, W, H).contains("Drill now pg-dev-0"), "{effects:?}");
+    assert!(
+        screen(&app, W, H).contains("Drill now pg-dev-0"),
+        "{effects:?}"
+    );
 }
 
 #[test]
@@ -193,7 +215,11 @@ fn evidence_and_rings_follow_their_item_when_an_event_moves_it() {
         }
         typed(&mut app, "j");
     }
-    assert!(selected_row(&app).contains("pg-dev-02"), "{}", screen(&app, W, H));
+    assert!(
+        selected_row(&app).contains("pg-dev-02"),
+        "{}",
+        screen(&app, W, H)
+    );
     let mut worse = evidences()
         .into_iter()
         .find(|e| e.database_id == "pg-dev-02")
@@ -206,8 +232,16 @@ fn evidence_and_rings_follow_their_item_when_an_event_moves_it() {
             evidence: Box::new(worse),
         },
     );
-    assert!(selected_row(&app).contains("pg-dev-02"), "{}", screen(&app, W, H));
-    assert!(selected_row(&app).contains("failed"), "{}", screen(&app, W, H));
+    assert!(
+        selected_row(&app).contains("pg-dev-02"),
+        "{}",
+        screen(&app, W, H)
+    );
+    assert!(
+        selected_row(&app).contains("failed"),
+        "{}",
+        screen(&app, W, H)
+    );
     typed(&mut app, "d");
     assert!(screen(&app, W, H).contains("Drill now pg-dev-02"));
     key(&mut app, KeyCode::Esc);
@@ -249,7 +283,11 @@ fn a_resort_shows_the_top_rows_not_the_old_page() {
         );
     }
     typed(&mut app, "1zGkkkk"); // pg-prod-p1, near the end by id
-    assert!(selected_row(&app).contains("pg-prod-p1"), "{}", screen(&app, W, 24));
+    assert!(
+        selected_row(&app).contains("pg-prod-p1"),
+        "{}",
+        screen(&app, W, 24)
+    );
     command(&mut app, "sort health"); // worst first
     let s = screen(&app, W, 24);
     assert!(s.contains("HEALTH▲"), "{s}");
@@ -278,7 +316,11 @@ fn log_a_held_line_that_falls_off_is_said_so_and_a_reload_keeps_it() {
         whoami: alice(),
         snapshot: Box::new(snapshot()),
     });
-    assert!(selected_row(&app).contains("02:59:04"), "{}", screen(&app, W, H));
+    assert!(
+        selected_row(&app).contains("02:59:04"),
+        "{}",
+        screen(&app, W, H)
+    );
     assert!(screen(&app, W, H).contains("not following"));
     // Lines arrive until seq 4 falls off the cap of 8.
     for seq in 6..=12 {

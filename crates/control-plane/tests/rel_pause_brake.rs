@@ -131,8 +131,7 @@ async fn the_busiest_demo_campaign_pauses_and_resumes_fifty_times_each_on_the_fi
     let mut round = 0;
     while round < ROUNDS {
         // The operator saw `seen`; the campaign's targets move on before they press.
-        pauses_on_moved +=
-            usize::from(api.moved_past(&id, seen, Duration::from_secs(3)).await);
+        pauses_on_moved += usize::from(api.moved_past(&id, seen, Duration::from_secs(3)).await);
         let (status, body) = api.act(TOKEN, &id, "pause", seen).await;
         if status == StatusCode::CONFLICT {
             // Not a lost race: the campaign could not be paused, because its own gate
@@ -169,7 +168,11 @@ async fn the_busiest_demo_campaign_pauses_and_resumes_fifty_times_each_on_the_fi
             "round {round}: the resume with version {seen} was refused: {body}"
         );
         let resumed: Campaign = serde_json::from_str(&body).unwrap();
-        assert!(resumed.state.can_pause(), "round {round}: {:?}", resumed.state);
+        assert!(
+            resumed.state.can_pause(),
+            "round {round}: {:?}",
+            resumed.state
+        );
         seen = resumed.version;
         round += 1;
     }
@@ -198,7 +201,9 @@ async fn the_busiest_demo_campaign_pauses_and_resumes_fifty_times_each_on_the_fi
     let problem: Problem = serde_json::from_str(&body).unwrap();
     let current = api.campaign(&id).await.version;
     assert!(
-        problem.current_version.is_some_and(|v| v > first_pause.version && v <= current),
+        problem
+            .current_version
+            .is_some_and(|v| v > first_pause.version && v <= current),
         "{problem:?}"
     );
     assert_eq!(api.campaign(&id).await.state, CampaignState::Paused);

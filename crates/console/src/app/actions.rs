@@ -217,7 +217,8 @@ impl App {
     pub(crate) fn prepare_for(&self, kind: ActionKind, id: String) -> Result<ActionDialog, String> {
         self.permitted(kind, &id)?;
         self.connection_gate()?;
-        self.describe(kind, id).ok_or_else(|| "it vanished".to_string())
+        self.describe(kind, id)
+            .ok_or_else(|| "it vanished".to_string())
     }
 
     /// The dialog for `kind` on `id` as the item is now, allowed or not; `None` when

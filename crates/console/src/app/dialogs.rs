@@ -326,10 +326,7 @@ impl ActionDialog {
         let n = order.len();
         // Focus may sit on a button that locked since (a live change): count from it
         // as from its place in screen order.
-        let i = order
-            .iter()
-            .position(|f| *f == self.focus)
-            .unwrap_or(n - 1);
+        let i = order.iter().position(|f| *f == self.focus).unwrap_or(n - 1);
         let step = |k: usize| {
             if forward {
                 order[(i + k) % n]

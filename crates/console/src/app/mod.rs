@@ -39,10 +39,10 @@ use fleetdeck_api::{Change, Event, WhoAmI};
 use crate::keymap::Keymap;
 use crate::message::{ActionRequest, ConnState, Effect, HostRequest, Msg};
 use crate::theme::Theme;
+use crate::ui::layout::page_rows as layout_page;
 use dialogs::Dialog;
 use log::LogBuffer;
 use state::FleetState;
-use crate::ui::layout::page_rows as layout_page;
 use view::{Detail, DetailKind, Loading, Notice, Pane, Selection};
 
 /// How the console is set up; built by the runtime from the command line.

@@ -551,7 +551,10 @@ pub async fn get_campaign(pool: &SqlitePool, id: &str) -> Result<Option<Campaign
 
 /// The version at which the campaign's state or pause reason last changed (see
 /// `save_header`); `None` when there is no such campaign.
-pub async fn state_version(conn: &mut SqliteConnection, id: &str) -> Result<Option<u64>, DomainError> {
+pub async fn state_version(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<u64>, DomainError> {
     let v: Option<i64> = sqlx::query_scalar("SELECT state_version FROM campaigns WHERE id = ?")
         .bind(id)
         .fetch_optional(&mut *conn)

@@ -60,7 +60,9 @@ async fn check_precondition(
         Guard::Nothing => Ok(()),
         Guard::Version => Err(stale(format!("campaign {}", c.id))),
         Guard::State => {
-            let since = campaigns::state_version(tx, &c.id).await?.unwrap_or(c.version);
+            let since = campaigns::state_version(tx, &c.id)
+                .await?
+                .unwrap_or(c.version);
             if seen >= since {
                 Ok(())
             } else {
