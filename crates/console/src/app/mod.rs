@@ -4,9 +4,9 @@
 //!
 //! Rooms: `state` (the fleet copy), `indexes`/`order` (sorted panes), `log` (the
 //! execution log), `view` (focus, selections, details), `selection` (selections that
-//! follow their item), `dialogs` and `actions` (what
-//! can be done and how it is asked), `input` (key routing), `send` (requests and their
-//! answers), `prompt` and `commands` (the `:` line), `filter` (the `/` line), `marks`
+//! follow their item), `dialogs` and `actions` (what can be done and how it is asked),
+//! `live` (an open dialog following its subject), `input` (key routing), `send`
+//! (requests and their answers), `prompt` and `commands` (the `:` line), `filter` (the `/` line), `marks`
 //! (Space and bulk approval), `sort` (each table pane's column and direction), `mouse`,
 //! `notify` (bell and title).
 
