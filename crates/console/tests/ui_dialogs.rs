@@ -293,3 +293,23 @@ fn typing_lands_only_in_the_field_drawn_with_focus() {
         }
     );
 }
+
+#[test]
+fn in_a_short_terminal_the_focused_field_is_the_one_drawn() {
+    let (w, h) = (80, 12);
+    let mut app = app(w, h);
+    typed(&mut app, "2R");
+    tab(&mut app, 1);
+    typed(&mut app, "bad build");
+    tab(&mut app, 1);
+    typed(&mut app, "cmp-2");
+    let s = screen(&app, w, h);
+    assert!(s.contains("▸ Type the campaign id"), "{s}");
+    assert!(s.contains("│cmp-2"), "what is typed shows where it goes: {s}");
+    key(&mut app, KeyCode::BackTab);
+    let s = screen(&app, w, h);
+    assert!(s.contains("▸ Reason (required)"), "{s}");
+    assert!(s.contains("│bad build"), "{s}");
+    typed(&mut app, "!");
+    assert!(screen(&app, w, h).contains("│bad build!"), "{}", screen(&app, w, h));
+}

@@ -22,7 +22,22 @@ pub fn draw(frame: &mut Frame, app: &App, d: &ActionDialog, area: Rect) {
     let inner_w = usize::from(width.saturating_sub(2));
     let facts = fact_lines(app, d, inner_w);
     let status = status_lines(app, d, inner_w);
-    let fields: Vec<&TextField> = d.text.iter().chain(d.confirm_id.iter()).collect();
+    let all: Vec<(&TextField, bool)> = d
+        .text
+        .iter()
+        .map(|f| (f, d.focus == Focus::Text))
+        .chain(d.confirm_id.iter().map(|f| (f, d.focus == Focus::ConfirmId)))
+        .collect();
+    // Buttons, the gap above them and the frame; each field takes four rows.
+    let room = area.height.saturating_sub(status.len() as u16 + 4);
+    let fields: Vec<(&TextField, bool)> = if all.len() as u16 * 4 <= room {
+        all
+    } else {
+        // Too short for every field: the one with focus is drawn (else the first),
+        // so a keystroke never lands in a field the operator cannot see.
+        let keep = all.iter().position(|(_, focused)| *focused).unwrap_or(0);
+        all.into_iter().skip(keep).take(1).collect()
+    };
     let fixed = fields.len() as u16 * 4 + status.len() as u16 + 2;
     let want = facts.len() as u16 + fixed + 2;
     let rect = centered(area, width, want);
@@ -39,12 +54,8 @@ pub fn draw(frame: &mut Frame, app: &App, d: &ActionDialog, area: Rect) {
     let parts = Layout::vertical(constraints).split(inner);
     frame.render_widget(Paragraph::new(facts), parts[0]);
     let mut i = 1;
-    if let Some(f) = &d.text {
-        draw_field(frame, t, f, d.focus == Focus::Text, parts[i]);
-        i += 1;
-    }
-    if let Some(f) = &d.confirm_id {
-        draw_field(frame, t, f, d.focus == Focus::ConfirmId, parts[i]);
+    for (f, focused) in fields {
+        draw_field(frame, t, f, focused, parts[i]);
         i += 1;
     }
     frame.render_widget(Paragraph::new(status), parts[i]);
