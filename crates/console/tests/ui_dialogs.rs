@@ -305,11 +305,18 @@ fn in_a_short_terminal_the_focused_field_is_the_one_drawn() {
     typed(&mut app, "cmp-2");
     let s = screen(&app, w, h);
     assert!(s.contains("▸ Type the campaign id"), "{s}");
-    assert!(s.contains("│cmp-2"), "what is typed shows where it goes: {s}");
+    assert!(
+        s.contains("│cmp-2"),
+        "what is typed shows where it goes: {s}"
+    );
     key(&mut app, KeyCode::BackTab);
     let s = screen(&app, w, h);
     assert!(s.contains("▸ Reason (required)"), "{s}");
     assert!(s.contains("│bad build"), "{s}");
     typed(&mut app, "!");
-    assert!(screen(&app, w, h).contains("│bad build!"), "{}", screen(&app, w, h));
+    assert!(
+        screen(&app, w, h).contains("│bad build!"),
+        "{}",
+        screen(&app, w, h)
+    );
 }

@@ -26,7 +26,11 @@ pub fn draw(frame: &mut Frame, app: &App, d: &ActionDialog, area: Rect) {
         .text
         .iter()
         .map(|f| (f, d.focus == Focus::Text))
-        .chain(d.confirm_id.iter().map(|f| (f, d.focus == Focus::ConfirmId)))
+        .chain(
+            d.confirm_id
+                .iter()
+                .map(|f| (f, d.focus == Focus::ConfirmId)),
+        )
         .collect();
     // Buttons, the gap above them and the frame; each field takes four rows.
     let room = area.height.saturating_sub(status.len() as u16 + 4);
