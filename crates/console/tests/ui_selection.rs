@@ -338,3 +338,32 @@ fn log_a_held_line_that_falls_off_is_said_so_and_a_reload_keeps_it() {
         screen(&app, W, H)
     );
 }
+
+#[test]
+fn an_item_the_user_took_away_themselves_moves_the_cursor_quietly() {
+    let mut app = app(W, H);
+    typed(&mut app, "4zj"); // apr-1
+    let mut gone = event(
+        6,
+        Level::Info,
+        "approval.approved",
+        "alice approved apr-1",
+        Some(Change::Approval {
+            approval: Box::new(decided("apr-1", "alice")),
+        }),
+    );
+    gone.actor = "alice".into();
+    app.update(Msg::Server(Box::new(gone)));
+    assert!(
+        selected_row(&app).contains("apr-3"),
+        "{}",
+        screen(&app, W, H)
+    );
+    assert!(!footer(&app).contains("left the queue"), "{}", footer(&app));
+    typed(&mut app, "x");
+    assert!(
+        !footer(&app).contains("before this key"),
+        "their own approval is no surprise: {}",
+        footer(&app)
+    );
+}

@@ -306,7 +306,10 @@ impl App {
         if let Some(change) = &event.change {
             let before = self.notable_before(change);
             self.data.apply(change);
-            self.pin_selections(selection::PinCause::Event(change));
+            self.pin_selections(selection::PinCause::Event {
+                change,
+                actor: &event.actor,
+            });
             self.check_marks(change);
             self.notify_after(before, change, &event.actor);
             effects = self.refresh_detail(change);

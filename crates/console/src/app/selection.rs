@@ -12,8 +12,8 @@ use super::view::{NoticeKind, Pane, Selection};
 /// Why selections are checked again.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum PinCause<'a> {
-    /// A server event changed this.
-    Event(&'a Change),
+    /// A server event changed this, done by `actor`.
+    Event { change: &'a Change, actor: &'a str },
     /// A new snapshot replaced everything (a reconnect).
     Reload,
     /// The user changed a filter: they see the result at once; nothing is held back.
@@ -41,7 +41,10 @@ impl App {
                 .map_or(0, |s| s.index)
                 .min(len.saturating_sub(1));
             let new = self.id_at(pane, index);
-            let Some(old) = old.filter(|o| Some(o) != new.as_ref()) else {
+            // The user's own action took the item away (they approved it): they know.
+            let own = matches!(cause, PinCause::Event { actor, .. }
+                if self.whoami.as_ref().is_some_and(|w| w.user == actor));
+            let Some(old) = old.filter(|o| Some(o) != new.as_ref() && !own) else {
                 if let Some(sel) = self.selection_mut(pane) {
                     sel.id = new;
                     sel.index = index;
@@ -76,9 +79,13 @@ impl App {
             return "is hidden by the filter".into();
         }
         match (pane, cause) {
-            (Pane::Approvals, PinCause::Event(Change::Approval { approval }))
-                if approval.id == id && approval.state != ApprovalState::Pending =>
-            {
+            (
+                Pane::Approvals,
+                PinCause::Event {
+                    change: Change::Approval { approval },
+                    ..
+                },
+            ) if approval.id == id && approval.state != ApprovalState::Pending => {
                 let by = approval
                     .decisions
                     .last()
