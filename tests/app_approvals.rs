@@ -63,13 +63,13 @@ async fn reject_needs_a_comment_and_sends_it() {
     let mut h = Harness::new(fx.client("abe")).await;
 
     open(&mut h, 'x');
-    // Without a comment the confirm button sends nothing.
+    // Tab goes to the comment it needs, not to the locked Reject button; Enter there
+    // sends nothing without a comment.
     h.tab();
     h.enter();
     assert_eq!(h.sends(), 0, "a reject without a comment was sent");
 
-    // Back to the text field, type the comment, then on to the Reject button.
-    h.tab();
+    // Type the comment where focus is, then on to the Reject button.
     h.type_text("evidence is 40 days old; drill first");
     h.tab();
     h.tab();

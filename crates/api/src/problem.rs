@@ -15,6 +15,11 @@ pub struct Problem {
     pub detail: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// On a 412: the version the thing has now (an extension member), so a client can
+    /// wait until its own copy has caught up before it asks again, rather than resend
+    /// a version already refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
 }
 
 fn about_blank() -> String {
@@ -29,11 +34,17 @@ impl Problem {
             status,
             detail: detail.into(),
             instance: None,
+            current_version: None,
         }
     }
 
     pub fn with_type(mut self, kind: impl Into<String>) -> Problem {
         self.kind = kind.into();
+        self
+    }
+
+    pub fn with_current_version(mut self, version: u64) -> Problem {
+        self.current_version = Some(version);
         self
     }
 }

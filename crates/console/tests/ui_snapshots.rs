@@ -136,8 +136,7 @@ fn dialog_approve() {
 fn dialog_reject_with_comment() {
     snap_both("dialog_reject", |app, _| {
         typed(app, "4x");
-        key(app, KeyCode::Tab);
-        key(app, KeyCode::Tab);
+        key(app, KeyCode::Tab); // Cancel → the comment it needs
         typed(app, "ring 0 failed a replica");
     });
 }
@@ -161,8 +160,7 @@ fn dialog_resume() {
 fn dialog_rollback_touching_production() {
     snap_both("dialog_rollback", |app, _| {
         typed(app, "2R");
-        key(app, KeyCode::Tab);
-        key(app, KeyCode::Tab);
+        key(app, KeyCode::Tab); // Cancel → the reason it needs
         typed(app, "gate failed on prod");
         key(app, KeyCode::Tab);
         typed(app, "cmp");

@@ -66,7 +66,11 @@ impl DomainError {
     }
 
     pub fn to_problem(&self) -> Problem {
-        Problem::new(self.status(), self.title(), self.to_string())
+        let p = Problem::new(self.status(), self.title(), self.to_string());
+        match self {
+            DomainError::PreconditionFailed { current, .. } => p.with_current_version(*current),
+            _ => p,
+        }
     }
 }
 

@@ -217,39 +217,31 @@ impl App {
     pub(crate) fn prepare_for(&self, kind: ActionKind, id: String) -> Result<ActionDialog, String> {
         self.permitted(kind, &id)?;
         self.connection_gate()?;
-        match kind {
+        self.describe(kind, id)
+            .ok_or_else(|| "it vanished".to_string())
+    }
+
+    /// The dialog for `kind` on `id` as the item is now, allowed or not; `None` when
+    /// the item is not here.
+    pub(crate) fn describe(&self, kind: ActionKind, id: String) -> Option<ActionDialog> {
+        Some(match kind {
             ActionKind::Approve | ActionKind::Reject => {
-                let a = self.approval(&id).ok_or("approval vanished")?;
-                Ok(ActionDialog::new(
-                    kind,
-                    id,
-                    a.version,
-                    self.approval_facts(kind, a),
-                    false,
-                ))
+                let a = self.approval(&id)?;
+                let (version, facts) = (a.version, self.approval_facts(kind, a));
+                ActionDialog::new(kind, id, version, facts, false)
             }
             ActionKind::Pause | ActionKind::Resume | ActionKind::Rollback => {
-                let c = self.data.campaigns.get(&id).ok_or("campaign vanished")?;
+                let c = self.data.campaigns.get(&id)?;
                 let typed = kind == ActionKind::Rollback && c.touches_prod();
-                Ok(ActionDialog::new(
-                    kind,
-                    id,
-                    c.version,
-                    self.campaign_facts(kind, c),
-                    typed,
-                ))
+                let (version, facts) = (c.version, self.campaign_facts(kind, c));
+                ActionDialog::new(kind, id, version, facts, typed)
             }
             ActionKind::Drill => {
-                let row = self.data.databases.get(&id).ok_or("database vanished")?;
-                Ok(ActionDialog::new(
-                    kind,
-                    id,
-                    row.db.version,
-                    self.drill_facts(&row.db.id),
-                    false,
-                ))
+                let row = self.data.databases.get(&id)?;
+                let (version, facts) = (row.db.version, self.drill_facts(&row.db.id));
+                ActionDialog::new(kind, id, version, facts, false)
             }
-        }
+        })
     }
 
     fn approval_facts(&self, kind: ActionKind, a: &Approval) -> Vec<Fact> {

@@ -1,5 +1,7 @@
 //! Dialogs are explicit state: the pending action, its inputs and which control has
 //! focus. A dialog opens with focus on Cancel; Enter on Confirm sends exactly once.
+//! A dialog's subject never changes; what it shows of the subject follows the subject
+//! live (see `App::refresh_dialog`), so Confirm sends the version the operator sees.
 
 use fleetdeck_api::limits::MAX_REASON_CHARS;
 use ratatui_textarea::{CursorMove, TextArea};
@@ -98,11 +100,19 @@ impl TextField {
 
 pub struct ActionDialog {
     pub kind: ActionKind,
-    /// The id of the approval, campaign or database acted on.
+    /// The id of the approval, campaign or database acted on; fixed for the dialog's life.
     pub target: String,
-    /// The version the user saw when the dialog opened: sent as If-Match.
+    /// The version the dialog shows (its facts are of this version): sent as If-Match.
     pub version: u64,
+    /// The version when the dialog opened, to say that the subject moved since.
+    pub opened_version: u64,
     pub facts: Vec<Fact>,
+    /// Why the action cannot be sent now whatever is typed: the subject left, or its
+    /// state no longer allows it (a campaign that completed while a pause was open).
+    pub unavailable: Option<String>,
+    /// After a 412: the version the server has. Confirm waits until the dialog shows at
+    /// least that version, so a version the server refused is never sent again.
+    pub server_version: Option<u64>,
     pub text: Option<TextField>,
     /// Present when the action touches production: the target id must be typed.
     pub confirm_id: Option<TextField>,
@@ -132,7 +142,10 @@ impl ActionDialog {
             kind,
             target,
             version,
+            opened_version: version,
             facts,
+            unavailable: None,
+            server_version: None,
             text: kind
                 .text_field()
                 .map(|(label, required)| TextField::new(label, required)),
@@ -167,15 +180,30 @@ impl ActionDialog {
         d
     }
 
-    /// After a 412: takes the item's current version and facts from `fresh`, keeping
-    /// what the user typed, so the next Confirm sends what the dialog now shows.
+    /// Takes the subject's current version and facts from `fresh` (built for the same
+    /// subject), keeping what the user typed, so Confirm sends what the dialog shows.
     pub fn refresh_from(&mut self, fresh: ActionDialog) {
+        if fresh.version != self.version {
+            // A lost answer is retried with its key only while nothing moved.
+            self.retry = None;
+        }
         self.version = fresh.version;
         self.facts = fresh.facts;
         if self.confirm_id.is_none() {
             self.confirm_id = fresh.confirm_id;
         }
-        self.retry = None;
+    }
+
+    /// Confirm waits for the server's newer state after a 412.
+    fn behind_server(&self) -> Option<String> {
+        let have = self.server_version?;
+        (self.version < have).then(|| {
+            format!(
+                "the server has {} at version {have}; this shows version {}: Confirm waits \
+                 for the newer state to arrive",
+                self.target, self.version
+            )
+        })
     }
 
     pub fn title(&self) -> String {
@@ -189,6 +217,9 @@ impl ActionDialog {
 
     /// The request the inputs make for item `id` (each item of a bulk decision).
     pub fn action_for(&self, id: String) -> Result<Action, String> {
+        if let Some(why) = self.unavailable.clone().or_else(|| self.behind_server()) {
+            return Err(why);
+        }
         let text = self.text.as_ref().and_then(TextField::value);
         if let (Some(field), None) = (&self.text, &text)
             && field.required
@@ -251,6 +282,33 @@ impl ActionDialog {
         })
     }
 
+    /// Whether the action's button can be pressed now.
+    pub fn confirmable(&self) -> bool {
+        self.in_flight.is_none() && self.action().is_ok()
+    }
+
+    /// The text fields still waiting for input: a required one left blank, or the
+    /// typed confirmation not yet matching.
+    fn needs_input(&self, focus: Focus) -> bool {
+        match focus {
+            Focus::Text => self
+                .text
+                .as_ref()
+                .is_some_and(|f| f.required && f.value().is_none()),
+            Focus::ConfirmId => self.confirm_id.as_ref().is_some_and(|f| {
+                let expect = if self.expect.is_empty() {
+                    &self.target
+                } else {
+                    &self.expect
+                };
+                f.value().as_deref() != Some(expect.as_str())
+            }),
+            _ => false,
+        }
+    }
+
+    /// Where Tab can go, in screen order: the fields, Cancel, then the action's button
+    /// unless it is locked.
     fn focus_order(&self) -> Vec<Focus> {
         let mut order = Vec::with_capacity(4);
         if self.text.is_some() {
@@ -259,28 +317,66 @@ impl ActionDialog {
         if self.confirm_id.is_some() {
             order.push(Focus::ConfirmId);
         }
-        order.extend([Focus::Cancel, Focus::Confirm]);
+        order.push(Focus::Cancel);
+        if self.confirmable() {
+            order.push(Focus::Confirm);
+        }
         order
     }
 
+    /// Tab (and Shift-Tab): a field that still needs input comes first, the next one
+    /// after where focus is; with none left, the next stop in screen order. A locked
+    /// button is never a stop.
     pub fn cycle_focus(&mut self, forward: bool) {
         let order = self.focus_order();
         let n = order.len();
-        let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
-        self.focus = order[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }];
+        // Focus may sit on a button that locked since (a live change): count from it
+        // as from its place in screen order.
+        let i = order.iter().position(|f| *f == self.focus).unwrap_or(n - 1);
+        let step = |k: usize| {
+            if forward {
+                order[(i + k) % n]
+            } else {
+                order[(i + n * k - k) % n]
+            }
+        };
+        if forward
+            && let Some(f) = (1..=n)
+                .map(step)
+                .find(|f| *f != self.focus && self.needs_input(*f))
+        {
+            self.focus = f;
+            return;
+        }
+        self.focus = step(1);
     }
 
-    /// Enter in a text field: on to the next field, then to the action's button (never
-    /// to Cancel, which would throw the text away).
+    /// Enter in a text field: on to the next field still needing input, else to the
+    /// action's button (never to Cancel, which would throw the text away). While the
+    /// button is locked focus stays in the field, where the status line says why.
     pub fn field_done(&mut self) {
-        self.focus = match self.focus {
-            Focus::Text if self.confirm_id.is_some() => Focus::ConfirmId,
-            _ => Focus::Confirm,
+        let next = [Focus::Text, Focus::ConfirmId]
+            .into_iter()
+            .find(|f| *f != self.focus && self.needs_input(*f));
+        if let Some(f) = next {
+            self.focus = f;
+        } else if self.confirmable() {
+            self.focus = Focus::Confirm;
+        }
+    }
+
+    /// The label of the field a keystroke would go to next: the first one still
+    /// needing input, else the first field. `None` without fields.
+    pub fn field_to_type_in(&self) -> Option<&'static str> {
+        let first = [Focus::Text, Focus::ConfirmId]
+            .into_iter()
+            .find(|f| self.needs_input(*f))
+            .unwrap_or(Focus::Text);
+        let field = match first {
+            Focus::Text => self.text.as_ref().or(self.confirm_id.as_ref()),
+            _ => self.confirm_id.as_ref(),
         };
+        field.map(|f| f.label)
     }
 
     /// The text field with focus, if a text field has it.

@@ -204,6 +204,12 @@ impl App {
             return;
         }
         if self.detail.is_none()
+            && let Err(why) = self.held_after_move(&kind.label().to_lowercase())
+        {
+            self.notify(NoticeKind::Refused, why);
+            return;
+        }
+        if self.detail.is_none()
             && matches!(kind, ActionKind::Approve | ActionKind::Reject)
             && self.focus == Pane::Approvals
             && self.marks.count(Pane::Approvals) > 0
@@ -251,6 +257,10 @@ impl App {
 
     fn open_detail(&mut self) -> Vec<Effect> {
         let mut effects = Vec::new();
+        if let Err(why) = self.held_after_move("open") {
+            self.notify(NoticeKind::Refused, why);
+            return effects;
+        }
         let kind = match self.focus {
             Pane::Fleet | Pane::Evidence => self.selected_id(self.focus).map(|id| {
                 effects.push(Effect::LoadDatabase(id.clone()));
@@ -327,6 +337,21 @@ impl App {
             },
             _ if d.in_flight.is_none() => {
                 let text_action = km.lookup(Layer::TextInput, key);
+                let typing = text_action.is_some()
+                    || matches!(key.code, KeyCode::Char(_))
+                        && !key
+                            .modifiers
+                            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+                if typing
+                    && d.focused_field().is_none()
+                    && let Some(label) = d.field_to_type_in()
+                {
+                    // Typing on a button goes nowhere; say where it would go.
+                    d.error = Some(format!(
+                        "nothing typed: focus is on a button; the {label} field takes text \
+                         (Tab or Shift-Tab to it)"
+                    ));
+                }
                 if let Some(field) = d.focused_field() {
                     match (text_action, key.code) {
                         (Some(a), _) => {

@@ -56,7 +56,10 @@ impl LogBuffer {
         };
     }
 
-    pub fn push(&mut self, event: Event) {
+    /// Adds the newest line. True when the line held selected (not following) fell off
+    /// the front at the cap, so the selection moved to the oldest kept line.
+    pub fn push(&mut self, event: Event) -> bool {
+        let mut lost = false;
         if self.lines.len() == self.cap {
             self.lines.pop_front();
             self.dropped += 1;
@@ -75,9 +78,38 @@ impl LogBuffer {
             // The line being read fell off the front: keep the oldest one selected.
             if self.selected < self.dropped {
                 self.selected = self.view_at(0).unwrap_or(self.dropped);
+                lost = true;
             }
             self.top = self.top.max(self.dropped);
         }
+        lost
+    }
+
+    /// The sequence number of the line held selected; `None` while following.
+    pub fn held_seq(&self) -> Option<u64> {
+        if self.follow {
+            return None;
+        }
+        self.selected_event().map(|e| e.seq)
+    }
+
+    /// Holds the line with sequence number `seq` selected (after a reload), if it is
+    /// kept and shown. Lines are kept in sequence order.
+    pub fn hold_seq(&mut self, seq: u64, page: usize) -> bool {
+        let i = self.lines.partition_point(|e| e.seq < seq);
+        if self.lines.get(i).is_none_or(|e| e.seq != seq) {
+            return false;
+        }
+        let abs = self.dropped + i as u64;
+        let pos = self.view_pos(abs);
+        if self.view_at(pos) != Some(abs) {
+            return false;
+        }
+        if self.follow {
+            self.stop_following(page);
+        }
+        self.select_pos(pos, page);
+        true
     }
 
     /// Sets or clears the filter: the one pass over every kept line, on the user's

@@ -97,6 +97,10 @@ impl App {
             );
             return;
         };
+        if let Err(why) = self.held_after_move("mark") {
+            self.notify(NoticeKind::Refused, why);
+            return;
+        }
         let Some(id) = self.selected_id(pane) else {
             self.notify(
                 NoticeKind::Info,

@@ -3,9 +3,10 @@
 //! [`App::draw`] is a pure function of state (see `crate::ui`).
 //!
 //! Rooms: `state` (the fleet copy), `indexes`/`order` (sorted panes), `log` (the
-//! execution log), `view` (focus, selections, details), `dialogs` and `actions` (what
-//! can be done and how it is asked), `input` (key routing), `send` (requests and their
-//! answers), `prompt` and `commands` (the `:` line), `filter` (the `/` line), `marks`
+//! execution log), `view` (focus, selections, details), `selection` (selections that
+//! follow their item), `dialogs` and `actions` (what can be done and how it is asked),
+//! `live` (an open dialog following its subject), `input` (key routing), `send`
+//! (requests and their answers), `prompt` and `commands` (the `:` line), `filter` (the `/` line), `marks`
 //! (Space and bulk approval), `sort` (each table pane's column and direction), `mouse`,
 //! `notify` (bell and title).
 
@@ -15,6 +16,7 @@ pub mod dialogs;
 pub mod filter;
 pub mod indexes;
 mod input;
+mod live;
 pub mod log;
 mod marks;
 mod mouse;
@@ -22,6 +24,7 @@ pub mod natural;
 mod notify;
 pub mod order;
 pub mod prompt;
+mod selection;
 mod send;
 pub mod sort;
 pub mod state;
@@ -36,6 +39,7 @@ use fleetdeck_api::{Change, Event, WhoAmI};
 use crate::keymap::Keymap;
 use crate::message::{ActionRequest, ConnState, Effect, HostRequest, Msg};
 use crate::theme::Theme;
+use crate::ui::layout::page_rows as layout_page;
 use dialogs::Dialog;
 use log::LogBuffer;
 use state::FleetState;
@@ -194,7 +198,11 @@ impl App {
                 }
             }
             Msg::Resize(w, h) => self.size = (w, h),
-            Msg::Tick(now) => self.advance_clock(now),
+            Msg::Tick(now) => {
+                self.advance_clock(now);
+                // Countdowns and ages in an open dialog's facts move with the clock.
+                self.refresh_dialog();
+            }
             Msg::Alive(at) => {
                 self.last_alive = Some(self.last_alive.map_or(at, |t| t.max(at)));
                 self.advance_clock(at);
@@ -203,6 +211,7 @@ impl App {
                 self.whoami = Some(whoami);
                 let at = snapshot.server_time;
                 let events = self.data.load(*snapshot);
+                let held = self.log.held_seq();
                 self.log.clear();
                 for e in events {
                     self.log.push(e);
@@ -210,7 +219,9 @@ impl App {
                 self.loaded = true;
                 self.reapply_filters();
                 self.marks.clear();
-                self.pin_selections();
+                self.pin_selections(selection::PinCause::Reload);
+                self.hold_log_line(held);
+                self.refresh_dialog();
                 self.last_alive = Some(self.last_alive.map_or(at, |t| t.max(at)));
                 if self.clock.is_none() {
                     self.clock = Some(at);
@@ -297,13 +308,46 @@ impl App {
         if let Some(change) = &event.change {
             let before = self.notable_before(change);
             self.data.apply(change);
-            self.pin_selections();
+            self.pin_selections(selection::PinCause::Event {
+                change,
+                actor: &event.actor,
+            });
             self.check_marks(change);
             self.notify_after(before, change, &event.actor);
             effects = self.refresh_detail(change);
+            if self.dialog_subject_in(change) {
+                self.refresh_dialog();
+            }
         }
-        self.log.push(event);
+        if self.log.push(event) && self.focus == Pane::Log {
+            self.notify(
+                view::NoticeKind::Info,
+                format!(
+                    "the log line you were on fell off the log (it keeps the newest {} \
+                     lines): the cursor is on the oldest kept line",
+                    self.config.log_cap
+                ),
+            );
+        }
         Some(effects)
+    }
+
+    /// After a reload: the log line held selected stays selected when the new log
+    /// still has it, and the user is told when it does not.
+    fn hold_log_line(&mut self, held: Option<u64>) {
+        let Some(seq) = held else {
+            return;
+        };
+        let page = layout_page(self.size, Pane::Log, self.zoom);
+        if !self.log.hold_seq(seq, page) && self.focus == Pane::Log {
+            self.notify(
+                view::NoticeKind::Info,
+                format!(
+                    "the log line you were on (#{seq}) is not in the reloaded log: following \
+                     the newest"
+                ),
+            );
+        }
     }
 
     /// Keeps an open detail view current: an approval detail holds its own copy (it
@@ -345,98 +389,5 @@ impl App {
             Ok(_) => {}
             Err(e) => *detail = Loading::Failed(e.to_string()),
         }
-    }
-
-    /// Holds each table pane's selection by id, so events that move rows never move
-    /// the highlight to another item. A selection whose item left (or a pane that was
-    /// empty) takes the item now at its place. O(1) per pane.
-    pub(crate) fn pin_selections(&mut self) {
-        for pane in [Pane::Fleet, Pane::Rings, Pane::Evidence, Pane::Approvals] {
-            let present = self
-                .selection(pane)
-                .and_then(|s| s.id.as_deref())
-                .is_some_and(|id| match pane {
-                    Pane::Fleet => self.data.databases.get(id).is_some(),
-                    Pane::Rings => self.data.campaigns.get(id).is_some(),
-                    Pane::Evidence => self.data.evidence.get(id).is_some(),
-                    Pane::Approvals => self.data.approvals.get(id).is_some(),
-                    Pane::Log => false,
-                });
-            if present {
-                continue;
-            }
-            let index = self.selected_index(pane);
-            let id = self.selected_id(pane);
-            if let Some(sel) = self.selection_mut(pane) {
-                sel.id = id;
-                sel.index = index.unwrap_or(0);
-            }
-        }
-    }
-
-    /// The selected item's id in a table pane (not the log).
-    pub(crate) fn selected_id(&self, pane: Pane) -> Option<String> {
-        let pos = self.selected_index(pane)?;
-        self.id_at(pane, pos)
-    }
-
-    /// Where the selection of a table pane is now: its item's position, or the old
-    /// index when the item has left.
-    pub(crate) fn selected_index(&self, pane: Pane) -> Option<usize> {
-        let len = self.pane_len(pane);
-        if len == 0 {
-            return None;
-        }
-        let sel = self.selection(pane)?;
-        let by_id = sel.id.as_deref().and_then(|id| match pane {
-            Pane::Fleet => self.data.databases.position(id),
-            Pane::Rings => self.data.campaigns.position(id),
-            Pane::Evidence => self.data.evidence.position(id),
-            Pane::Approvals => self.data.approvals.position(id),
-            Pane::Log => None,
-        });
-        Some(by_id.unwrap_or(sel.index).min(len - 1))
-    }
-
-    /// The item id at display position `pos` of a table pane.
-    pub(crate) fn id_at(&self, pane: Pane, pos: usize) -> Option<String> {
-        match pane {
-            Pane::Fleet => self.data.databases.at(pos).map(|r| r.db.id.clone()),
-            Pane::Rings => self.data.campaigns.at(pos).map(|c| c.id.clone()),
-            Pane::Evidence => self.data.evidence.at(pos).map(|e| e.database_id.clone()),
-            Pane::Approvals => self.data.approvals.at(pos).map(|a| a.id.clone()),
-            Pane::Log => None,
-        }
-    }
-
-    /// Items in a table pane before its filter.
-    pub(crate) fn pane_total(&self, pane: Pane) -> usize {
-        match pane {
-            Pane::Fleet => self.data.databases.total(),
-            Pane::Rings => self.data.campaigns.total(),
-            Pane::Evidence => self.data.evidence.total(),
-            Pane::Approvals => self.data.approvals.total(),
-            Pane::Log => self.log.len(),
-        }
-    }
-
-    pub(crate) fn pane_len(&self, pane: Pane) -> usize {
-        match pane {
-            Pane::Fleet => self.data.databases.len(),
-            Pane::Rings => self.data.campaigns.len(),
-            Pane::Evidence => self.data.evidence.len(),
-            Pane::Approvals => self.data.approvals.len(),
-            Pane::Log => self.log.view_len(),
-        }
-    }
-
-    pub(crate) fn selection(&self, pane: Pane) -> Option<&Selection> {
-        let i = Pane::ALL.iter().position(|p| *p == pane)?;
-        self.selections.get(i)
-    }
-
-    pub(crate) fn selection_mut(&mut self, pane: Pane) -> Option<&mut Selection> {
-        let i = Pane::ALL.iter().position(|p| *p == pane)?;
-        self.selections.get_mut(i)
     }
 }

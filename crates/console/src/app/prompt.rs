@@ -85,7 +85,7 @@ impl App {
         let filter = (!text.trim().is_empty()).then(|| PaneFilter::new(pane, text));
         self.filters[i] = filter;
         self.install_filter(pane);
-        self.pin_selections();
+        self.pin_selections(super::selection::PinCause::Filter);
     }
 
     pub(super) fn install_filter(&mut self, pane: Pane) {

@@ -70,59 +70,65 @@ impl App {
         if self.bulk_answer(id, &target, failure) {
             return;
         }
-        // A 412 means the item moved on since the user looked: show them how it is now.
-        let refreshed = match &result {
-            Err(ActionError::Refused(p)) if p.status == 412 => {
-                Some(self.prepare_for(kind, target.clone()))
-            }
-            _ => None,
-        };
-        let dialog = match &mut self.dialog {
-            Some(Dialog::Action(d)) if d.in_flight == Some(id) => Some(d),
-            _ => None,
-        };
+        let ours = matches!(&self.dialog, Some(Dialog::Action(d)) if d.in_flight == Some(id));
         match result {
             Ok(()) => {
-                if dialog.is_some() {
+                if ours {
                     self.dialog = None;
                 }
                 self.notify(NoticeKind::Ok, format!("✓ {} {target}", kind.done()));
             }
             Err(err) => {
-                let (text, retry) = match &err {
+                let verb = kind.label().to_lowercase();
+                let (what, retry) = match &err {
                     ActionError::Refused(p) => (
-                        format!(
-                            "✗ {} {target} refused: {}",
-                            kind.label().to_lowercase(),
-                            sanitize_line(&p.to_string())
-                        ),
+                        format!("{verb} {target} refused: {}", sanitize_line(&p.to_string())),
                         None,
                     ),
                     ActionError::Transport(why) => (
                         format!(
-                            "✗ {} {target}: no answer ({}); Confirm retries it with the same \
+                            "{verb} {target}: no answer ({}); Confirm retries it with the same \
                              Idempotency-Key",
-                            kind.label().to_lowercase(),
                             sanitize_line(why)
                         ),
                         Some((request.action.clone(), request.idempotency_key)),
                     ),
                 };
-                if let Some(d) = dialog {
-                    d.in_flight = None;
-                    d.retry = retry;
-                    d.error = Some(match refreshed {
-                        Some(Ok(fresh)) => {
-                            let (old, new) = (d.version, fresh.version);
-                            d.refresh_from(fresh);
-                            format!(
-                                "{target} changed since you opened this (version {old} → {new}); \
-                                 the dialog now shows it as it is: review, then confirm again"
-                            )
-                        }
-                        Some(Err(why)) => format!("{text}; now: {why}"),
-                        None => text.clone(),
-                    });
+                // The dialog marks its error line itself; the footer needs the mark.
+                let text = format!("✗ {what}");
+                // A 412: the item moved on since the version sent. The server says which
+                // version it has; the dialog never sends the refused one again.
+                let sent = request.if_match.unwrap_or_default();
+                let server_has = match &err {
+                    ActionError::Refused(p) if p.status == 412 => {
+                        Some(p.current_version.unwrap_or(sent + 1).max(sent + 1))
+                    }
+                    _ => None,
+                };
+                if ours {
+                    if let Some(Dialog::Action(d)) = &mut self.dialog {
+                        d.in_flight = None;
+                        d.retry = retry;
+                        d.server_version = server_has;
+                        d.error = None;
+                    }
+                    self.refresh_dialog();
+                    if let Some(Dialog::Action(d)) = &mut self.dialog {
+                        d.error = Some(match (server_has, &d.unavailable) {
+                            (_, Some(why)) => format!("{what}; now: {why}"),
+                            (Some(have), None) if d.version < have => format!(
+                                "{target} changed since you saw it: the server refused version \
+                                 {sent} and has {have}; this dialog shows it as it is once that \
+                                 arrives, then confirm again"
+                            ),
+                            (Some(_), None) => format!(
+                                "{target} changed since you saw it (version {sent} → {}); the \
+                                 dialog now shows it as it is: review, then confirm again",
+                                d.version
+                            ),
+                            (None, None) => what,
+                        });
+                    }
                 }
                 self.notify(NoticeKind::Refused, text);
             }

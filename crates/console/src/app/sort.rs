@@ -5,7 +5,8 @@
 use super::App;
 use super::indexes::Collection;
 use super::order::{ApprovalsColumn, Column, EvidenceColumn, FleetColumn, RingsColumn, Sort};
-use super::view::Pane;
+use super::view::{NoticeKind, Pane};
+use fleetdeck_api::text::sanitize_line;
 
 /// How a sort changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +88,10 @@ impl App {
         })
     }
 
-    /// Sorts a table pane, keeping the same item selected and in view.
+    /// Sorts a table pane and shows its first rows (the worst, in a worst-first
+    /// order), not the page the selection was on. The selection stays on its item when
+    /// that item is among them; else it goes to the first row, and the footer says
+    /// where the item went.
     pub(crate) fn sort_pane(&mut self, pane: Pane, how: SortChange) -> Result<(), String> {
         match pane {
             Pane::Fleet => change(&mut self.data.databases, how)?,
@@ -98,11 +102,29 @@ impl App {
                 return Err("the log has no columns: focus a table pane (1-4)".into());
             }
         }
+        // Cards are several lines each: only the first is sure to be in view.
         let page = if pane == Pane::Rings { 1 } else { self.page() };
+        let old = self.selected_id(pane);
         let pos = self.selected_index(pane).unwrap_or(0);
-        let id = self.selected_id(pane);
+        let to = if pos < page { pos } else { 0 };
+        let id = self.id_at(pane, to);
         if let Some(sel) = self.selection_mut(pane) {
-            sel.set(pos, id, page);
+            sel.offset = 0;
+            sel.set(to, id.clone(), page);
+        }
+        if let (Some(old), Some(new)) = (old, id)
+            && old != new
+        {
+            self.notify(
+                NoticeKind::Info,
+                format!(
+                    "sorted: the top rows show; the cursor is on {} (first), {} is row {} of {}",
+                    sanitize_line(&new),
+                    sanitize_line(&old),
+                    pos + 1,
+                    self.pane_len(pane)
+                ),
+            );
         }
         Ok(())
     }

@@ -66,13 +66,18 @@ pub struct Selection {
     pub index: usize,
     /// First row drawn; drawing clamps it so the selection is always visible.
     pub offset: usize,
+    /// The item the selection was moved off without the user (it left the pane), until
+    /// the user moves or a key meant for it has been held back (see `app::selection`).
+    pub moved_off: Option<String>,
 }
 
 impl Selection {
-    /// Moves to `index` (already clamped), whose item is `id`, scrolling a `page`.
+    /// The user moves to `index` (already clamped), whose item is `id`, scrolling a
+    /// `page`.
     pub fn set(&mut self, index: usize, id: Option<String>, page: usize) {
         self.index = index;
         self.id = id;
+        self.moved_off = None;
         let page = page.max(1);
         if index < self.offset {
             self.offset = index;

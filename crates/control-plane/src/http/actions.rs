@@ -103,7 +103,10 @@ pub async fn rollback(
     campaign_action(state, id, action, CampaignVerb::Rollback).await
 }
 
-/// Pause and rollback need a reason; resume takes one optionally.
+/// Pause and rollback need a reason; resume takes one optionally. `If-Match` guards
+/// what each one decides on (see `Guard` in `workflow::actions`): a pause is never
+/// refused because targets moved the version, a resume only when the campaign's state
+/// changed since, a rollback on any change; a 412 names the current version.
 async fn campaign_action(
     state: AppState,
     id: String,

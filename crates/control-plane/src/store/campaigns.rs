@@ -262,11 +262,15 @@ pub async fn insert(
     Ok(())
 }
 
-/// Writes the campaign's own fields (not its rings or targets).
+/// Writes the campaign's own fields (not its rings or targets). A new state or pause
+/// reason also records this version as the campaign's state version (SQLite's `SET`
+/// compares against the row as it was before the update).
 pub async fn save_header(conn: &mut SqliteConnection, c: &Campaign) -> Result<(), DomainError> {
     sqlx::query(
         "UPDATE campaigns SET updated_at = ?, state = ?, paused_reason = ?, waiting_for = ?, \
-         on_resume = ?, current_ring = ?, rollback = ?, version = ? WHERE id = ?",
+         on_resume = ?, current_ring = ?, rollback = ?, version = ?, \
+         state_version = CASE WHEN state = ? AND paused_reason IS ? THEN state_version ELSE ? END \
+         WHERE id = ?",
     )
     .bind(fmt_time(c.updated_at))
     .bind(c.state.as_str())
@@ -275,6 +279,9 @@ pub async fn save_header(conn: &mut SqliteConnection, c: &Campaign) -> Result<()
     .bind(&c.on_resume)
     .bind(c.current_ring.map(i64::from))
     .bind(c.rollback.as_ref().map(serde_json::to_string).transpose()?)
+    .bind(to_i64(c.version))
+    .bind(c.state.as_str())
+    .bind(&c.paused_reason)
     .bind(to_i64(c.version))
     .bind(&c.id)
     .execute(&mut *conn)
@@ -542,4 +549,17 @@ pub async fn get_with_meta(
     };
     let meta = load_meta(&mut tx, id).await?;
     Ok(Some((c, meta)))
+}
+
+/// The version at which the campaign's state or pause reason last changed (see
+/// `save_header`); `None` when there is no such campaign.
+pub async fn state_version(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<u64>, DomainError> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT state_version FROM campaigns WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    v.map(|v| to_u64(v, "campaign state version")).transpose()
 }

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "campaign change_ref, done targets index",
         include_str!("../../migrations/0005_campaign_change_ref.sql"),
     ),
+    (
+        6,
+        "campaign state version",
+        include_str!("../../migrations/0006_campaign_state_version.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

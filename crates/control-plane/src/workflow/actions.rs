@@ -18,14 +18,58 @@ use crate::store::campaigns::{self, TargetMeta};
 use crate::store::events::append;
 use crate::store::{Tx, drills, fleet};
 
-fn check_version(c: &Campaign, if_match: Option<u64>) -> Result<(), DomainError> {
-    match if_match {
-        Some(seen) if seen != c.version => Err(DomainError::PreconditionFailed {
-            what: format!("campaign {}", c.id),
-            seen,
-            current: c.version,
-        }),
-        _ => Ok(()),
+/// What an `If-Match` on a campaign action guards. The campaign's version counts every
+/// change, target steps included, and a busy campaign takes several a second; each
+/// action is refused (412) only for a change to what the operator decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// Pause: nothing but a version from the future. Stopping dispatch is safe whatever
+    /// moved since the operator looked (targets in flight finish their step either way), and the brake must work
+    /// on the first press while targets keep moving. The state check (409) still
+    /// refuses a campaign that cannot be paused.
+    Nothing,
+    /// Resume: the campaign's state and pause reason, i.e. the pause the operator saw.
+    /// A paused campaign's in-flight targets go on finishing and move the version,
+    /// which changes nothing a resume decides on; a campaign resumed and paused anew
+    /// since (by someone else, or by the gate for a new reason) is refused.
+    State,
+    /// Rollback: everything its dialog showed (blast radius, targets patched, stages).
+    Version,
+}
+
+async fn check_precondition(
+    tx: &mut Tx<'_>,
+    c: &Campaign,
+    if_match: Option<u64>,
+    guard: Guard,
+) -> Result<(), DomainError> {
+    let Some(seen) = if_match else {
+        return Ok(());
+    };
+    let stale = |what: String| DomainError::PreconditionFailed {
+        what,
+        seen,
+        current: c.version,
+    };
+    // A version the campaign never had is refused whatever the action: the client is
+    // looking at another history (a server restored from an older copy, say).
+    if seen > c.version {
+        return Err(stale(format!("campaign {}", c.id)));
+    }
+    match guard {
+        _ if seen == c.version => Ok(()),
+        Guard::Nothing => Ok(()),
+        Guard::Version => Err(stale(format!("campaign {}", c.id))),
+        Guard::State => {
+            let since = campaigns::state_version(tx, &c.id)
+                .await?
+                .unwrap_or(c.version);
+            if seen >= since {
+                Ok(())
+            } else {
+                Err(stale(format!("the state of campaign {}", c.id)))
+            }
+        }
     }
 }
 
@@ -160,7 +204,7 @@ pub async fn pause(
 ) -> Result<Campaign, DomainError> {
     let reason = check_reason(Some(reason), true)?.unwrap_or_default();
     let mut c = record::load(tx, campaign_id).await?;
-    check_version(&c, if_match)?;
+    check_precondition(tx, &c, if_match, Guard::Nothing).await?;
     if !c.state.can_pause() {
         return Err(wrong_state(&c, "paused", "running or awaiting-approval"));
     }
@@ -184,7 +228,7 @@ pub async fn resume(
 ) -> Result<Campaign, DomainError> {
     let reason = check_reason(reason, false)?;
     let mut c = record::load(tx, campaign_id).await?;
-    check_version(&c, if_match)?;
+    check_precondition(tx, &c, if_match, Guard::State).await?;
     if !c.state.can_resume() {
         return Err(wrong_state(&c, "resumed", "paused"));
     }
@@ -212,7 +256,7 @@ pub async fn rollback(
 ) -> Result<Campaign, DomainError> {
     let reason = check_reason(Some(reason), true)?.unwrap_or_default();
     let mut c = record::load(tx, campaign_id).await?;
-    check_version(&c, if_match)?;
+    check_precondition(tx, &c, if_match, Guard::Version).await?;
     if !c.state.can_rollback() {
         return Err(wrong_state(
             &c,

@@ -22,7 +22,26 @@ pub fn draw(frame: &mut Frame, app: &App, d: &ActionDialog, area: Rect) {
     let inner_w = usize::from(width.saturating_sub(2));
     let facts = fact_lines(app, d, inner_w);
     let status = status_lines(app, d, inner_w);
-    let fields: Vec<&TextField> = d.text.iter().chain(d.confirm_id.iter()).collect();
+    let all: Vec<(&TextField, bool)> = d
+        .text
+        .iter()
+        .map(|f| (f, d.focus == Focus::Text))
+        .chain(
+            d.confirm_id
+                .iter()
+                .map(|f| (f, d.focus == Focus::ConfirmId)),
+        )
+        .collect();
+    // Buttons, the gap above them and the frame; each field takes four rows.
+    let room = area.height.saturating_sub(status.len() as u16 + 4);
+    let fields: Vec<(&TextField, bool)> = if all.len() as u16 * 4 <= room {
+        all
+    } else {
+        // Too short for every field: the one with focus is drawn (else the first),
+        // so a keystroke never lands in a field the operator cannot see.
+        let keep = all.iter().position(|(_, focused)| *focused).unwrap_or(0);
+        all.into_iter().skip(keep).take(1).collect()
+    };
     let fixed = fields.len() as u16 * 4 + status.len() as u16 + 2;
     let want = facts.len() as u16 + fixed + 2;
     let rect = centered(area, width, want);
@@ -39,16 +58,12 @@ pub fn draw(frame: &mut Frame, app: &App, d: &ActionDialog, area: Rect) {
     let parts = Layout::vertical(constraints).split(inner);
     frame.render_widget(Paragraph::new(facts), parts[0]);
     let mut i = 1;
-    if let Some(f) = &d.text {
-        draw_field(frame, t, f, d.focus == Focus::Text, parts[i]);
-        i += 1;
-    }
-    if let Some(f) = &d.confirm_id {
-        draw_field(frame, t, f, d.focus == Focus::ConfirmId, parts[i]);
+    for (f, focused) in fields {
+        draw_field(frame, t, f, focused, parts[i]);
         i += 1;
     }
     frame.render_widget(Paragraph::new(status), parts[i]);
-    let enabled = d.in_flight.is_none() && d.action().is_ok();
+    let enabled = d.confirmable();
     frame.render_widget(buttons(t, d.focus, d.kind.label(), enabled), parts[i + 2]);
 }
 
@@ -135,7 +150,13 @@ fn fact_lines(app: &App, d: &ActionDialog, w: usize) -> Vec<Line<'static>> {
         out.extend(kv(t, f.label, &sanitize_line(&value), style, w));
     }
     if let Some(changed) = changed_since_open(app, d) {
-        out.extend(kv(t, "▲ Changed", &changed, t.critical, w));
+        // A single item's dialog shows it as it is; a bulk one's items would be refused.
+        let style = if d.bulk.is_empty() {
+            t.warning
+        } else {
+            t.critical
+        };
+        out.extend(kv(t, "▲ Changed", &changed, style, w));
     }
     out
 }
@@ -152,8 +173,8 @@ fn preview_path(d: &ActionDialog) -> String {
     }
 }
 
-/// Says so when the item moved on while the dialog was open: the server will refuse
-/// the stale If-Match, and the user should look again first.
+/// Says so when the item moved on while the dialog was open (it follows the item, so
+/// what it shows is current); for a bulk decision, which items moved or left.
 fn changed_since_open(app: &App, d: &ActionDialog) -> Option<String> {
     if !d.bulk.is_empty() {
         let moved: Vec<String> = d
@@ -176,21 +197,11 @@ fn changed_since_open(app: &App, d: &ActionDialog) -> Option<String> {
             )
         });
     }
-    let now = match d.kind {
-        ActionKind::Approve | ActionKind::Reject => match app.data.approvals.get(&d.target) {
-            Some(a) => a.version,
-            None => return Some("it left the queue (decided or expired)".into()),
-        },
-        ActionKind::Pause | ActionKind::Resume | ActionKind::Rollback => {
-            app.data.campaigns.get(&d.target)?.version
-        }
-        ActionKind::Drill => app.data.databases.get(&d.target)?.db.version,
-    };
-    (now != d.version).then(|| {
+    (d.version != d.opened_version).then(|| {
         format!(
-            "version {} → {} since this opened: sending now is refused, and the refusal \
-             refreshes this dialog",
-            d.version, now
+            "version {} → {} since this opened: this shows it as it is now, and Confirm \
+             sends version {}",
+            d.opened_version, d.version, d.version
         )
     })
 }
