@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::{
     ApprovalPolicy, CommandConfig, DrillPolicy, ExecutorConfig, OperationCommand, Problem,
-    ServerConfig, SimSettings, at, default_timeouts,
+    RecoveryObjectives, ServerConfig, SimSettings, at, default_timeouts,
 };
 use crate::executor::template::Template;
 
@@ -88,6 +88,12 @@ struct RawDrills {
     tier2_days: Option<Spanned<u32>>,
     tier3_days: Option<Spanned<u32>>,
     max_concurrent: Option<Spanned<u32>>,
+    tier1_rto_minutes: Option<Spanned<u32>>,
+    tier1_rpo_minutes: Option<Spanned<u32>>,
+    tier2_rto_minutes: Option<Spanned<u32>>,
+    tier2_rpo_minutes: Option<Spanned<u32>>,
+    tier3_rto_minutes: Option<Spanned<u32>>,
+    tier3_rpo_minutes: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -165,8 +171,35 @@ impl RawDrills {
             tier2_days: days(&self.tier2_days, d.tier2_days, "tier2_days")?,
             tier3_days: days(&self.tier3_days, d.tier3_days, "tier3_days")?,
             max_concurrent,
+            objectives: [
+                objectives(&self.tier1_rto_minutes, &self.tier1_rpo_minutes, 1)?,
+                objectives(&self.tier2_rto_minutes, &self.tier2_rpo_minutes, 2)?,
+                objectives(&self.tier3_rto_minutes, &self.tier3_rpo_minutes, 3)?,
+            ],
         })
     }
+}
+
+/// Longest recovery objective: thirty days.
+const MAX_OBJECTIVE_MINUTES: u32 = 30 * 24 * 60;
+
+fn objectives(
+    rto: &Option<Spanned<u32>>,
+    rpo: &Option<Spanned<u32>>,
+    tier: u8,
+) -> Result<RecoveryObjectives, Problem> {
+    let minutes = |v: &Option<Spanned<u32>>, what: &str| match v {
+        Some(s) if *s.get_ref() == 0 || *s.get_ref() > MAX_OBJECTIVE_MINUTES => Err(at(
+            s,
+            format!("tier{tier}_{what}_minutes must be between 1 and {MAX_OBJECTIVE_MINUTES}"),
+        )),
+        Some(s) => Ok(Some(Duration::from_secs(u64::from(*s.get_ref()) * 60))),
+        None => Ok(None),
+    };
+    Ok(RecoveryObjectives {
+        rto: minutes(rto, "rto")?,
+        rpo: minutes(rpo, "rpo")?,
+    })
 }
 
 impl RawExecutor {

@@ -314,6 +314,7 @@ impl Generator {
             restore_seconds: restored.then_some(restore_seconds),
             checksum_ok,
             output,
+            proof: None,
         }
     }
 }

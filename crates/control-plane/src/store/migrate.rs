@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "evidence index",
         include_str!("../../migrations/0003_evidence_index.sql"),
     ),
+    (
+        4,
+        "drill proof",
+        include_str!("../../migrations/0004_drill_proof.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
