@@ -149,13 +149,32 @@ pub struct Copy<'a> {
 }
 
 impl<'a> Copy<'a> {
-    /// Finds the copy's superuser, connecting as `user` (a role the source has).
-    pub async fn open(scratch: &'a Scratch, user: &str, database: &str) -> Result<Copy<'a>, String> {
+    /// Waits (up to `limit`) until the copy accepts connections, which, recovering
+    /// without hot standby, it does once promoted; then finds its superuser, connecting
+    /// as `user` (a role the source has).
+    pub async fn open(
+        scratch: &'a Scratch,
+        user: &str,
+        database: &str,
+        limit: Duration,
+    ) -> Result<Copy<'a>, String> {
         let mut copy = Copy {
             scratch,
             superuser: user.to_string(),
         };
-        let mut conn = copy.connect(database).await?;
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut conn = loop {
+            match copy.connect(database).await {
+                Ok(c) => break c,
+                Err(e) if !super::scratch::runs(&scratch.data_dir()) => {
+                    return Err(format!("the copy stopped: {}; {e}", why_it_stopped(scratch)));
+                }
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(format!("the copy was still recovering when the drill's time ran out: {e}"));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
         copy.superuser = sqlx::query_scalar("SELECT rolname::text FROM pg_roles WHERE oid = 10")
             .fetch_one(&mut conn)
             .await

@@ -183,7 +183,7 @@ async fn verify_copy(
     }
     let user = &ends.database.user;
     let first_db = &ends.database.database;
-    let copy = match copy::Copy::open(scratch, user, first_db).await {
+    let copy = match copy::Copy::open(scratch, user, first_db, cfg.timeout).await {
         Ok(c) => c,
         Err(why) => {
             report.fail(STARTED, why);

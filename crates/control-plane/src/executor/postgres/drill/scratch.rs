@@ -124,6 +124,11 @@ fn postmaster_of(data: &Path) -> Option<i32> {
     (cwd == data).then_some(pid)
 }
 
+/// Whether a postmaster runs on `data`.
+pub fn runs(data: &Path) -> bool {
+    postmaster_of(data).is_some()
+}
+
 /// Immediate shutdown of the copy (it is thrown away: nothing to flush), then a kill
 /// if it does not go.
 fn stop_postmaster(data: &Path) {
