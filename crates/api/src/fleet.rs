@@ -73,6 +73,27 @@ pub struct Health {
     pub connections: u32,
     pub latency_ms: f64,
     pub checked_at: Option<DateTime<Utc>>,
+    /// What the check found that explains the status (a role other than the declared
+    /// one, a replica not streaming, why the server could not be reached), or that an
+    /// operator should know although the status is good (WAL replay paused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
+    /// How long the check took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_ms: Option<f64>,
+    /// The server's `max_connections`, to read `connections` against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// On a primary: the stream to each declared replica, as the primary sees it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaStream>,
+    /// Who made this observation: `poller`, `bake`, `patch`, `repair`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_by: Option<String>,
+    /// Since when the status has been what it is (for `unknown`: since when the
+    /// database has not been checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl Default for Health {
@@ -83,8 +104,26 @@ impl Default for Health {
             connections: 0,
             latency_ms: 0.0,
             checked_at: None,
+            findings: Vec::new(),
+            check_ms: None,
+            max_connections: None,
+            replicas: Vec::new(),
+            checked_by: None,
+            since: None,
         }
     }
+}
+
+/// A primary's replication stream to one of its declared replicas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaStream {
+    pub database_id: String,
+    /// `pg_stat_replication.state` (`streaming`, `catchup`, ...), or `missing` when the
+    /// primary has no stream for it.
+    pub state: String,
+    /// How far the replica's replay is behind the primary's current WAL position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_lag_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -329,7 +329,7 @@ async fn register_fleet(store: &Store, config: &ServerConfig) -> Result<(), Doma
 fn engine_settings(config: &ServerConfig) -> EngineSettings {
     let time_scale = match &config.executor {
         ExecutorConfig::Simulated(s) => s.time_scale,
-        ExecutorConfig::Command(_) => 1.0,
+        ExecutorConfig::Command(_) | ExecutorConfig::Postgres(_) => 1.0,
     };
     let d = &config.drills;
     EngineSettings {
@@ -338,6 +338,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         max_concurrent_drills: usize::try_from(d.max_concurrent).unwrap_or(usize::MAX),
         recovery_objectives: d.objectives,
         approval_ttl: config.approvals.ttl,
+        health: Some(config.health.clone()),
         demo: None,
     }
 }

@@ -67,7 +67,7 @@ async fn a_drill_that_misses_its_rto_is_flagged_and_blocks_patching() {
     // Tier 2 has no objectives: nothing judged, nothing recorded.
     let quick_ev = by("pg-quick");
     assert!(quick_ev.missed_objectives().is_empty());
-    assert_eq!(quick_ev.last_good.unwrap().proof, None);
+    assert_eq!(quick_ev.last_good.as_ref().unwrap().proof, None);
     assert!(!quick_ev.needs_exception());
     let events = env.events().await;
     let finished = events

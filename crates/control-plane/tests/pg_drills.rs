@@ -98,6 +98,7 @@ fn config(source: BackupSource, scratch: &Path) -> DrillConfig {
             sql: "SELECT count(*) FROM orders".into(),
             expect: Expect::Source { tolerance: 0.0 },
         }],
+        primaries: Default::default(),
     }
 }
 

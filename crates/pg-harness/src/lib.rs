@@ -171,10 +171,14 @@ impl Cluster {
     pub fn start_with(opts: &Options) -> Cluster {
         let mut cluster = Cluster::create();
         let mut initdb = server_command("initdb");
-        initdb
-            .arg("-D")
-            .arg(cluster.data_dir())
-            .args(["-U", "postgres", "--encoding=UTF8", "--no-sync", "-A", "trust"]);
+        initdb.arg("-D").arg(cluster.data_dir()).args([
+            "-U",
+            "postgres",
+            "--encoding=UTF8",
+            "--no-sync",
+            "-A",
+            "trust",
+        ]);
         if opts.data_checksums {
             initdb.arg("--data-checksums");
         }
@@ -265,6 +269,12 @@ impl Cluster {
 
     /// A streaming replica of `self`, from `pg_basebackup -R`, started.
     pub fn replica(&self) -> Cluster {
+        self.replica_with(&[])
+    }
+
+    /// [`Cluster::replica`] with lines appended to its `postgresql.conf` (e.g.
+    /// `cluster_name = 'pg-b'`, the name its WAL receiver gives the primary).
+    pub fn replica_with(&self, settings: &[String]) -> Cluster {
         let replica = Cluster::create();
         run(
             server_command("pg_basebackup")
@@ -276,7 +286,7 @@ impl Cluster {
                 .arg(replica.data_dir()),
             "pg_basebackup for a replica",
         );
-        replica.configure(&[]);
+        replica.configure(settings);
         replica.start();
         replica
     }
@@ -312,7 +322,10 @@ impl Cluster {
         let mut lines = vec![
             format!("port = {}", self.port),
             "listen_addresses = '127.0.0.1'".to_string(),
-            format!("unix_socket_directories = '{}'", self.socket_dir().display()),
+            format!(
+                "unix_socket_directories = '{}'",
+                self.socket_dir().display()
+            ),
             "fsync = off".to_string(),
             "logging_collector = off".to_string(),
             "max_connections = 40".to_string(),
@@ -421,7 +434,11 @@ impl Cluster {
         let Ok(pidfile) = std::fs::read_to_string(self.data_dir().join("postmaster.pid")) else {
             return false;
         };
-        let Some(pid) = pidfile.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) else {
+        let Some(pid) = pidfile
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<i32>().ok())
+        else {
             return false;
         };
         // SAFETY: signal 0 only checks that the process exists.

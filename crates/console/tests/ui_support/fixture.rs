@@ -47,6 +47,7 @@ pub fn db(
             connections: 120,
             latency_ms: 3.2,
             checked_at: Some(t0() - chrono::Duration::seconds(5)),
+            ..Health::default()
         },
         last_patched_at: Some(t0() - days(30)),
         backup_policy: BackupPolicy {

@@ -1,5 +1,5 @@
 //! The control-plane config file (TOML): the declared fleet, the executor settings, the
-//! drill policy and the approval expiry.
+//! drill policy, the approval expiry and the health poller.
 //!
 //! Loading is strict: an unknown key anywhere is an error, every database is checked
 //! (ids unique and URL/shell-safe, replicas name an existing primary patched no earlier
@@ -17,7 +17,12 @@ use toml::Spanned;
 
 use crate::executor::template::Template;
 
+mod health;
+pub mod postgres;
 mod raw;
+
+pub use health::HealthPolicy;
+pub use postgres::{PostgresConfig, PostgresLimits};
 
 /// Everything `--config` declares.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +32,7 @@ pub struct ServerConfig {
     pub executor: ExecutorConfig,
     pub drills: DrillPolicy,
     pub approvals: ApprovalPolicy,
+    pub health: HealthPolicy,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +43,7 @@ impl Default for ServerConfig {
             executor: ExecutorConfig::Simulated(SimSettings::default()),
             drills: DrillPolicy::default(),
             approvals: ApprovalPolicy::default(),
+            health: HealthPolicy::default(),
         }
     }
 }
@@ -47,6 +54,8 @@ pub enum ExecutorConfig {
     Simulated(SimSettings),
     /// A team's own shell commands.
     Command(Box<CommandConfig>),
+    /// PostgreSQL over real connections; patch and rollback are the team's commands.
+    Postgres(Box<PostgresConfig>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,9 +9,10 @@ use fleetdeck_api::{BackupPolicy, Database, DbRole, Environment, Health};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::postgres::{DeclaredReplica, PostgresConfig, RawConnection, RawPostgres};
 use super::{
-    ApprovalPolicy, CommandConfig, DrillPolicy, ExecutorConfig, OperationCommand, Problem,
-    RecoveryObjectives, ServerConfig, SimSettings, at, default_timeouts,
+    ApprovalPolicy, CommandConfig, DrillPolicy, ExecutorConfig, HealthPolicy, OperationCommand,
+    Problem, RecoveryObjectives, ServerConfig, SimSettings, at, default_timeouts,
 };
 use crate::executor::template::Template;
 
@@ -25,6 +26,8 @@ pub(super) struct RawFile {
     drills: Option<Spanned<RawDrills>>,
     #[serde(default)]
     approvals: Option<RawApprovals>,
+    #[serde(default)]
+    health: Option<super::health::RawHealth>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +51,9 @@ struct RawDatabase {
     backup: RawBackup,
     #[serde(default)]
     drill_interval_days: Option<Spanned<u32>>,
+    /// How the postgres executor reaches this database (over its template).
+    #[serde(default)]
+    connection: Option<Spanned<RawConnection>>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +78,7 @@ struct RawExecutor {
     health: Option<Spanned<RawOperation>>,
     version: Option<Spanned<RawOperation>>,
     drill: Option<Spanned<RawOperation>>,
+    postgres: Option<Spanned<RawPostgres>>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +135,10 @@ impl RawFile {
             }
             None => ApprovalPolicy::default(),
         };
+        let health = match &self.health {
+            Some(h) => h.check()?,
+            None => HealthPolicy::default(),
+        };
         let databases = check_fleet(&self.databases, &drills)?;
         let executor = match &self.executor {
             Some(e) => e.get_ref().check(e)?,
@@ -140,12 +151,79 @@ impl RawFile {
                 ));
             }
         };
+        let executor = self.attach_connections(executor, &databases)?;
         Ok(ServerConfig {
             databases,
             executor,
             drills,
             approvals,
+            health,
         })
+    }
+}
+
+impl RawFile {
+    /// Gives the postgres executor each database's own connection settings, and checks
+    /// that every database can be reached with a user; other executors take none.
+    fn attach_connections(
+        &self,
+        executor: ExecutorConfig,
+        databases: &[Database],
+    ) -> Result<ExecutorConfig, Problem> {
+        let ExecutorConfig::Postgres(mut pg) = executor else {
+            if let Some(c) = self
+                .databases
+                .iter()
+                .find_map(|d| d.get_ref().connection.as_ref())
+            {
+                return Err(at(
+                    c,
+                    "[database.connection] applies only to [executor] kind = \"postgres\"",
+                ));
+            }
+            return Ok(executor);
+        };
+        for raw in &self.databases {
+            let raw = raw.get_ref();
+            if let Some(c) = &raw.connection {
+                pg.databases
+                    .insert(raw.id.get_ref().clone(), c.get_ref().check(true)?);
+            }
+        }
+        for db in databases {
+            let resolved = pg.connection_for(db);
+            if let (Some(primary), Some(_)) = (&db.primary_id, &pg.drill)
+                && let Some(p) = databases.iter().find(|p| &p.id == primary)
+            {
+                let conn = pg.connection_for(p);
+                if let Some(drill) = pg.drill.as_mut() {
+                    drill.primaries.insert(db.id.clone(), conn);
+                }
+            }
+            if let Some(primary) = &db.primary_id {
+                pg.replicas
+                    .entry(primary.clone())
+                    .or_default()
+                    .push(DeclaredReplica {
+                        id: db.id.clone(),
+                        replication_name: resolved.replication_name.clone(),
+                    });
+            }
+            if resolved.user.is_empty() {
+                let raw = self
+                    .databases
+                    .iter()
+                    .find(|r| r.get_ref().id.get_ref() == &db.id);
+                return Err((
+                    raw.map(|r| r.span()),
+                    format!(
+                        "no user to connect to '{}' as: set user in [executor.postgres.connection] or in its [database.connection]",
+                        db.id
+                    ),
+                ));
+            }
+        }
+        Ok(ExecutorConfig::Postgres(pg))
     }
 }
 
@@ -204,7 +282,16 @@ fn objectives(
 
 impl RawExecutor {
     fn check(&self, whole: &Spanned<RawExecutor>) -> Result<ExecutorConfig, Problem> {
-        match self.kind.get_ref().as_str() {
+        let kind = self.kind.get_ref().as_str();
+        if kind != "postgres"
+            && let Some(pg) = &self.postgres
+        {
+            return Err(at(
+                pg,
+                "[executor.postgres] applies only to kind = \"postgres\"",
+            ));
+        }
+        match kind {
             "simulated" => {
                 let commands = [
                     &self.precheck,
@@ -215,12 +302,15 @@ impl RawExecutor {
                     &self.drill,
                 ];
                 if let Some(op) = commands.into_iter().flatten().next() {
-                    return Err(at(op, "commands apply only to kind = \"command\""));
+                    return Err(at(
+                        op,
+                        "commands apply only to kind = \"command\" or \"postgres\"",
+                    ));
                 }
                 if self.shell.is_some() || self.working_dir.is_some() {
                     return Err(at(
                         &self.kind,
-                        "shell and working_dir apply only to kind = \"command\"",
+                        "shell and working_dir apply only to kind = \"command\" or \"postgres\"",
                     ));
                 }
                 let time_scale = match &self.time_scale {
@@ -237,43 +327,121 @@ impl RawExecutor {
                 }))
             }
             "command" => {
-                if self.seed.is_some() || self.time_scale.is_some() || self.call_log.is_some() {
-                    return Err(at(
-                        &self.kind,
-                        "seed, time_scale and call_log apply only to kind = \"simulated\"",
-                    ));
-                }
-                let required = |op: &Option<Spanned<RawOperation>>, name: &str, default: u64| {
-                    match op {
-                        Some(op) => op.get_ref().check(default),
-                        None => Err(at(
-                            whole,
-                            format!(
-                                "[executor.{name}] is missing: kind = \"command\" needs a {name} command"
-                            ),
-                        )),
-                    }
-                };
+                self.no_sim_keys()?;
                 Ok(ExecutorConfig::Command(Box::new(CommandConfig {
-                    shell: self
-                        .shell
-                        .clone()
-                        .unwrap_or_else(|| PathBuf::from("/bin/sh")),
+                    shell: self.shell(),
                     working_dir: self.working_dir.clone(),
-                    precheck: match &self.precheck {
-                        Some(op) => Some(op.get_ref().check(default_timeouts::PRECHECK)?),
+                    precheck: self.optional_precheck()?,
+                    patch: self.required(whole, &self.patch, "patch", default_timeouts::PATCH)?,
+                    rollback: self.required(
+                        whole,
+                        &self.rollback,
+                        "rollback",
+                        default_timeouts::ROLLBACK,
+                    )?,
+                    health: self.required(
+                        whole,
+                        &self.health,
+                        "health",
+                        default_timeouts::HEALTH,
+                    )?,
+                    version: self.required(
+                        whole,
+                        &self.version,
+                        "version",
+                        default_timeouts::VERSION,
+                    )?,
+                    drill: self.required(whole, &self.drill, "drill", default_timeouts::DRILL)?,
+                })))
+            }
+            "postgres" => {
+                self.no_sim_keys()?;
+                for (op, name) in [
+                    (&self.health, "health"),
+                    (&self.version, "version"),
+                    (&self.drill, "drill"),
+                ] {
+                    if let Some(op) = op {
+                        return Err(at(
+                            op,
+                            format!(
+                                "kind = \"postgres\" checks {name} itself: remove [executor.{name}]"
+                            ),
+                        ));
+                    }
+                }
+                let (connection, limits) = match &self.postgres {
+                    Some(pg) => pg.get_ref().check()?,
+                    None => RawPostgres::none(),
+                };
+                Ok(ExecutorConfig::Postgres(Box::new(PostgresConfig {
+                    shell: self.shell(),
+                    working_dir: self.working_dir.clone(),
+                    precheck: self.optional_precheck()?,
+                    patch: self.required(whole, &self.patch, "patch", default_timeouts::PATCH)?,
+                    rollback: self.required(
+                        whole,
+                        &self.rollback,
+                        "rollback",
+                        default_timeouts::ROLLBACK,
+                    )?,
+                    connection,
+                    databases: Default::default(),
+                    replicas: Default::default(),
+                    limits,
+                    drill: match &self.postgres {
+                        Some(pg) => pg.get_ref().drill()?,
                         None => None,
                     },
-                    patch: required(&self.patch, "patch", default_timeouts::PATCH)?,
-                    rollback: required(&self.rollback, "rollback", default_timeouts::ROLLBACK)?,
-                    health: required(&self.health, "health", default_timeouts::HEALTH)?,
-                    version: required(&self.version, "version", default_timeouts::VERSION)?,
-                    drill: required(&self.drill, "drill", default_timeouts::DRILL)?,
                 })))
             }
             other => Err(at(
                 &self.kind,
-                format!("unknown executor kind '{other}': use \"command\" or \"simulated\""),
+                format!(
+                    "unknown executor kind '{other}': use \"postgres\", \"command\" or \"simulated\""
+                ),
+            )),
+        }
+    }
+
+    fn no_sim_keys(&self) -> Result<(), Problem> {
+        if self.seed.is_some() || self.time_scale.is_some() || self.call_log.is_some() {
+            return Err(at(
+                &self.kind,
+                "seed, time_scale and call_log apply only to kind = \"simulated\"",
+            ));
+        }
+        Ok(())
+    }
+
+    fn shell(&self) -> PathBuf {
+        self.shell
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/bin/sh"))
+    }
+
+    fn optional_precheck(&self) -> Result<Option<OperationCommand>, Problem> {
+        self.precheck
+            .as_ref()
+            .map(|op| op.get_ref().check(default_timeouts::PRECHECK))
+            .transpose()
+    }
+
+    fn required(
+        &self,
+        whole: &Spanned<RawExecutor>,
+        op: &Option<Spanned<RawOperation>>,
+        name: &str,
+        default: u64,
+    ) -> Result<OperationCommand, Problem> {
+        match op {
+            Some(op) => op.get_ref().check(default),
+            None => Err(at(
+                whole,
+                format!(
+                    "[executor.{name}] is missing: kind = \"{}\" needs a {name} command",
+                    self.kind.get_ref()
+                ),
             )),
         }
     }

@@ -225,6 +225,7 @@ impl Generator {
             connections,
             latency_ms: ((0.6 + rng.f64() * 4.0) * 10.0).round() / 10.0,
             checked_at: Some(self.now - Duration::seconds(rng.i64(5..90))),
+            ..Health::default()
         }
     }
 

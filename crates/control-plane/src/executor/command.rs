@@ -10,6 +10,7 @@
 //!   "checksum_ok": true, "restore_seconds": 812.5}` (`restore_seconds` defaults to
 //!   the measured run time).
 
+use std::path::Path;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -41,6 +42,31 @@ impl CommandExecutor {
         to_version: &str,
         log: &LogSink,
     ) -> Result<Output, ExecError> {
+        let shell = Shell {
+            program: &self.config.shell,
+            working_dir: self.config.working_dir.as_deref(),
+        };
+        shell.run(operation, op, db, to_version, log).await
+    }
+}
+
+/// How a team's commands run: which shell, from where. The postgres executor runs its
+/// patch and rollback commands the same way.
+pub(crate) struct Shell<'a> {
+    pub program: &'a Path,
+    pub working_dir: Option<&'a Path>,
+}
+
+impl Shell<'_> {
+    /// Runs `op` for `db`, its template filled from the database and `to_version`.
+    pub(crate) async fn run(
+        &self,
+        operation: &str,
+        op: &OperationCommand,
+        db: &Database,
+        to_version: &str,
+        log: &LogSink,
+    ) -> Result<Output, ExecError> {
         let values = Values {
             id: &db.id,
             host: &db.host,
@@ -51,8 +77,8 @@ impl CommandExecutor {
         };
         let run = Run {
             operation,
-            shell: &self.config.shell,
-            working_dir: self.config.working_dir.as_deref(),
+            shell: self.program,
+            working_dir: self.working_dir,
             command_line: op.template.render(&values),
             env: values.env().to_vec(),
             timeout: op.timeout,
@@ -119,6 +145,7 @@ fn parse_health(output: &Output) -> Result<Health, ExecError> {
         connections: answer.connections,
         latency_ms: answer.latency_ms,
         checked_at: Some(Utc::now()),
+        ..Health::default()
     })
 }
 

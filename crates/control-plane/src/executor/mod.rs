@@ -1,7 +1,8 @@
 //! Executors: the part of the control plane that touches databases.
 //!
 //! The runner and the drill scheduler speak only this trait; which fleet is behind it
-//! (the simulated demo fleet or a team's own shell commands) is chosen by the config.
+//! (the simulated demo fleet, a team's own shell commands, or PostgreSQL servers over
+//! real connections) is chosen by the config.
 //! Every operation streams what it prints to a [`LogSink`] as it happens, so the
 //! execution log shows progress live rather than after the fact.
 
@@ -35,6 +36,7 @@ pub fn build(config: &ExecutorConfig) -> Arc<dyn Executor> {
             }))
         }
         ExecutorConfig::Command(c) => Arc::new(command::CommandExecutor::new((**c).clone())),
+        ExecutorConfig::Postgres(p) => Arc::new(postgres::PostgresExecutor::new((**p).clone())),
     }
 }
 

@@ -481,6 +481,7 @@ impl Executor for SimulatedExecutor {
                 connections: rng.u32(busy),
                 latency_ms: (latency_ms * 10.0).round() / 10.0,
                 checked_at: Some(Utc::now()),
+                ..Health::default()
             })
         })
     }

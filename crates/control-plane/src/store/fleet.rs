@@ -1,7 +1,8 @@
 //! The fleet inventory: one row per database, the wire type stored whole as JSON with
 //! the columns the workflows filter on beside it.
 
-use fleetdeck_api::{Change, Database, Drill, EventSubject, Level, kinds};
+use chrono::{DateTime, Utc};
+use fleetdeck_api::{Change, Database, Drill, EventSubject, Health, HealthStatus, Level, kinds};
 use futures_util::TryStreamExt;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
@@ -88,6 +89,15 @@ async fn write(conn: &mut SqliteConnection, db: &Database) -> Result<(), DomainE
     Ok(())
 }
 
+/// The version a database's next write gets.
+async fn next_version(tx: &mut Tx<'_>, id: &str) -> Result<u64, DomainError> {
+    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM databases WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(current.map_or(Ok(0), |v| to_u64(v, "database version"))? + 1)
+}
+
 /// Saves a change to a known database: bumps its version and appends `event` carrying
 /// the new state. Returns the saved database.
 pub async fn save(
@@ -95,11 +105,7 @@ pub async fn save(
     mut db: Database,
     event: NewEvent,
 ) -> Result<Database, DomainError> {
-    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM databases WHERE id = ?")
-        .bind(&db.id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    db.version = current.map_or(Ok(0), |v| to_u64(v, "database version"))? + 1;
+    db.version = next_version(tx, &db.id).await?;
     write(tx, &db).await?;
     append(
         tx,
@@ -114,6 +120,142 @@ pub async fn save(
     )
     .await?;
     Ok(db)
+}
+
+/// What recording a health observation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthRecorded {
+    /// No such database, or it holds a newer observation.
+    Ignored,
+    /// Same status and findings: the figures were updated without an event.
+    Quiet,
+    /// The status or the findings changed: saved with a `database.health` event.
+    Changed { from: HealthStatus },
+}
+
+/// Records an observation of a database's health as its one health record, whoever
+/// made it (the poller, a patch's verification, a bake, a rollback's repair), so the
+/// inventory always shows the latest the control plane saw. A change of status or of
+/// findings is an event with the reason; new figures alone (lag, connections, latency)
+/// update the record quietly, so polling does not flood the log. An observation older
+/// than the recorded one is dropped.
+pub async fn record_health(
+    tx: &mut Tx<'_>,
+    id: &str,
+    mut health: Health,
+    actor: &str,
+) -> Result<HealthRecorded, DomainError> {
+    let Some(mut db) = get(tx, id).await? else {
+        return Ok(HealthRecorded::Ignored);
+    };
+    let old = std::mem::take(&mut db.health);
+    let at = *health.checked_at.get_or_insert_with(Utc::now);
+    if old.checked_at.is_some_and(|prev| prev > at) {
+        return Ok(HealthRecorded::Ignored);
+    }
+    let changed = old.status != health.status || old.findings != health.findings;
+    health.since = if old.status == health.status {
+        old.since.or(old.checked_at).or(Some(at))
+    } else {
+        Some(at)
+    };
+    db.health = health;
+    if !changed {
+        save_quietly(tx, db).await?;
+        return Ok(HealthRecorded::Quiet);
+    }
+    let (level, message) = health_message(&db.id, &old, &db.health);
+    save(
+        tx,
+        db,
+        NewEvent::new(actor, kinds::DATABASE_HEALTH, level, message),
+    )
+    .await?;
+    Ok(HealthRecorded::Changed { from: old.status })
+}
+
+/// The event of a health change: the new status with its reason, and what it was.
+fn health_message(id: &str, old: &Health, new: &Health) -> (Level, String) {
+    let level = match new.status {
+        HealthStatus::Healthy => Level::Info,
+        HealthStatus::Down => Level::Error,
+        _ => Level::Warn,
+    };
+    let status = new.status.as_str();
+    let reason = if new.findings.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", new.findings.join("; "))
+    };
+    let message = if old.status == new.status {
+        if new.findings.is_empty() {
+            format!("{id} is {status}; its findings cleared")
+        } else {
+            format!("{id} is still {status}{reason}")
+        }
+    } else if old.status == HealthStatus::Unknown && old.checked_at.is_none() {
+        format!("{id} is {status}{reason}")
+    } else {
+        let again = if new.status == HealthStatus::Healthy {
+            " again"
+        } else {
+            ""
+        };
+        format!(
+            "{id} is {status}{again}{reason} (was {})",
+            old.status.as_str()
+        )
+    };
+    (level, message)
+}
+
+/// Marks `id` unknown since its last reading when that is older than `before`: a
+/// reading the control plane could not renew is not the database's health any more.
+/// Returns whether it did.
+pub async fn expire_health(
+    tx: &mut Tx<'_>,
+    id: &str,
+    before: DateTime<Utc>,
+    actor: &str,
+    why: &str,
+) -> Result<bool, DomainError> {
+    let Some(db) = get(tx, id).await? else {
+        return Ok(false);
+    };
+    let h = &db.health;
+    if h.status == HealthStatus::Unknown || h.checked_at.is_some_and(|at| at >= before) {
+        return Ok(false);
+    }
+    let last = h.checked_at;
+    let message = format!(
+        "{} health is unknown: {why}; its last reading ({}) is no longer current",
+        db.id,
+        h.status.as_str()
+    );
+    let db = Database {
+        health: Health {
+            status: HealthStatus::Unknown,
+            checked_at: last,
+            since: last,
+            checked_by: Some(actor.to_string()),
+            findings: vec![why.to_string()],
+            ..Health::default()
+        },
+        ..db
+    };
+    save(
+        tx,
+        db,
+        NewEvent::new(actor, kinds::DATABASE_HEALTH, Level::Warn, message),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Saves `db` with its version bumped and no event (see [`record_health`]).
+async fn save_quietly(tx: &mut Tx<'_>, mut db: Database) -> Result<(), DomainError> {
+    db.version = next_version(tx, &db.id).await?;
+    write(tx, &db).await
 }
 
 /// Registers a database from the config, or updates it when the config changed. An

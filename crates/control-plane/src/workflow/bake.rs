@@ -7,6 +7,7 @@ use chrono::Utc;
 use fleetdeck_api::{Campaign, CampaignState, GateState, Level, RingState, TargetState, kinds};
 
 use super::engine::Shared;
+use super::health::{self, Observer};
 use super::plan;
 use super::record;
 use super::runner::{complete, fail_gate, runner};
@@ -95,7 +96,7 @@ async fn check_ring_health(
             fleet::get(&mut conn, &t.database_id).await?
         };
         let Some(db) = db else { continue };
-        match shared.executor.health(&db).await {
+        match health::observe(shared, &db, Observer::Bake, None).await {
             Ok(h) => {
                 if let Some(p) = plan::health_problem(&db.id, &h, &c.gate) {
                     return Ok(Some(format!("during the bake, {p}")));

@@ -14,8 +14,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{bake, demo, rollback, runner, scheduler, target};
+use super::{bake, demo, health, rollback, runner, scheduler, target};
 use crate::DomainError;
+use crate::config::HealthPolicy;
 use crate::executor::Executor;
 use crate::store::{Store, approvals, campaigns};
 
@@ -34,6 +35,9 @@ pub struct EngineSettings {
     /// How long a requested approval stays pending before it expires (not scaled:
     /// people decide in real time).
     pub approval_ttl: Duration,
+    /// How the fleet's health is polled; `None` polls nothing (health is then only
+    /// observed by campaigns: after a patch, during a bake, in a rollback's repair).
+    pub health: Option<HealthPolicy>,
     /// Demo mode: keep a campaign going and play operator and approvers.
     pub demo: Option<demo::DemoSettings>,
 }
@@ -46,6 +50,7 @@ impl Default for EngineSettings {
             max_concurrent_drills: 2,
             recovery_objectives: Default::default(),
             approval_ttl: Duration::from_secs(4 * 3600),
+            health: None,
             demo: None,
         }
     }
@@ -223,6 +228,12 @@ async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
         drills: long_ago,
         demo: long_ago,
     };
+    // Beside the loop, not a job: it claims nothing and is stopped by the same token.
+    // Dropped with this task (an aborted engine), the set aborts it too.
+    let mut poller: JoinSet<()> = JoinSet::new();
+    if let Some(policy) = shared.settings.health.clone() {
+        poller.spawn(health::poll(Arc::clone(&shared), policy, cancel.clone()));
+    }
     loop {
         let started = Instant::now();
         // Whatever is committed from here on wakes the next pass.
@@ -264,6 +275,9 @@ async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
         );
         jobs.abort_all();
         while jobs.join_next().await.is_some() {}
+    }
+    while let Some(done) = poller.join_next().await {
+        report_panic(done);
     }
 }
 

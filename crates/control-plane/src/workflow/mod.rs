@@ -11,6 +11,7 @@ mod bake;
 pub mod demo;
 mod engine;
 mod gates;
+mod health;
 mod logs;
 pub mod plan;
 mod record;

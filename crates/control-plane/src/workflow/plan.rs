@@ -225,11 +225,16 @@ pub fn budget_exhausted(failures: u32, gate: &GateSettings) -> bool {
     failures >= gate.failure_budget
 }
 
-/// Why a database's status is not good enough, if it is not.
+/// Why a database's status is not good enough, if it is not, with what the check found.
 pub fn status_problem(db_id: &str, health: &Health) -> Option<String> {
     match health.status {
         HealthStatus::Healthy => None,
-        other => Some(format!("{db_id} is {}", other.as_str())),
+        other if health.findings.is_empty() => Some(format!("{db_id} is {}", other.as_str())),
+        other => Some(format!(
+            "{db_id} is {} ({})",
+            other.as_str(),
+            health.findings.join("; ")
+        )),
     }
 }
 

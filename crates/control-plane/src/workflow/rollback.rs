@@ -12,6 +12,7 @@ use fleetdeck_api::{
 use futures_util::future::join_all;
 
 use super::engine::Shared;
+use super::health::{self, Observer};
 use super::logs::{LogTo, with_log};
 use super::plan;
 use super::record::{self, Actor};
@@ -330,28 +331,9 @@ async fn repair(shared: &Shared, c: &Campaign) -> Result<String, DomainError> {
             let mut conn = shared.store.pool().acquire().await?;
             fleet::get(&mut conn, id).await?
         };
-        let Some(mut db) = db else { continue };
-        let problem = match shared.executor.health(&db).await {
-            Ok(mut h) => {
-                h.checked_at.get_or_insert_with(Utc::now);
-                let p = plan::health_problem(id, &h, &c.gate);
-                if h.status != db.health.status {
-                    db.health = h;
-                    let mut tx = shared.store.begin().await?;
-                    let ev = actor(c).event(
-                        kinds::DATABASE_HEALTH,
-                        if p.is_some() {
-                            Level::Warn
-                        } else {
-                            Level::Info
-                        },
-                        format!("{id} is {} after the revert", db.health.status.as_str()),
-                    );
-                    fleet::save(&mut tx, db, ev).await?;
-                    shared.store.commit(tx).await?;
-                }
-                p
-            }
+        let Some(db) = db else { continue };
+        let problem = match health::observe(shared, &db, Observer::Repair, None).await {
+            Ok(h) => plan::health_problem(id, &h, &c.gate),
             Err(e) => Some(format!("health check of {id} failed: {e}")),
         };
         if let Some(p) = problem {

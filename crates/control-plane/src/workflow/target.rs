@@ -7,6 +7,7 @@ use chrono::Utc;
 use fleetdeck_api::{CampaignState, Database, Level, TargetState, kinds};
 
 use super::engine::Shared;
+use super::health::{self, Observer};
 use super::logs::{LogTo, with_log};
 use super::plan;
 use super::record::{self, Actor};
@@ -268,7 +269,8 @@ async fn verify(ctx: &Ctx<'_>, fresh: bool) -> Result<(), DomainError> {
         };
         return ctx.fail(why).await;
     }
-    let mut health = match ex.health(&ctx.db).await {
+    let health = match health::observe(ctx.shared, &ctx.db, Observer::PatchVerification, None).await
+    {
         Ok(h) => h,
         Err(e) => {
             return ctx
@@ -276,7 +278,6 @@ async fn verify(ctx: &Ctx<'_>, fresh: bool) -> Result<(), DomainError> {
                 .await;
         }
     };
-    health.checked_at.get_or_insert_with(Utc::now);
     // Lag right after a patch is a replica catching up: the bake judges it.
     if let Some(p) = plan::status_problem(&ctx.db.id, &health) {
         return ctx.fail(format!("unhealthy after the patch: {p}")).await;
@@ -300,7 +301,6 @@ async fn verify(ctx: &Ctx<'_>, fresh: bool) -> Result<(), DomainError> {
     if let Some(mut db) = fleet::get(&mut tx, &ctx.db.id).await? {
         let from = std::mem::replace(&mut db.engine_version, actual.clone());
         db.last_patched_at = Some(Utc::now());
-        db.health = health;
         let ev = ctx.actor.event(
             kinds::DATABASE_PATCHED,
             Level::Info,

@@ -1,12 +1,15 @@
 //! `[executor.postgres.drill]`: where the backup a drill restores comes from, where it
 //! restores to, and the SQL checks the team adds.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::config::postgres::ResolvedConnection;
 
 /// Why a drill setting was refused: where in the file, and what.
 pub type Problem = (Option<Range<usize>>, String);
@@ -31,6 +34,9 @@ pub struct DrillConfig {
     /// point (pgBackRest).
     pub archive_timeout: Duration,
     pub checks: Vec<SqlCheck>,
+    /// How to reach each replica's primary, by replica id (the drill's restore point is
+    /// written on the primary). Filled from the fleet, not written in this section.
+    pub primaries: BTreeMap<String, ResolvedConnection>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +187,7 @@ impl RawDrill {
                 DEFAULT_ARCHIVE_TIMEOUT,
             )?,
             checks,
+            primaries: BTreeMap::new(),
         })
     }
 }

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use fleetdeck_api::{Database, DrillProof};
 
+use crate::config::postgres::ResolvedConnection;
 use crate::executor::{DrillOutcome, ExecError, LogSink};
 
 mod checks;
@@ -56,6 +57,29 @@ pub fn clean_leftovers(cfg: &DrillConfig) -> Vec<String> {
         );
     }
     removed
+}
+
+/// Runs one drill of `db`, reached with `conn` (its primary's connection comes from the
+/// config), within the configured timeout; see [`run`].
+pub async fn run_for(
+    cfg: &DrillConfig,
+    db: &Database,
+    conn: &ResolvedConnection,
+    log: LogSink,
+) -> Result<DrillOutcome, ExecError> {
+    let database = Endpoint::resolve(conn)?;
+    let primary = match (&db.primary_id, cfg.primaries.get(&db.id)) {
+        (None, _) => database.clone(),
+        (Some(_), Some(p)) => Endpoint::resolve(p)?,
+        (Some(p), None) => {
+            return Err(ExecError::new(format!(
+                "restore drill of {}: its primary {p} is not declared, and the drill's \
+                 restore point is written there",
+                db.id
+            )));
+        }
+    };
+    run(cfg, db, &DrillEndpoints { database, primary }, log).await
 }
 
 /// Runs one drill of `db`, within the configured timeout; whatever happens, its copy is

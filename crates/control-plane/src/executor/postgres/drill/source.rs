@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions as _, Connection as _, PgConnection, Row as _};
 
+use crate::config::postgres::ResolvedConnection;
 use crate::executor::ExecError;
 
 /// How the drill reaches one of the fleet's servers.
@@ -36,6 +37,30 @@ impl std::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
+    /// The endpoint of a database's resolved connection settings, its password read.
+    pub fn resolve(c: &ResolvedConnection) -> Result<Endpoint, ExecError> {
+        use crate::config::postgres::SslMode;
+        let password = super::super::connect::read_password(c)
+            .map_err(|e| ExecError::new(format!("restore drill: {}", e.message)))?;
+        Ok(Endpoint {
+            host: c.host.clone(),
+            port: c.port,
+            user: c.user.clone(),
+            database: c.database.clone(),
+            password,
+            sslmode: match c.sslmode {
+                SslMode::Disable => "disable",
+                SslMode::Allow => "allow",
+                SslMode::Prefer => "prefer",
+                SslMode::Require => "require",
+                SslMode::VerifyCa => "verify-ca",
+                SslMode::VerifyFull => "verify-full",
+            }
+            .to_string(),
+            ca_file: c.ca_file.clone(),
+        })
+    }
+
     pub fn label(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
