@@ -126,7 +126,7 @@ async fn drill(
         recovery_target: Some(point.describe()),
         ..DrillProof::default()
     };
-    let backup = restore_backup(&mut report, cfg, &scratch, ends, &point).await;
+    let backup = restore_backup(&mut report, cfg, &scratch, ends, &point, db).await;
     let mut recovery_point = None;
     if let Some(b) = &backup {
         proof.backup_label = Some(b.label.clone());
@@ -158,6 +158,7 @@ async fn restore_backup(
     scratch: &scratch::Scratch,
     ends: &DrillEndpoints,
     point: &RestorePoint,
+    db: &Database,
 ) -> Option<Backup> {
     match &cfg.source {
         BackupSource::BaseBackup => {
@@ -177,7 +178,7 @@ async fn restore_backup(
                     return None;
                 }
             }
-            restore::pgbackrest(report, cfg, scratch, point).await
+            restore::pgbackrest(report, cfg, scratch, point, db).await
         }
     }
 }

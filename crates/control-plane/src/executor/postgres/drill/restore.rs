@@ -158,6 +158,7 @@ pub async fn pgbackrest(
     cfg: &DrillConfig,
     scratch: &Scratch,
     point: &RestorePoint,
+    db: &fleetdeck_api::Database,
 ) -> Option<Backup> {
     let BackupSource::PgBackRest {
         stanza,
@@ -168,6 +169,7 @@ pub async fn pgbackrest(
     else {
         unreachable!("called for a pgBackRest source only");
     };
+    let stanza = stanza_of(stanza, db);
     let mut common: Vec<String> = Vec::new();
     if let Some(c) = config {
         common.push(format!("--config={}", c.display()));
@@ -216,6 +218,13 @@ pub async fn pgbackrest(
         id: set_info.label.clone(),
         label,
     })
+}
+
+/// The stanza for `db`: `{id}` is its id, `{primary}` its primary's (its own for a
+/// primary), so one setting serves a fleet whose stanzas are named after databases.
+pub fn stanza_of(stanza: &str, db: &fleetdeck_api::Database) -> String {
+    let primary = db.primary_id.as_deref().unwrap_or(&db.id);
+    stanza.replace("{id}", &db.id).replace("{primary}", primary)
 }
 
 /// The set to restore from `pgbackrest info --output=json`: `wanted`, or the latest.
