@@ -83,6 +83,47 @@ impl PostgresConfig {
     }
 }
 
+impl PostgresConfig {
+    /// Takes each database's own settings (`declared`: its id and `[database.connection]`,
+    /// as written) and each primary's declared replicas; every database must resolve a
+    /// user to connect as.
+    pub(super) fn attach(
+        &mut self,
+        declared: &[(&Spanned<String>, Option<&Spanned<RawConnection>>)],
+        databases: &[Database],
+    ) -> Result<(), Problem> {
+        for (id, connection) in declared {
+            if let Some(c) = connection {
+                self.databases
+                    .insert(id.get_ref().clone(), c.get_ref().check(true)?);
+            }
+        }
+        for db in databases {
+            let resolved = self.connection_for(db);
+            if let Some(primary) = &db.primary_id {
+                self.replicas
+                    .entry(primary.clone())
+                    .or_default()
+                    .push(DeclaredReplica {
+                        id: db.id.clone(),
+                        replication_name: resolved.replication_name.clone(),
+                    });
+            }
+            if resolved.user.is_empty() {
+                let id = declared.iter().find(|(id, _)| id.get_ref() == &db.id);
+                return Err((
+                    id.map(|(id, _)| id.span()),
+                    format!(
+                        "no user to connect to '{}' as: set user in [executor.postgres.connection] or in its [database.connection]",
+                        db.id
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Limits of the built-in checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostgresLimits {

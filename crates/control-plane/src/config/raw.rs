@@ -9,7 +9,7 @@ use fleetdeck_api::{BackupPolicy, Database, DbRole, Environment, Health};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::postgres::{DeclaredReplica, PostgresConfig, RawConnection, RawPostgres};
+use super::postgres::{PostgresConfig, RawConnection, RawPostgres};
 use super::{
     ApprovalPolicy, CommandConfig, DrillPolicy, ExecutorConfig, HealthPolicy, OperationCommand,
     Problem, RecoveryObjectives, ServerConfig, SimSettings, at, default_timeouts,
@@ -183,45 +183,21 @@ impl RawFile {
             }
             return Ok(executor);
         };
-        for raw in &self.databases {
-            let raw = raw.get_ref();
-            if let Some(c) = &raw.connection {
-                pg.databases
-                    .insert(raw.id.get_ref().clone(), c.get_ref().check(true)?);
-            }
-        }
-        for db in databases {
-            let resolved = pg.connection_for(db);
-            if let (Some(primary), Some(_)) = (&db.primary_id, &pg.drill)
-                && let Some(p) = databases.iter().find(|p| &p.id == primary)
-            {
-                let conn = pg.connection_for(p);
-                if let Some(drill) = pg.drill.as_mut() {
-                    drill.primaries.insert(db.id.clone(), conn);
+        let declared: Vec<_> = self
+            .databases
+            .iter()
+            .map(|d| (&d.get_ref().id, d.get_ref().connection.as_ref()))
+            .collect();
+        pg.attach(&declared, databases)?;
+        if let Some(mut drill) = pg.drill.take() {
+            // A replica's drill writes its restore point on the primary.
+            for db in databases {
+                let primary = db.primary_id.as_ref();
+                if let Some(p) = primary.and_then(|p| databases.iter().find(|d| &d.id == p)) {
+                    drill.primaries.insert(db.id.clone(), pg.connection_for(p));
                 }
             }
-            if let Some(primary) = &db.primary_id {
-                pg.replicas
-                    .entry(primary.clone())
-                    .or_default()
-                    .push(DeclaredReplica {
-                        id: db.id.clone(),
-                        replication_name: resolved.replication_name.clone(),
-                    });
-            }
-            if resolved.user.is_empty() {
-                let raw = self
-                    .databases
-                    .iter()
-                    .find(|r| r.get_ref().id.get_ref() == &db.id);
-                return Err((
-                    raw.map(|r| r.span()),
-                    format!(
-                        "no user to connect to '{}' as: set user in [executor.postgres.connection] or in its [database.connection]",
-                        db.id
-                    ),
-                ));
-            }
+            pg.drill = Some(drill);
         }
         Ok(ExecutorConfig::Postgres(pg))
     }

@@ -47,11 +47,27 @@ pub async fn start() -> TestServer {
 
 pub async fn start_with(setup: Setup) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = setup.config.map(|text| {
-        let path = dir.path().join("fleet.toml");
-        std::fs::write(&path, text).expect("write config");
-        path
-    });
+    if let Some(text) = setup.config {
+        std::fs::write(config_path(&dir), text).expect("write config");
+    }
+    let server = serve(&dir).await;
+    let base = format!("http://{}", server.local_addr());
+    TestServer {
+        server: Some(server),
+        base,
+        client: reqwest::Client::new(),
+        dir,
+    }
+}
+
+/// Where [`start_with`] writes the config it was given.
+fn config_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("fleet.toml")
+}
+
+/// A control plane on the state and config in `dir`.
+async fn serve(dir: &tempfile::TempDir) -> RunningServer {
+    let config = Some(config_path(dir)).filter(|p| p.exists());
     let entries = USERS
         .iter()
         .map(|(user, roles)| TokenEntry {
@@ -60,22 +76,15 @@ pub async fn start_with(setup: Setup) -> TestServer {
             roles: roles.to_vec(),
         })
         .collect();
-    let server = server::start(ServeOptions {
+    server::start(ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
-        state: state_path(&dir),
+        state: state_path(dir),
         tokens: TokenSource::Entries(entries),
         config,
         demo: None,
     })
     .await
-    .expect("server starts");
-    let base = format!("http://{}", server.local_addr());
-    TestServer {
-        server: Some(server),
-        base,
-        client: reqwest::Client::new(),
-        dir,
-    }
+    .expect("server starts")
 }
 
 pub fn state_path(dir: &tempfile::TempDir) -> PathBuf {
@@ -207,6 +216,14 @@ impl TestServer {
             .await
             .json();
         page.events
+    }
+
+    /// Starts a control plane again on the same state file and config (after
+    /// [`TestServer::stop`]).
+    pub async fn restart(&mut self) {
+        let server = serve(&self.dir).await;
+        self.base = format!("http://{}", server.local_addr());
+        self.server = Some(server);
     }
 
     pub async fn stop(&mut self) {

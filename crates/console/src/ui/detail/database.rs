@@ -1,6 +1,6 @@
 //! A database: inventory, health, evidence and its drill history (fetched on open).
 
-use fleetdeck_api::{DatabaseDetail, Drill, DrillProof};
+use fleetdeck_api::{Database, DatabaseDetail, Drill, DrillProof, HealthStatus};
 use ratatui::text::{Line, Span};
 
 use super::{blank, clean, heading, kv, paragraph, spans};
@@ -59,21 +59,7 @@ pub fn lines(
         t.text,
         w,
     ));
-    let h = &db.health;
-    let hs = status::health(t, h.status);
-    let mut health = format!(
-        "{} · {} connections · {:.1} ms",
-        hs.text(),
-        h.connections,
-        h.latency_ms
-    );
-    if let Some(lag) = h.replication_lag_s {
-        health.push_str(&format!(" · replication lag {}", seconds(lag)));
-    }
-    if let Some(at) = h.checked_at {
-        health.push_str(&format!(" · checked {}", ago(now, at)));
-    }
-    out.extend(kv(t, "Health", &health, hs.style, w));
+    out.extend(health_lines(app, db, fetched.map(|d| &d.database), w));
     out.extend(kv(
         t,
         "Patched",
@@ -184,6 +170,67 @@ fn proof_lines(app: &App, p: &DrillProof, w: usize) -> Vec<Line<'static>> {
             )],
             w,
         ));
+    }
+    out
+}
+
+/// The health reading with its age and who took it; what the check found; a primary's
+/// streams. Of the live row and the copy fetched on open, the newer reading is shown
+/// (readings that change only figures are not events, so the fetched one may be newer).
+fn health_lines(
+    app: &App,
+    live: &Database,
+    fetched: Option<&Database>,
+    w: usize,
+) -> Vec<Line<'static>> {
+    let t = &app.config.theme;
+    let now = app.now();
+    let h = match fetched.map(|f| &f.health) {
+        Some(f) if f.checked_at > live.health.checked_at => f,
+        _ => &live.health,
+    };
+    let hs = status::health(t, h.status);
+    let mut text = match (h.status, h.since) {
+        // Not a reading: how long the database has gone unchecked.
+        (HealthStatus::Unknown, Some(since)) => format!("{} since {}", hs.text(), ago(now, since)),
+        _ => {
+            let connections = match h.max_connections {
+                Some(max) => format!("{} of {max} connections", h.connections),
+                None => format!("{} connections", h.connections),
+            };
+            let mut s = format!("{} · {connections} · {:.1} ms", hs.text(), h.latency_ms);
+            if let Some(lag) = h.replication_lag_s {
+                s.push_str(&format!(" · replication lag {}", seconds(lag)));
+            }
+            s
+        }
+    };
+    if let Some(at) = h.checked_at {
+        text.push_str(&format!(" · checked {}", ago(now, at)));
+        if let Some(by) = &h.checked_by {
+            text.push_str(&format!(" by {}", clean(by)));
+        }
+        if let Some(ms) = h.check_ms {
+            text.push_str(&format!(" in {ms:.0} ms"));
+        }
+    } else {
+        text.push_str(" · never checked");
+    }
+    let mut out = kv(t, "Health", &text, hs.style, w);
+    if !h.findings.is_empty() {
+        let found: Vec<String> = h.findings.iter().map(|f| clean(f)).collect();
+        out.extend(kv(t, "Findings", &found.join(" · "), hs.style, w));
+    }
+    if !h.replicas.is_empty() {
+        let streams: Vec<String> = h
+            .replicas
+            .iter()
+            .map(|r| match r.replay_lag_bytes {
+                Some(b) => format!("{} {} {b} B behind", clean(&r.database_id), clean(&r.state)),
+                None => format!("{} {}", clean(&r.database_id), clean(&r.state)),
+            })
+            .collect();
+        out.extend(kv(t, "Replicas", &streams.join(" · "), t.text, w));
     }
     out
 }

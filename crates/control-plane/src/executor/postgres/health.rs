@@ -252,7 +252,8 @@ mod tests {
         assert_eq!(h.status, HealthStatus::Degraded);
         assert_eq!(
             h.findings,
-            vec!["38 of max_connections 40 in use".to_string()]
+            vec!["connections near max_connections (95 % or more in use)".to_string()]
         );
+        assert_eq!((h.connections, h.max_connections), (38, Some(40)));
     }
 }
