@@ -28,9 +28,11 @@ async fn the_lab_serves_live_health_cleans_up_a_killed_drill_and_goes_down_leavi
     let lab = Lab::up();
     // The scheduler drills the never-drilled databases at once; kill the control plane
     // while a copy runs.
-    let (copy_dir, copy_pid) = until("a drill's copy running", Duration::from_secs(300), || async {
-        running_copy(&lab)
-    })
+    let (copy_dir, copy_pid) = until(
+        "a drill's copy running",
+        Duration::from_secs(300),
+        || async { running_copy(&lab) },
+    )
     .await;
     let serve = lab.serve_pid();
     let killed = std::process::Command::new("kill")
@@ -38,30 +40,44 @@ async fn the_lab_serves_live_health_cleans_up_a_killed_drill_and_goes_down_leavi
         .status()
         .unwrap();
     assert!(killed.success());
-    until("the killed control plane gone", Duration::from_secs(30), || async {
-        (!alive(serve)).then_some(())
-    })
+    until(
+        "the killed control plane gone",
+        Duration::from_secs(30),
+        || async { (!alive(serve)).then_some(()) },
+    )
     .await;
-    assert!(copy_dir.exists() && alive(copy_pid), "a crash leaves the copy behind");
+    assert!(
+        copy_dir.exists() && alive(copy_pid),
+        "a crash leaves the copy behind"
+    );
 
     lab.restart_serve();
-    until("the interrupted drill's copy removed", Duration::from_secs(60), || async {
-        (!copy_dir.exists() && !alive(copy_pid)).then_some(())
-    })
+    until(
+        "the interrupted drill's copy removed",
+        Duration::from_secs(60),
+        || async { (!copy_dir.exists() && !alive(copy_pid)).then_some(()) },
+    )
     .await;
     // The drill left running is run again, and this time finishes.
-    let evidence = until("a drill finished after the restart", Duration::from_secs(600), || async {
-        let ev = lab.evidence().await?;
-        ev.into_iter().find(|e| {
-            e.latest
-                .as_ref()
-                .is_some_and(|d| d.state == DrillState::Succeeded)
-        })
-    })
+    let evidence = until(
+        "a drill finished after the restart",
+        Duration::from_secs(600),
+        || async {
+            let ev = lab.evidence().await?;
+            ev.into_iter().find(|e| {
+                e.latest
+                    .as_ref()
+                    .is_some_and(|d| d.state == DrillState::Succeeded)
+            })
+        },
+    )
     .await;
     let drill = evidence.latest.unwrap();
     let proof = drill.proof.expect("the built-in drill records its proof");
-    assert!(proof.backup_label.is_some() && proof.timeline.is_some(), "{proof:?}");
+    assert!(
+        proof.backup_label.is_some() && proof.timeline.is_some(),
+        "{proof:?}"
+    );
     assert!(drill.recovery_point.is_some());
 
     let dbs = lab.all_healthy(Duration::from_secs(120)).await;
@@ -71,7 +87,10 @@ async fn the_lab_serves_live_health_cleans_up_a_killed_drill_and_goes_down_leavi
     }
     let config = std::fs::read_to_string(lab.dir.join("fleet.toml")).unwrap();
     let password = std::fs::read_to_string(lab.dir.join("secrets/pg-password")).unwrap();
-    assert!(!config.contains(password.trim()), "the password is in the config");
+    assert!(
+        !config.contains(password.trim()),
+        "the password is in the config"
+    );
 
     let serve = lab.serve_pid();
     lab.down();

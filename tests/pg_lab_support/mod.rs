@@ -44,7 +44,10 @@ impl Lab {
     /// `pg-lab.sh up` in a new temporary directory (below /tmp: the servers' user must
     /// reach it); the exports it printed, checked.
     pub fn up() -> Lab {
-        let root = tempfile::Builder::new().prefix("fd-lab-").tempdir().unwrap();
+        let root = tempfile::Builder::new()
+            .prefix("fd-lab-")
+            .tempdir()
+            .unwrap();
         let dir = root.path().join("lab");
         let out = run_script("up", &dir);
         let lines: Vec<&str> = out.lines().collect();
@@ -112,29 +115,23 @@ impl Lab {
         .await
     }
 
-    /// Starts `fleetdeck serve` again as `up` did (after the test killed it).
+    /// Starts `fleetdeck serve` again as `up` did (in the background, not a child of
+    /// this test), after the test killed it.
     pub fn restart_serve(&self) {
         let listen = self.server.trim_start_matches("http://");
-        let log = std::fs::File::options()
-            .append(true)
-            .open(self.dir.join("serve.log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
-            .arg("serve")
-            .arg("--state")
-            .arg(self.dir.join("state.db"))
-            .arg("--tokens")
-            .arg(self.dir.join("tokens"))
-            .arg("--config")
-            .arg(self.dir.join("fleet.toml"))
-            .args(["--listen", listen])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0)
-            .spawn()
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "\"$0\" serve --state \"$1/state.db\" --tokens \"$1/tokens\" \
+                 --config \"$1/fleet.toml\" --listen \"$2\" \
+                 </dev/null >>\"$1/serve.log\" 2>&1 & echo $! >\"$1/serve.pid\"",
+            )
+            .arg(env!("CARGO_BIN_EXE_fleetdeck"))
+            .arg(&self.dir)
+            .arg(listen)
+            .status()
             .expect("restart fleetdeck serve");
-        std::fs::write(self.dir.join("serve.pid"), child.id().to_string()).unwrap();
+        assert!(out.success());
     }
 }
 
@@ -151,8 +148,6 @@ impl Drop for Lab {
         }
     }
 }
-
-use std::os::unix::process::CommandExt as _;
 
 /// Polls `f` until it gives a value, up to `timeout`.
 pub async fn until<T, F: std::future::Future<Output = Option<T>>>(
@@ -174,7 +169,12 @@ pub fn alive(pid: i32) -> bool {
     // Reaped or never ours: /proc tells whether it still exists (a zombie of ours
     // counts as gone).
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }

@@ -475,7 +475,10 @@ mod tests {
             ..drill(DrillState::Succeeded)
         };
         assert_eq!(d.rpo_seconds(), Some(1200.0));
-        assert!(d.missed_objectives().is_empty(), "no objectives, nothing missed");
+        assert!(
+            d.missed_objectives().is_empty(),
+            "no objectives, nothing missed"
+        );
         d.proof = Some(DrillProof {
             rto_objective_s: Some(900.0),
             rpo_objective_s: Some(1800.0),

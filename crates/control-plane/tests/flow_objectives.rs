@@ -20,7 +20,11 @@ fn strict_tier3() -> EngineSettings {
         rpo: Some(Duration::from_secs(24 * 3600)),
     };
     EngineSettings {
-        recovery_objectives: [RecoveryObjectives::default(), RecoveryObjectives::default(), tier3],
+        recovery_objectives: [
+            RecoveryObjectives::default(),
+            RecoveryObjectives::default(),
+            tier3,
+        ],
         ..settings()
     }
 }
@@ -37,8 +41,12 @@ async fn a_drill_that_misses_its_rto_is_flagged_and_blocks_patching() {
     };
     let env = Env::with(&fleet, &["pg-slow", "pg-quick"], strict_tier3(), sim).await;
     let mut tx = env.store.begin().await.unwrap();
-    let slow = workflow::start_drill(&mut tx, "olga", "pg-slow", None).await.unwrap();
-    let quick = workflow::start_drill(&mut tx, "olga", "pg-quick", None).await.unwrap();
+    let slow = workflow::start_drill(&mut tx, "olga", "pg-slow", None)
+        .await
+        .unwrap();
+    let quick = workflow::start_drill(&mut tx, "olga", "pg-quick", None)
+        .await
+        .unwrap();
     env.store.commit(tx).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -48,7 +56,10 @@ async fn a_drill_that_misses_its_rto_is_flagged_and_blocks_patching() {
         if a.state != DrillState::Running && b.state != DrillState::Running {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "drills did not finish");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "drills did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let ev = drills::list_evidence(env.store.pool(), chrono::Utc::now())
@@ -72,10 +83,16 @@ async fn a_drill_that_misses_its_rto_is_flagged_and_blocks_patching() {
     let events = env.events().await;
     let finished = events
         .iter()
-        .find(|e| e.kind == kinds::DRILL_FINISHED && e.subject.database_id.as_deref() == Some("pg-slow"))
+        .find(|e| {
+            e.kind == kinds::DRILL_FINISHED && e.subject.database_id.as_deref() == Some("pg-slow")
+        })
         .unwrap();
     assert_eq!(finished.level, Level::Warn);
-    assert!(finished.message.contains("RTO missed"), "{}", finished.message);
+    assert!(
+        finished.message.contains("RTO missed"),
+        "{}",
+        finished.message
+    );
 
     let c = env.create(request(None, gate(2, 2))).await;
     let blocked = env
@@ -92,7 +109,10 @@ async fn a_drill_that_misses_its_rto_is_flagged_and_blocks_patching() {
         .find(|t| t.database_id == "pg-slow")
         .unwrap();
     let message = t.message.as_deref().unwrap();
-    assert!(message.contains("missed its recovery objectives"), "{message}");
+    assert!(
+        message.contains("missed its recovery objectives"),
+        "{message}"
+    );
     let mut conn = env.store.pool().acquire().await.unwrap();
     let a = approvals::get(&mut conn, t.approval_id.as_deref().unwrap())
         .await

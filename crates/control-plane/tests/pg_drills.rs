@@ -112,9 +112,14 @@ fn pgbackrest(c: &Cluster, set: Option<&str>) -> BackupSource {
 }
 
 async fn drill_of(cfg: &DrillConfig, c: &Cluster) -> DrillOutcome {
-    let out = drill::run(cfg, &database("pg-lab-a"), &endpoints(c), LogSink::discard())
-        .await
-        .unwrap_or_else(|e| panic!("the drill could not run: {e}"));
+    let out = drill::run(
+        cfg,
+        &database("pg-lab-a"),
+        &endpoints(c),
+        LogSink::discard(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the drill could not run: {e}"));
     assert_left_nothing(&cfg.scratch_root);
     out
 }
@@ -128,17 +133,29 @@ fn assert_left_nothing(root: &Path) {
     assert!(left.is_empty(), "left behind: {left:?}");
     for p in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(cwd) = std::fs::read_link(p.path().join("cwd")) {
-            assert!(!cwd.starts_with(root), "process {:?} still runs in {}", p.path(), cwd.display());
+            assert!(
+                !cwd.starts_with(root),
+                "process {:?} still runs in {}",
+                p.path(),
+                cwd.display()
+            );
         }
     }
 }
 
 fn names(o: &DrillOutcome) -> Vec<(String, bool)> {
-    o.proof.checks.iter().map(|c| (c.name.clone(), c.passed)).collect()
+    o.proof
+        .checks
+        .iter()
+        .map(|c| (c.name.clone(), c.passed))
+        .collect()
 }
 
 fn scratch() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("fd-drill-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("fd-drill-")
+        .tempdir()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,14 +179,31 @@ async fn a_drill_from_pg_basebackup_reaches_its_restore_point() {
     ];
     assert_eq!(
         names(&o),
-        want.iter().map(|n| (n.to_string(), true)).collect::<Vec<_>>()
+        want.iter()
+            .map(|n| (n.to_string(), true))
+            .collect::<Vec<_>>()
     );
     let point = o.recovery_point.expect("the point reached");
-    assert!(point >= before - chrono::Duration::seconds(5), "{point} vs {before}");
+    assert!(
+        point >= before - chrono::Duration::seconds(5),
+        "{point} vs {before}"
+    );
     assert_eq!(o.proof.timeline, Some(2));
     assert!(o.proof.recovery_lsn.is_some());
-    assert!(o.proof.recovery_target.as_deref().unwrap().starts_with("restore point \"fleetdeck-drill-"));
-    assert!(o.proof.backup_label.as_deref().unwrap().starts_with("base backup started"));
+    assert!(
+        o.proof
+            .recovery_target
+            .as_deref()
+            .unwrap()
+            .starts_with("restore point \"fleetdeck-drill-")
+    );
+    assert!(
+        o.proof
+            .backup_label
+            .as_deref()
+            .unwrap()
+            .starts_with("base backup started")
+    );
     let checksums = &o.proof.checks[6];
     assert!(checksums.detail.contains("Blocks scanned"), "{checksums:?}");
 }
@@ -181,7 +215,10 @@ async fn a_drill_from_pgbackrest_replays_the_archive_to_its_restore_point() {
     }
     let s = shared();
     // Written after the backup: only the archive brings it to the copy.
-    s.cluster.sql("postgres", "CREATE TABLE IF NOT EXISTS after_backup (x int)");
+    s.cluster.sql(
+        "postgres",
+        "CREATE TABLE IF NOT EXISTS after_backup (x int)",
+    );
     let dir = scratch();
     let cfg = config(pgbackrest(&s.cluster, Some(&s.first_set)), dir.path());
     let o = drill_of(&cfg, &s.cluster).await;
@@ -200,9 +237,18 @@ async fn a_drill_from_pgbackrest_replays_the_archive_to_its_restore_point() {
         ]
     );
     assert_eq!(o.backup_id, s.first_set);
-    assert!(o.proof.backup_label.as_deref().unwrap().starts_with(&s.first_set));
+    assert!(
+        o.proof
+            .backup_label
+            .as_deref()
+            .unwrap()
+            .starts_with(&s.first_set)
+    );
     let point = &o.proof.checks[3];
-    assert!(point.detail.starts_with("stopped at the restore point"), "{point:?}");
+    assert!(
+        point.detail.starts_with("stopped at the restore point"),
+        "{point:?}"
+    );
     assert!(o.recovery_point.is_some());
     assert!(o.proof.timeline.unwrap() >= 2);
 }
@@ -214,7 +260,9 @@ async fn a_backup_corrupted_on_disk_fails_the_drill_naming_the_check() {
     }
     let s = shared();
     let set = s.cluster.pgbackrest_full_backup();
-    let rel = s.cluster.sql("postgres", "SELECT pg_relation_filepath('orders')");
+    let rel = s
+        .cluster
+        .sql("postgres", "SELECT pg_relation_filepath('orders')");
     let file = s
         .cluster
         .pgbackrest_repo()
@@ -228,8 +276,16 @@ async fn a_backup_corrupted_on_disk_fails_the_drill_naming_the_check() {
     }
     std::fs::write(&file, bytes).unwrap();
     let dir = scratch();
-    let o = drill_of(&config(pgbackrest(&s.cluster, Some(&set)), dir.path()), &s.cluster).await;
-    assert!(!o.checksum_ok, "the corruption went unnoticed:\n{}", o.output);
+    let o = drill_of(
+        &config(pgbackrest(&s.cluster, Some(&set)), dir.path()),
+        &s.cluster,
+    )
+    .await;
+    assert!(
+        !o.checksum_ok,
+        "the corruption went unnoticed:\n{}",
+        o.output
+    );
     let failed: Vec<&str> = o
         .proof
         .checks
@@ -257,7 +313,13 @@ async fn a_drill_given_up_midway_stops_its_copy_and_removes_its_directory() {
     let cfg = config(BackupSource::BaseBackup, dir.path());
     let root = dir.path().to_path_buf();
     let task = tokio::spawn(async move {
-        drill::run(&cfg, &database("pg-lab-a"), &endpoints(&shared().cluster), LogSink::discard()).await
+        drill::run(
+            &cfg,
+            &database("pg-lab-a"),
+            &endpoints(&shared().cluster),
+            LogSink::discard(),
+        )
+        .await
     });
     // Until the copy's postmaster runs, then the drill is dropped (as at shutdown).
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
@@ -271,13 +333,19 @@ async fn a_drill_given_up_midway_stops_its_copy_and_removes_its_directory() {
             break pid;
         }
         assert!(!task.is_finished(), "the drill ended before its copy ran");
-        assert!(std::time::Instant::now() < deadline, "the copy never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the copy never started"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     task.abort();
     let _ = task.await;
     // SAFETY: signal 0 only asks whether the process exists.
-    assert!(unsafe { libc::kill(running, 0) } != 0, "the copy's postmaster survived");
+    assert!(
+        unsafe { libc::kill(running, 0) } != 0,
+        "the copy's postmaster survived"
+    );
     assert_left_nothing(&root);
     let _ = s;
 }

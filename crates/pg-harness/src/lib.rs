@@ -244,7 +244,10 @@ impl Cluster {
     /// Runs `pgbackrest COMMAND...` on this cluster's stanza, as the server's user;
     /// its standard output.
     pub fn pgbackrest(&self, command: &[&str]) -> String {
-        let stanza = self.stanza.as_deref().expect("a cluster with a pgBackRest stanza");
+        let stanza = self
+            .stanza
+            .as_deref()
+            .expect("a cluster with a pgBackRest stanza");
         let out = run(
             server_command("/usr/bin/pgbackrest")
                 .arg(format!("--config={}", self.pgbackrest_config().display()))

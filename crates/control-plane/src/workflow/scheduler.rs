@@ -168,11 +168,9 @@ fn finished(
         proof: (proof != DrillProof::default()).then_some(proof),
         ..drill
     };
-    let point = done
-        .recovery_point
-        .map_or("not reached".to_string(), |p| {
-            p.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-        });
+    let point = done.recovery_point.map_or("not reached".to_string(), |p| {
+        p.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    });
     let failed: Vec<&str> = done
         .proof
         .iter()

@@ -99,7 +99,13 @@ pub fn lines(
         ));
         let missed = e.missed_objectives();
         if !missed.is_empty() {
-            out.extend(kv(t, "Objectives", &format!("⚑ {}", missed.join("; ")), t.critical, w));
+            out.extend(kv(
+                t,
+                "Objectives",
+                &format!("⚑ {}", missed.join("; ")),
+                t.critical,
+                w,
+            ));
         }
     }
     out.push(blank());

@@ -157,5 +157,9 @@ pub async fn close(conn: PgConnection) {
 /// The password of `c`, read as a connection reads it (restore drills hand it to
 /// `pg_basebackup` in its environment).
 pub fn read_password(c: &ResolvedConnection) -> Result<Option<String>, ConnectError> {
-    Ok(c.password.as_ref().map(Password::read).transpose()?.map(|p| p.0))
+    Ok(c.password
+        .as_ref()
+        .map(Password::read)
+        .transpose()?
+        .map(|p| p.0))
 }

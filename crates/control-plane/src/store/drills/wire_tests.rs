@@ -161,7 +161,10 @@ async fn drills_in_every_shape_decode_to_the_struct_paths_evidence() {
     assert_eq!(structs.len(), 12);
     let proof = shown_proof(&structs, &dbs[10].id);
     assert_eq!(proof.timeline, Some(2));
-    assert!(proof.checks.is_empty(), "fleet-wide evidence leaves the checks out");
+    assert!(
+        proof.checks.is_empty(),
+        "fleet-wide evidence leaves the checks out"
+    );
     let shown = |i: usize| {
         &structs[structs
             .iter()

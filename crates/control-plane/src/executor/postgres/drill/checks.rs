@@ -60,7 +60,10 @@ pub async fn amcheck(report: &mut Report, cfg: &DrillConfig, copy: &Copy<'_>, fi
     if checked.is_empty() {
         return report.fail(
             NAME,
-            format!("amcheck could not be installed in any database: {}", skipped.join(", ")),
+            format!(
+                "amcheck could not be installed in any database: {}",
+                skipped.join(", ")
+            ),
         );
     }
     let mut detail = format!("no corruption in {}", checked.join(", "));
@@ -74,7 +77,10 @@ pub async fn amcheck(report: &mut Report, cfg: &DrillConfig, copy: &Copy<'_>, fi
 pub async fn checksums(report: &mut Report, cfg: &DrillConfig, scratch: &Scratch, enabled: bool) {
     const NAME: &str = "pg_checksums";
     if !enabled {
-        return report.pass(NAME, "skipped: the cluster has no data checksums (initdb --data-checksums)");
+        return report.pass(
+            NAME,
+            "skipped: the cluster has no data checksums (initdb --data-checksums)",
+        );
     }
     let data = scratch.data_dir();
     let args = [OsStr::new("--check"), OsStr::new("-D"), data.as_os_str()];
@@ -106,7 +112,9 @@ pub async fn sql(report: &mut Report, checks: &[SqlCheck], copy: &Copy<'_>, sour
 async fn sql_check(check: &SqlCheck, copy: &Copy<'_>, source: &Endpoint) -> Result<String, String> {
     let db = check.database.as_deref().unwrap_or(&source.database);
     let mut conn = copy.connect(db).await?;
-    let got = value(&mut conn, &check.sql).await.map_err(|e| format!("on the copy: {e}"))?;
+    let got = value(&mut conn, &check.sql)
+        .await
+        .map_err(|e| format!("on the copy: {e}"))?;
     let _ = conn.close().await;
     match &check.expect {
         Expect::Equals(want) if &got == want => Ok(got),
@@ -123,7 +131,10 @@ async fn sql_check(check: &SqlCheck, copy: &Copy<'_>, source: &Endpoint) -> Resu
             };
             let allowed = tolerance * b.abs();
             if (a - b).abs() <= allowed {
-                Ok(format!("copy {got}, source {there} (tolerance {:.1} %)", tolerance * 100.0))
+                Ok(format!(
+                    "copy {got}, source {there} (tolerance {:.1} %)",
+                    tolerance * 100.0
+                ))
             } else {
                 Err(format!(
                     "copy {got}, source {there}: more than {:.1} % apart",

@@ -140,7 +140,10 @@ impl RawDrill {
         let source = match self.source.get_ref().as_str() {
             "pg_basebackup" => {
                 if let Some(s) = self.stanza.as_ref().or(self.set.as_ref()) {
-                    return Err(at(s, "stanza and set apply only to source = \"pgbackrest\""));
+                    return Err(at(
+                        s,
+                        "stanza and set apply only to source = \"pgbackrest\"",
+                    ));
                 }
                 BackupSource::BaseBackup
             }
@@ -161,7 +164,9 @@ impl RawDrill {
             other => {
                 return Err(at(
                     &self.source,
-                    format!("unknown drill source '{other}': use \"pg_basebackup\" or \"pgbackrest\""),
+                    format!(
+                        "unknown drill source '{other}': use \"pg_basebackup\" or \"pgbackrest\""
+                    ),
                 ));
             }
         };
@@ -260,7 +265,9 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert!(matches!(c.source, BackupSource::PgBackRest { ref stanza, .. } if stanza == "main"));
+        assert!(
+            matches!(c.source, BackupSource::PgBackRest { ref stanza, .. } if stanza == "main")
+        );
         assert_eq!(c.scratch_root, PathBuf::from("/srv/drills"));
         assert_eq!(c.checks[0].expect, Expect::Source { tolerance: 0.05 });
         assert_eq!(c.checks[1].expect, Expect::Equals("1".into()));

@@ -31,7 +31,10 @@ fn settings(scratch: &Scratch, recovery: &Recovery) -> String {
     let mut lines = vec![
         format!("port = {}", scratch.port),
         "listen_addresses = '127.0.0.1'".to_string(),
-        format!("unix_socket_directories = '{}'", scratch.socket_dir().display()),
+        format!(
+            "unix_socket_directories = '{}'",
+            scratch.socket_dir().display()
+        ),
         format!("hba_file = '{}'", data.join("pg_hba.conf").display()),
         format!("ident_file = '{}'", data.join("pg_ident.conf").display()),
         "archive_mode = off".to_string(),
@@ -51,7 +54,10 @@ fn settings(scratch: &Scratch, recovery: &Recovery) -> String {
         // Archive recovery needs a restore_command; there is no archive to read from.
         lines.push("restore_command = 'false'".to_string());
     }
-    format!("\n# fleetdeck restore drill: this copy runs apart from the fleet\n{}\n", lines.join("\n"))
+    format!(
+        "\n# fleetdeck restore drill: this copy runs apart from the fleet\n{}\n",
+        lines.join("\n")
+    )
 }
 
 /// Writes the copy's settings, its `pg_hba.conf` (local connections only: its socket
@@ -103,7 +109,11 @@ pub fn why_it_stopped(scratch: &Scratch) -> String {
 
 /// Starts the copy and waits until it accepts connections, which, recovering without
 /// hot standby, it does once promoted.
-pub async fn start(report: &mut Report, cfg: &DrillConfig, scratch: &Scratch) -> Result<(), String> {
+pub async fn start(
+    report: &mut Report,
+    cfg: &DrillConfig,
+    scratch: &Scratch,
+) -> Result<(), String> {
     let data = scratch.data_dir();
     let log = scratch.log_file();
     let wait = cfg.timeout.as_secs().to_string();
@@ -136,9 +146,16 @@ pub async fn stop(report: &mut Report, cfg: &DrillConfig, scratch: &Scratch) -> 
         OsStr::new("300"),
         OsStr::new("stop"),
     ];
-    super::restore::program(report, &cfg.bin_dir, "pg_ctl", &args, &[], Duration::from_secs(330))
-        .await
-        .map(|_| ())
+    super::restore::program(
+        report,
+        &cfg.bin_dir,
+        "pg_ctl",
+        &args,
+        &[],
+        Duration::from_secs(330),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Connections to the running copy, through its private socket.
@@ -167,10 +184,15 @@ impl<'a> Copy<'a> {
             match copy.connect(database).await {
                 Ok(c) => break c,
                 Err(e) if !super::scratch::runs(&scratch.data_dir()) => {
-                    return Err(format!("the copy stopped: {}; {e}", why_it_stopped(scratch)));
+                    return Err(format!(
+                        "the copy stopped: {}; {e}",
+                        why_it_stopped(scratch)
+                    ));
                 }
                 Err(e) if tokio::time::Instant::now() >= deadline => {
-                    return Err(format!("the copy was still recovering when the drill's time ran out: {e}"));
+                    return Err(format!(
+                        "the copy was still recovering when the drill's time ran out: {e}"
+                    ));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -270,7 +292,11 @@ pub async fn reached(conn: &mut PgConnection, limit: Duration) -> Result<Reached
 }
 
 /// Whether recovery ended at or past `target` (both LSNs), asked of the copy.
-pub async fn at_or_past(conn: &mut PgConnection, reached: &str, target: &str) -> Result<bool, String> {
+pub async fn at_or_past(
+    conn: &mut PgConnection,
+    reached: &str,
+    target: &str,
+) -> Result<bool, String> {
     sqlx::query_scalar("SELECT $1::pg_lsn >= $2::pg_lsn")
         .bind(reached)
         .bind(target)

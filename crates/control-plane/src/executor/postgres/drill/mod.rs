@@ -163,7 +163,8 @@ async fn restore_backup(
     match &cfg.source {
         BackupSource::BaseBackup => {
             if ends.database.label() != ends.primary.label()
-                && let Err(e) = source::wait_replayed(&ends.database, point, cfg.archive_timeout).await
+                && let Err(e) =
+                    source::wait_replayed(&ends.database, point, cfg.archive_timeout).await
             {
                 report.fail("restore point replicated", e.message);
                 return None;
@@ -231,7 +232,10 @@ async fn verify_copy(
     };
     report.pass(
         STARTED,
-        format!("promoted to timeline {} on 127.0.0.1:{}", reached.timeline, scratch.port),
+        format!(
+            "promoted to timeline {} on 127.0.0.1:{}",
+            reached.timeline, scratch.port
+        ),
     );
     proof.timeline = Some(reached.timeline);
     proof.recovery_lsn = reached.lsn.clone();
@@ -242,7 +246,10 @@ async fn verify_copy(
     checks::sql(report, &cfg.checks, &copy, &ends.database).await;
     match copy::stop(report, cfg, scratch).await {
         Ok(()) => checks::checksums(report, cfg, scratch, reached.data_checksums).await,
-        Err(why) => report.fail("pg_checksums", format!("the copy did not stop cleanly: {why}")),
+        Err(why) => report.fail(
+            "pg_checksums",
+            format!("the copy did not stop cleanly: {why}"),
+        ),
     }
     // A copy that holds the restore point holds everything committed before it was
     // written; a later replayed commit moves the point on.
@@ -269,7 +276,10 @@ async fn recovery_point_check(
     match copy::at_or_past(conn, lsn, &point.lsn).await {
         Ok(true) => {}
         Ok(false) => {
-            report.fail(NAME, format!("recovery ended at {lsn}, before the {}", point.describe()));
+            report.fail(
+                NAME,
+                format!("recovery ended at {lsn}, before the {}", point.describe()),
+            );
             return false;
         }
         Err(why) => {
@@ -280,7 +290,10 @@ async fn recovery_point_check(
     let log = std::fs::read_to_string(scratch.log_file()).unwrap_or_default();
     let stopped_at_name = format!("recovery stopping at restore point \"{}\"", point.name);
     let detail = if log.contains(&stopped_at_name) {
-        format!("stopped at the {}; recovery ended at {lsn}", point.describe())
+        format!(
+            "stopped at the {}; recovery ended at {lsn}",
+            point.describe()
+        )
     } else {
         format!("recovery ended at {lsn}, past the {}", point.describe())
     };

@@ -59,8 +59,9 @@ pub fn command(bin_dir: &Path, program: impl AsRef<Path>) -> Result<Command, Exe
 /// directory the drill creates, before anything is written inside).
 pub fn give(path: &Path) -> Result<(), ExecError> {
     if let Some((uid, gid)) = server_user()? {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid))
-            .map_err(|e| ExecError::new(format!("cannot give {} to postgres: {e}", path.display())))?;
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| {
+            ExecError::new(format!("cannot give {} to postgres: {e}", path.display()))
+        })?;
     }
     Ok(())
 }

@@ -36,11 +36,15 @@ pub async fn program(
     let name = name.as_ref();
     let shown = name.display().to_string();
     let mut cmd = owner::command(bin_dir, name).map_err(|e| e.message)?;
-    cmd.args(args).envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    cmd.args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     let sink = report.sink();
     let out = process::run_program(cmd, &shown, timeout, &sink, |e| {
         crate::executor::ExecError::new(if e.kind() == std::io::ErrorKind::NotFound {
-            format!("{shown} is not installed (looked in {} and on PATH)", bin_dir.display())
+            format!(
+                "{shown} is not installed (looked in {} and on PATH)",
+                bin_dir.display()
+            )
         } else {
             format!("cannot start {shown}: {e}")
         })
@@ -90,17 +94,37 @@ pub async fn base_backup(
         os(drill_name),
     ];
     let env = from.libpq_env();
-    if let Err(why) = program(report, &cfg.bin_dir, "pg_basebackup", &args, &env, cfg.timeout).await {
+    if let Err(why) = program(
+        report,
+        &cfg.bin_dir,
+        "pg_basebackup",
+        &args,
+        &env,
+        cfg.timeout,
+    )
+    .await
+    {
         report.fail("pg_basebackup", why);
         return None;
     }
     let label = backup_label(&data).unwrap_or_else(|| drill_name.to_string());
     report.pass("pg_basebackup", format!("from {}: {label}", from.label()));
     let verify = [data.as_os_str()];
-    match program(report, &cfg.bin_dir, "pg_verifybackup", &verify, &[], cfg.timeout).await {
+    match program(
+        report,
+        &cfg.bin_dir,
+        "pg_verifybackup",
+        &verify,
+        &[],
+        cfg.timeout,
+    )
+    .await
+    {
         Ok(out) => report.pass(
             "pg_verifybackup",
-            out.last_stdout_line().unwrap_or("backup verified").to_string(),
+            out.last_stdout_line()
+                .unwrap_or("backup verified")
+                .to_string(),
         ),
         Err(why) => {
             report.fail("pg_verifybackup", why);
@@ -122,8 +146,15 @@ fn backup_label(data: &Path) -> Option<String> {
             .map(|v| v.trim().to_string())
     };
     let lsn = field("START WAL LOCATION:")?;
-    let lsn = lsn.split_whitespace().next().unwrap_or_default().to_string();
-    Some(format!("base backup started {} at {lsn}", field("START TIME:")?))
+    let lsn = lsn
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Some(format!(
+        "base backup started {} at {lsn}",
+        field("START TIME:")?
+    ))
 }
 
 /// Quotes a libpq connection-string value.
@@ -213,7 +244,10 @@ pub async fn pgbackrest(
         report.fail("pgbackrest restore", why);
         return None;
     }
-    report.pass("pgbackrest restore", format!("stanza {stanza}, set {label}"));
+    report.pass(
+        "pgbackrest restore",
+        format!("stanza {stanza}, set {label}"),
+    );
     Some(Backup {
         id: set_info.label.clone(),
         label,
@@ -252,11 +286,19 @@ mod tests {
             {"label":"20260101-010000F","type":"full","timestamp":{"start":1,"stop":2}},
             {"label":"20260102-010000F_20260102-020000I","type":"incr","timestamp":{"start":3,"stop":4}}
         ]}]"#;
-        assert_eq!(choose_set(json, None).unwrap().label, "20260102-010000F_20260102-020000I");
-        assert_eq!(choose_set(json, Some("20260101-010000F")).unwrap().kind, "full");
+        assert_eq!(
+            choose_set(json, None).unwrap().label,
+            "20260102-010000F_20260102-020000I"
+        );
+        assert_eq!(
+            choose_set(json, Some("20260101-010000F")).unwrap().kind,
+            "full"
+        );
         let e = choose_set(json, Some("nope")).err().unwrap();
         assert!(e.contains("no backup set nope"), "{e}");
-        let e = choose_set(r#"[{"name":"main","backup":[]}]"#, None).err().unwrap();
+        let e = choose_set(r#"[{"name":"main","backup":[]}]"#, None)
+            .err()
+            .unwrap();
         assert!(e.contains("no backup"), "{e}");
     }
 }

@@ -61,8 +61,13 @@ impl Scratch {
             started_at: Utc::now(),
         };
         let text = serde_json::to_vec(&marker).expect("a marker serialises");
-        std::fs::write(scratch.dir.join(MARKER), text).map_err(|e| fail("cannot write the marker", e))?;
-        for d in [scratch.dir.clone(), scratch.data_dir(), scratch.socket_dir()] {
+        std::fs::write(scratch.dir.join(MARKER), text)
+            .map_err(|e| fail("cannot write the marker", e))?;
+        for d in [
+            scratch.dir.clone(),
+            scratch.data_dir(),
+            scratch.socket_dir(),
+        ] {
             if d != scratch.dir {
                 std::fs::create_dir(&d).map_err(|e| fail("cannot create a drill directory", e))?;
             }
@@ -154,7 +159,9 @@ fn stop_postmaster(data: &Path) {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Removes what drills interrupted by a crash left below `root`: their copies are

@@ -154,7 +154,10 @@ impl RestorePoint {
 }
 
 /// Writes the restore point `name` on `primary`.
-pub async fn write_restore_point(primary: &Endpoint, name: &str) -> Result<RestorePoint, ExecError> {
+pub async fn write_restore_point(
+    primary: &Endpoint,
+    name: &str,
+) -> Result<RestorePoint, ExecError> {
     let mut conn = primary.connect(None).await?;
     let row = sqlx::query(
         "WITH rp AS (SELECT pg_create_restore_point($1) AS lsn) \
@@ -229,7 +232,11 @@ pub async fn wait_archived(
                 "{} was not archived within {} s (last archived: {}{last})",
                 point.wal_file,
                 limit.as_secs(),
-                if archived.is_empty() { "none" } else { &archived }
+                if archived.is_empty() {
+                    "none"
+                } else {
+                    &archived
+                }
             ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
