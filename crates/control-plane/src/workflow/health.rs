@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fleetdeck_api::{Database, Health, HealthStatus};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -53,13 +53,28 @@ impl Observer {
 
 /// Asks the executor for `db`'s health and records the answer as its health (a check
 /// that failed as `unknown`, with why). Returns the executor's answer for the caller to
-/// judge. `timeout`: a check not answered by then counts as the server down.
+/// judge, as recorded.
 pub(crate) async fn observe(
     shared: &Shared,
     db: &Database,
     by: Observer,
     timeout: Option<Duration>,
 ) -> Result<Health, ExecError> {
+    let (answer, seen) = look(shared, db, by, timeout).await;
+    if let Err(e) = record(shared, &db.id, seen.clone(), by).await {
+        tracing::warn!(database = %db.id, error = %e, "recording a health observation failed");
+    }
+    answer.map(|_| seen)
+}
+
+/// Asks the executor; returns its answer and the health to record from it. `timeout`:
+/// a check not answered by then counts as the server down.
+async fn look(
+    shared: &Shared,
+    db: &Database,
+    by: Observer,
+    timeout: Option<Duration>,
+) -> (Result<Health, ExecError>, Health) {
     let asked = shared.executor.health(db);
     let answer = match timeout {
         None => asked.await,
@@ -86,10 +101,7 @@ pub(crate) async fn observe(
     };
     seen.checked_at.get_or_insert_with(Utc::now);
     seen.checked_by = Some(by.label().to_string());
-    if let Err(e) = record(shared, &db.id, seen.clone(), by).await {
-        tracing::warn!(database = %db.id, error = %e, "recording a health observation failed");
-    }
-    answer.map(|_| seen)
+    (answer, seen)
 }
 
 async fn record(
@@ -110,8 +122,10 @@ async fn record(
 pub(crate) async fn poll(shared: Arc<Shared>, policy: HealthPolicy, cancel: CancellationToken) {
     let limit = Arc::new(Semaphore::new(policy.max_concurrent.max(1)));
     let running: Arc<Mutex<HashSet<String>>> = Arc::default();
-    // Dropped on return, which aborts the checks still running.
+    // Dropped on return, which aborts the checks still running and the writer.
     let mut checks: JoinSet<()> = JoinSet::new();
+    let (readings, to_write) = mpsc::channel(WRITE_BATCH * 4);
+    checks.spawn(write_batches(Arc::clone(&shared), to_write));
     loop {
         let round = Instant::now();
         match round_of(&shared, &policy).await {
@@ -140,12 +154,14 @@ pub(crate) async fn poll(shared: Arc<Shared>, policy: HealthPolicy, cancel: Canc
                         continue;
                     };
                     let shared = Arc::clone(&shared);
+                    let readings = readings.clone();
                     let timeout = policy.timeout;
                     checks.spawn(async move {
                         let _permit = permit;
                         let _claim = claim;
-                        // The answer is recorded; the poller itself judges nothing.
-                        let _ = observe(&shared, &db, Observer::Poller, Some(timeout)).await;
+                        // Recorded by the writer; the poller itself judges nothing.
+                        let (_, seen) = look(&shared, &db, Observer::Poller, Some(timeout)).await;
+                        let _ = readings.send((db.id, seen)).await;
                     });
                 }
             }
@@ -156,6 +172,37 @@ pub(crate) async fn poll(shared: Arc<Shared>, policy: HealthPolicy, cancel: Canc
             () = tokio::time::sleep_until(round + policy.interval) => {}
         }
     }
+}
+
+/// Readings recorded in one transaction, at most.
+const WRITE_BATCH: usize = 256;
+/// How long the writer gathers readings before it records them.
+const WRITE_WINDOW: Duration = Duration::from_millis(200);
+
+/// Records the poller's readings in batches: a big fleet's polling is a few
+/// transactions a second, not one per database.
+async fn write_batches(shared: Arc<Shared>, mut readings: mpsc::Receiver<(String, Health)>) {
+    while let Some(first) = readings.recv().await {
+        let mut batch = vec![first];
+        let until = Instant::now() + WRITE_WINDOW;
+        while batch.len() < WRITE_BATCH {
+            match tokio::time::timeout_at(until, readings.recv()).await {
+                Ok(Some(reading)) => batch.push(reading),
+                _ => break,
+            }
+        }
+        if let Err(e) = record_batch(&shared, batch).await {
+            tracing::warn!(error = %e, "health poller: recording readings failed");
+        }
+    }
+}
+
+async fn record_batch(shared: &Shared, batch: Vec<(String, Health)>) -> Result<(), DomainError> {
+    let mut tx = shared.store.begin().await?;
+    for (id, health) in batch {
+        fleet::record_health(&mut tx, &id, health, Observer::Poller.actor()).await?;
+    }
+    shared.store.commit(tx).await
 }
 
 /// The fleet for one round, after marking unknown the databases whose reading is too
