@@ -116,9 +116,11 @@ pub fn evidence(es: &[Evidence]) -> Table {
         "LAST_GOOD",
         "RESTORE_S",
         "CHECKSUM",
+        "OBJECTIVES",
     ]);
     for e in es {
         let drill = e.last_good.as_ref().or(e.latest.as_ref());
+        let missed = e.missed_objectives();
         t.push(vec![
             e.database_id.clone(),
             e.freshness.as_str().into(),
@@ -134,9 +136,28 @@ pub fn evidence(es: &[Evidence]) -> Table {
                     .and_then(|d| d.checksum_ok)
                     .map(|ok| if ok { "ok" } else { "MISMATCH" }.to_string()),
             ),
+            objectives(e.last_good.as_ref(), &missed),
         ]);
     }
     t
+}
+
+/// `met`, `MISSED: RTO, RPO`, or `-` when the last good drill was judged by none.
+fn objectives(good: Option<&fleetdeck_api::Drill>, missed: &[String]) -> String {
+    let judged = good
+        .and_then(|d| d.proof.as_ref())
+        .is_some_and(|p| p.rto_objective_s.is_some() || p.rpo_objective_s.is_some());
+    if !missed.is_empty() {
+        let which: Vec<&str> = missed
+            .iter()
+            .filter_map(|m| m.split_whitespace().next())
+            .collect();
+        format!("MISSED: {}", which.join(", "))
+    } else if judged {
+        "met".into()
+    } else {
+        "-".into()
+    }
 }
 
 pub fn approvals(list: &[Approval]) -> Table {
@@ -231,5 +252,42 @@ mod tests {
             "ID         NOTE\na          x\u{FFFD}red\nlonger-id  ünïcode\n"
         );
         assert!(!out.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn evidence_says_whether_the_last_good_drill_met_its_objectives() {
+        use fleetdeck_api::{Drill, DrillProof, DrillState, Freshness};
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, 1, 0, 0, 0).unwrap();
+        let drill = |rto: f64| Drill {
+            id: "d".into(),
+            database_id: "db".into(),
+            state: DrillState::Succeeded,
+            requested_by: "scheduler".into(),
+            started_at: at,
+            finished_at: Some(at),
+            backup_id: None,
+            recovery_point: Some(at),
+            restore_seconds: Some(600.0),
+            checksum_ok: Some(true),
+            output: String::new(),
+            proof: Some(DrillProof {
+                rto_objective_s: Some(rto),
+                ..DrillProof::default()
+            }),
+        };
+        let ev = |d: Drill| Evidence {
+            database_id: "db".into(),
+            freshness: Freshness::Fresh,
+            interval_days: 7,
+            last_good_at: Some(at),
+            latest: Some(d.clone()),
+            last_good: Some(d),
+            judged_at: at,
+        };
+        let out = evidence(&[ev(drill(300.0)), ev(drill(900.0))]).render();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].ends_with("OBJECTIVES"), "{out}");
+        assert!(lines[1].ends_with("MISSED: RTO"), "{out}");
+        assert!(lines[2].ends_with("met"), "{out}");
     }
 }

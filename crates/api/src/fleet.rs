@@ -190,6 +190,104 @@ pub struct Drill {
     /// drills with their output: `GET /v1/databases/{id}` and the drill events.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub output: String,
+    /// What the restore proved, check by check, and the figures it is judged by
+    /// against the tier's recovery objectives. Absent from drills recorded before it
+    /// existed and from executors that report only the fields above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<DrillProof>,
+}
+
+/// One check of a restore drill, by name, with its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillCheck {
+    /// What was checked: `pg_verifybackup`, `recovery point`, `pg_amcheck`, a SQL
+    /// check's configured name, ...
+    pub name: String,
+    pub passed: bool,
+    /// What it found, one short line.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// A restore drill's proof: which backup, where recovery was told to stop and where it
+/// did, each check, and the recovery objectives in force when it ran.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DrillProof {
+    /// The backup restored, as its tool names it (a pgBackRest set label, the
+    /// `backup_label` of a base backup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_label: Option<String>,
+    /// Where recovery was asked to reach, e.g. a named restore point and its LSN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_target: Option<String>,
+    /// The WAL position recovery ended at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_lsn: Option<String>,
+    /// The timeline the restored copy was promoted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<u32>,
+    /// `pg_last_xact_replay_timestamp()` of the copy: the last replayed commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_replay_at: Option<DateTime<Utc>>,
+    /// The tier's recovery time objective when the drill ran, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_objective_s: Option<f64>,
+    /// The tier's recovery point objective when the drill ran, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo_objective_s: Option<f64>,
+    /// Every check in the order it ran. Fleet-wide lists leave them out, as they do
+    /// `output` (see [`Drill::output`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<DrillCheck>,
+}
+
+impl Drill {
+    /// How far the recovery point reached lagged the drill's start: the data a real
+    /// restore at that moment would have lost.
+    pub fn rpo_seconds(&self) -> Option<f64> {
+        let point = self.recovery_point?;
+        let lag = (self.started_at - point).num_milliseconds() as f64 / 1000.0;
+        Some(lag.max(0.0))
+    }
+
+    /// The recovery objectives this drill missed, one line each (empty when it met
+    /// them or none was set).
+    pub fn missed_objectives(&self) -> Vec<String> {
+        let Some(proof) = &self.proof else {
+            return Vec::new();
+        };
+        let mut missed = Vec::new();
+        if let (Some(took), Some(limit)) = (self.restore_seconds, proof.rto_objective_s)
+            && took > limit
+        {
+            missed.push(format!(
+                "RTO missed: restore took {}, objective {}",
+                span_text(took),
+                span_text(limit)
+            ));
+        }
+        if let (Some(lag), Some(limit)) = (self.rpo_seconds(), proof.rpo_objective_s)
+            && lag > limit
+        {
+            missed.push(format!(
+                "RPO missed: recovery point {} behind the drill's start, objective {}",
+                span_text(lag),
+                span_text(limit)
+            ));
+        }
+        missed
+    }
+}
+
+/// `45s`, `12m`, `3h05m`, `2d04h`.
+pub fn span_text(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
+    }
 }
 
 /// How fresh a database's recovery evidence is. Ordered worst first.
@@ -280,6 +378,23 @@ pub struct Evidence {
     pub judged_at: DateTime<Utc>,
 }
 
+impl Evidence {
+    /// The recovery objectives the last good drill missed: patching on such evidence
+    /// is a policy exception, as on stale evidence.
+    pub fn missed_objectives(&self) -> Vec<String> {
+        self.last_good
+            .as_ref()
+            .map(Drill::missed_objectives)
+            .unwrap_or_default()
+    }
+
+    /// Patching on this evidence is a policy exception: stale, never drilled, failed,
+    /// or its last good drill missed a recovery objective.
+    pub fn needs_exception(&self) -> bool {
+        self.freshness.needs_exception() || !self.missed_objectives().is_empty()
+    }
+}
+
 /// `GET /v1/databases/{id}`: one database with its evidence and drill history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatabaseDetail {
@@ -307,6 +422,7 @@ mod tests {
             restore_seconds: None,
             checksum_ok: None,
             output: String::new(),
+            proof: None,
         }
     }
 
@@ -348,6 +464,61 @@ mod tests {
         };
         let json = serde_json::to_value(&full).unwrap();
         assert_eq!(json["output"], "restored 12 GiB\nchecksums verified");
+    }
+
+    #[test]
+    fn objectives_are_judged_from_the_drills_figures() {
+        let started = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let mut d = Drill {
+            recovery_point: Some(started - chrono::Duration::minutes(20)),
+            restore_seconds: Some(700.0),
+            ..drill(DrillState::Succeeded)
+        };
+        assert_eq!(d.rpo_seconds(), Some(1200.0));
+        assert!(
+            d.missed_objectives().is_empty(),
+            "no objectives, nothing missed"
+        );
+        d.proof = Some(DrillProof {
+            rto_objective_s: Some(900.0),
+            rpo_objective_s: Some(1800.0),
+            ..DrillProof::default()
+        });
+        assert!(d.missed_objectives().is_empty());
+        d.proof = Some(DrillProof {
+            rto_objective_s: Some(600.0),
+            rpo_objective_s: Some(900.0),
+            ..DrillProof::default()
+        });
+        assert_eq!(
+            d.missed_objectives(),
+            vec![
+                "RTO missed: restore took 11m, objective 10m".to_string(),
+                "RPO missed: recovery point 20m behind the drill's start, objective 15m"
+                    .to_string()
+            ]
+        );
+        let ev = Evidence {
+            database_id: "db".into(),
+            freshness: Freshness::Fresh,
+            interval_days: 7,
+            last_good_at: Some(started),
+            latest: Some(d.clone()),
+            last_good: Some(d),
+            judged_at: started,
+        };
+        assert!(ev.needs_exception());
+    }
+
+    #[test]
+    fn a_drill_from_before_proofs_reads_without_one() {
+        let old = r#"{"id":"d1","database_id":"db","state":"succeeded","requested_by":"s",
+            "started_at":"2026-01-01T00:00:00Z","finished_at":null,"backup_id":null,
+            "recovery_point":null,"restore_seconds":null,"checksum_ok":true}"#;
+        let d: Drill = serde_json::from_str(old).unwrap();
+        assert_eq!(d.proof, None);
+        let json = serde_json::to_value(&d).unwrap();
+        assert!(json.get("proof").is_none(), "{json}");
     }
 
     #[test]

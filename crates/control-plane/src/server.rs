@@ -419,6 +419,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         time_scale,
         drill_policy_days: [d.tier1_days, d.tier2_days, d.tier3_days],
         max_concurrent_drills: usize::try_from(d.max_concurrent).unwrap_or(usize::MAX),
+        recovery_objectives: d.objectives,
         approval_ttl: config.approvals.ttl,
         health: Some(config.health.clone()),
         demo: None,

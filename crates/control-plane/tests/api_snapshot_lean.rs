@@ -31,6 +31,7 @@ fn drill(db: &Database, id: &str, state: DrillState, days_ago: i64, output: Stri
         restore_seconds: Some(700.0),
         checksum_ok: Some(state == DrillState::Succeeded),
         output,
+        proof: None,
     }
 }
 

@@ -252,7 +252,7 @@ esac
     let drill = exec.restore_drill(&d, log).await.expect("drill parses");
     assert_eq!(drill.backup_id, "bk-42");
     assert_eq!(
-        drill.recovery_point.to_rfc3339(),
+        drill.recovery_point.unwrap().to_rfc3339(),
         "2026-11-21T20:15:00+00:00"
     );
     assert!(!drill.checksum_ok);

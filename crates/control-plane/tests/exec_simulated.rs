@@ -234,7 +234,7 @@ async fn drills_mostly_verify_and_scripted_ones_find_a_checksum_mismatch() {
         ok.restore_seconds
     );
     assert!(ok.backup_id.starts_with("bk-"));
-    assert!(ok.recovery_point < Utc::now());
+    assert!(ok.recovery_point.unwrap() < Utc::now());
     assert!(ok.output.contains("checksums verified"), "{}", ok.output);
     assert_eq!(drain(&mut rx).len(), ok.output.lines().count());
 

@@ -137,6 +137,9 @@ pub struct Options {
     pub password: Option<String>,
     /// Lines appended to `postgresql.conf`.
     pub settings: Vec<String>,
+    /// A pgBackRest repository for this stanza inside the cluster's directory, with
+    /// WAL archiving into it on (see [`Cluster::pgbackrest`]).
+    pub pgbackrest_stanza: Option<String>,
 }
 
 impl Default for Options {
@@ -145,6 +148,7 @@ impl Default for Options {
             data_checksums: true,
             password: None,
             settings: Vec::new(),
+            pgbackrest_stanza: None,
         }
     }
 }
@@ -154,6 +158,7 @@ pub struct Cluster {
     root: tempfile::TempDir,
     port: u16,
     watchdog: Option<std::process::Child>,
+    stanza: Option<String>,
 }
 
 impl Cluster {
@@ -164,7 +169,7 @@ impl Cluster {
 
     /// A new cluster, started.
     pub fn start_with(opts: &Options) -> Cluster {
-        let cluster = Cluster::create();
+        let mut cluster = Cluster::create();
         let mut initdb = server_command("initdb");
         initdb.arg("-D").arg(cluster.data_dir()).args([
             "-U",
@@ -186,9 +191,83 @@ impl Cluster {
                 .args(["--auth-host=scram-sha-256", "--auth-local=trust"]);
         }
         run(&mut initdb, "initdb");
-        cluster.configure(&opts.settings);
+        let mut settings = opts.settings.clone();
+        if let Some(stanza) = &opts.pgbackrest_stanza {
+            cluster.stanza = Some(stanza.clone());
+            settings.extend(cluster.write_pgbackrest_config(stanza));
+        }
+        cluster.configure(&settings);
         cluster.start();
+        if cluster.stanza.is_some() {
+            cluster.pgbackrest(&["stanza-create"]);
+        }
         cluster
+    }
+
+    /// The repository's config, and the settings that archive WAL into it.
+    fn write_pgbackrest_config(&self, stanza: &str) -> Vec<String> {
+        let dir = self.root.path().join("pgbackrest");
+        for sub in ["", "repo", "lock", "log", "spool"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("pgbackrest directory");
+        }
+        let conf = format!(
+            "[global]\nrepo1-path={d}/repo\nlock-path={d}/lock\nlog-path={d}/log\n\
+             spool-path={d}/spool\nlog-level-file=off\nlog-level-console=warn\n\
+             compress-type=none\nstart-fast=y\nrepo1-retention-full=9\n\n\
+             [{stanza}]\npg1-path={data}\npg1-port={port}\npg1-socket-path={sock}\n",
+            d = dir.display(),
+            data = self.data_dir().display(),
+            port = self.port,
+            sock = self.socket_dir().display(),
+        );
+        std::fs::write(self.pgbackrest_config(), conf).expect("write pgbackrest.conf");
+        give_to_server_user(&dir);
+        vec![
+            "archive_mode = on".to_string(),
+            format!(
+                "archive_command = 'pgbackrest --config={} --stanza={stanza} archive-push %p'",
+                self.pgbackrest_config().display()
+            ),
+        ]
+    }
+
+    /// The pgBackRest config of a cluster made with [`Options::pgbackrest_stanza`].
+    pub fn pgbackrest_config(&self) -> PathBuf {
+        self.root.path().join("pgbackrest").join("pgbackrest.conf")
+    }
+
+    /// The repository's directory (backups under `backup/STANZA/LABEL`).
+    pub fn pgbackrest_repo(&self) -> PathBuf {
+        self.root.path().join("pgbackrest").join("repo")
+    }
+
+    /// Runs `pgbackrest COMMAND...` on this cluster's stanza, as the server's user;
+    /// its standard output.
+    pub fn pgbackrest(&self, command: &[&str]) -> String {
+        let stanza = self
+            .stanza
+            .as_deref()
+            .expect("a cluster with a pgBackRest stanza");
+        let out = run(
+            server_command("/usr/bin/pgbackrest")
+                .arg(format!("--config={}", self.pgbackrest_config().display()))
+                .arg(format!("--stanza={stanza}"))
+                .args(command),
+            "pgbackrest",
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A full backup into the repository; its label.
+    pub fn pgbackrest_full_backup(&self) -> String {
+        self.pgbackrest(&["--type=full", "backup"]);
+        let info = self.pgbackrest(&["--output=json", "info"]);
+        // The newest set is the last `"label":"..."` of the answer.
+        info.rsplit("\"label\":\"")
+            .next()
+            .and_then(|rest| rest.split('"').next())
+            .expect("a backup label in pgbackrest info")
+            .to_string()
     }
 
     /// A streaming replica of `self`, from `pg_basebackup -R`, started.
@@ -229,6 +308,7 @@ impl Cluster {
             root,
             port: free_port(),
             watchdog: None,
+            stanza: None,
         };
         cluster.watchdog = Some(cluster.spawn_watchdog());
         cluster

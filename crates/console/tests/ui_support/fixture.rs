@@ -169,6 +169,7 @@ pub fn drill(db: &str, state: DrillState, ago_days: i64, checksum: Option<bool>)
         restore_seconds: (state == DrillState::Succeeded).then_some(252.0),
         checksum_ok: checksum,
         output: "restored base backup\nreplayed WAL to recovery point\nchecksums verified".into(),
+        proof: None,
     }
 }
 

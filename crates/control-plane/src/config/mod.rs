@@ -108,13 +108,26 @@ pub mod default_timeouts {
     pub const DRILL: u64 = 4 * 3600;
 }
 
-/// How often each tier must prove its backups restore, and how many drills run at once.
+/// How often each tier must prove its backups restore, how many drills run at once,
+/// and each tier's recovery objectives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrillPolicy {
     pub tier1_days: u32,
     pub tier2_days: u32,
     pub tier3_days: u32,
     pub max_concurrent: u32,
+    /// Tiers 1, 2, 3.
+    pub objectives: [RecoveryObjectives; 3],
+}
+
+/// A tier's recovery objectives; unset ones are not judged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecoveryObjectives {
+    /// RTO: how long a restore may take (the drill's restore time: restore, start and
+    /// checks).
+    pub rto: Option<Duration>,
+    /// RPO: how far the recovery point a drill reaches may lag the moment it started.
+    pub rpo: Option<Duration>,
 }
 
 impl Default for DrillPolicy {
@@ -124,6 +137,7 @@ impl Default for DrillPolicy {
             tier2_days: 14,
             tier3_days: 30,
             max_concurrent: 2,
+            objectives: [RecoveryObjectives::default(); 3],
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct PostgresConfig {
     /// them in the primary's `pg_stat_replication`.
     pub replicas: BTreeMap<String, Vec<DeclaredReplica>>,
     pub limits: PostgresLimits,
+    /// `[executor.postgres.drill]`: the built-in restore drill; without it drills
+    /// refuse to run, saying so.
+    pub drill: Option<crate::executor::postgres::drill::DrillConfig>,
 }
 
 /// A replica the config declares for a primary, with the name its WAL receiver gives
@@ -238,6 +241,7 @@ pub(super) struct RawPostgres {
     max_transaction_seconds: Option<Spanned<u64>>,
     max_replication_lag_seconds: Option<Spanned<f64>>,
     restart_timeout_seconds: Option<Spanned<u64>>,
+    drill: Option<crate::executor::postgres::drill::RawDrill>,
 }
 
 /// `[executor.postgres.connection]` and `[database.connection]` as written.
@@ -273,6 +277,13 @@ fn seconds(
 }
 
 impl RawPostgres {
+    /// `[executor.postgres.drill]`, checked.
+    pub(super) fn drill(
+        &self,
+    ) -> Result<Option<crate::executor::postgres::drill::DrillConfig>, Problem> {
+        self.drill.as_ref().map(|d| d.check()).transpose()
+    }
+
     /// No `[executor.postgres]`: the defaults.
     pub(super) fn none() -> (ConnectionSettings, PostgresLimits) {
         (ConnectionSettings::default(), PostgresLimits::default())

@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::postgres::{PostgresConfig, RawConnection, RawPostgres};
 use super::{
     ApprovalPolicy, CommandConfig, DrillPolicy, ExecutorConfig, HealthPolicy, OperationCommand,
-    Problem, ServerConfig, SimSettings, at, default_timeouts,
+    Problem, RecoveryObjectives, ServerConfig, SimSettings, at, default_timeouts,
 };
 use crate::executor::template::Template;
 
@@ -95,6 +95,12 @@ struct RawDrills {
     tier2_days: Option<Spanned<u32>>,
     tier3_days: Option<Spanned<u32>>,
     max_concurrent: Option<Spanned<u32>>,
+    tier1_rto_minutes: Option<Spanned<u32>>,
+    tier1_rpo_minutes: Option<Spanned<u32>>,
+    tier2_rto_minutes: Option<Spanned<u32>>,
+    tier2_rpo_minutes: Option<Spanned<u32>>,
+    tier3_rto_minutes: Option<Spanned<u32>>,
+    tier3_rpo_minutes: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +189,16 @@ impl RawFile {
             .map(|d| (&d.get_ref().id, d.get_ref().connection.as_ref()))
             .collect();
         pg.attach(&declared, databases)?;
+        if let Some(mut drill) = pg.drill.take() {
+            // A replica's drill writes its restore point on the primary.
+            for db in databases {
+                let primary = db.primary_id.as_ref();
+                if let Some(p) = primary.and_then(|p| databases.iter().find(|d| &d.id == p)) {
+                    drill.primaries.insert(db.id.clone(), pg.connection_for(p));
+                }
+            }
+            pg.drill = Some(drill);
+        }
         Ok(ExecutorConfig::Postgres(pg))
     }
 }
@@ -209,8 +225,35 @@ impl RawDrills {
             tier2_days: days(&self.tier2_days, d.tier2_days, "tier2_days")?,
             tier3_days: days(&self.tier3_days, d.tier3_days, "tier3_days")?,
             max_concurrent,
+            objectives: [
+                objectives(&self.tier1_rto_minutes, &self.tier1_rpo_minutes, 1)?,
+                objectives(&self.tier2_rto_minutes, &self.tier2_rpo_minutes, 2)?,
+                objectives(&self.tier3_rto_minutes, &self.tier3_rpo_minutes, 3)?,
+            ],
         })
     }
+}
+
+/// Longest recovery objective: thirty days.
+const MAX_OBJECTIVE_MINUTES: u32 = 30 * 24 * 60;
+
+fn objectives(
+    rto: &Option<Spanned<u32>>,
+    rpo: &Option<Spanned<u32>>,
+    tier: u8,
+) -> Result<RecoveryObjectives, Problem> {
+    let minutes = |v: &Option<Spanned<u32>>, what: &str| match v {
+        Some(s) if *s.get_ref() == 0 || *s.get_ref() > MAX_OBJECTIVE_MINUTES => Err(at(
+            s,
+            format!("tier{tier}_{what}_minutes must be between 1 and {MAX_OBJECTIVE_MINUTES}"),
+        )),
+        Some(s) => Ok(Some(Duration::from_secs(u64::from(*s.get_ref()) * 60))),
+        None => Ok(None),
+    };
+    Ok(RecoveryObjectives {
+        rto: minutes(rto, "rto")?,
+        rpo: minutes(rpo, "rpo")?,
+    })
 }
 
 impl RawExecutor {
@@ -322,6 +365,10 @@ impl RawExecutor {
                     databases: Default::default(),
                     replicas: Default::default(),
                     limits,
+                    drill: match &self.postgres {
+                        Some(pg) => pg.get_ref().drill()?,
+                        None => None,
+                    },
                 })))
             }
             other => Err(at(

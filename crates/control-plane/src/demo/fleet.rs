@@ -315,6 +315,7 @@ impl Generator {
             restore_seconds: restored.then_some(restore_seconds),
             checksum_ok,
             output,
+            proof: None,
         }
     }
 }

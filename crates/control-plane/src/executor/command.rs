@@ -175,10 +175,11 @@ fn parse_drill(output: &Output, measured_seconds: f64) -> Result<DrillOutcome, E
     };
     Ok(DrillOutcome {
         backup_id: fleetdeck_api::text::sanitize_line(&answer.backup_id).into_owned(),
-        recovery_point: answer.recovery_point,
+        recovery_point: Some(answer.recovery_point),
         restore_seconds,
         checksum_ok: answer.checksum_ok,
         output: fleetdeck_api::text::sanitize(&output.all.join("\n")).into_owned(),
+        proof: fleetdeck_api::DrillProof::default(),
     })
 }
 

@@ -117,17 +117,22 @@ impl std::fmt::Display for ExecError {
 
 impl std::error::Error for ExecError {}
 
-/// What a finished restore drill proved.
+/// What a finished restore drill proved. A drill that restored but failed a check is an
+/// outcome with `checksum_ok` false (and the failed check in `proof`); one that could
+/// not run is an [`ExecError`] saying why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrillOutcome {
     pub backup_id: String,
-    /// The recovery point the restore reached.
-    pub recovery_point: DateTime<Utc>,
+    /// The recovery point the restore reached; none when it did not get that far.
+    pub recovery_point: Option<DateTime<Utc>>,
     pub restore_seconds: f64,
     /// False when the restored data did not verify: the drill failed.
     pub checksum_ok: bool,
     /// What the drill printed, sanitised.
     pub output: String,
+    /// Its checks by name, the backup label, the recovery target and the point reached
+    /// (executors that only report the fields above leave it empty).
+    pub proof: fleetdeck_api::DrillProof,
 }
 
 /// The operations a workflow asks of a fleet. `to_version` of `rollback` is the version

@@ -122,23 +122,36 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
     cmd.arg("-c")
         .arg(&run.command_line)
         .envs(run.env.iter().copied())
-        .env("FLEETDECK_OPERATION", run.operation)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+        .env("FLEETDECK_OPERATION", run.operation);
     if let Some(dir) = run.working_dir {
         cmd.current_dir(dir);
     }
-    let mut child = cmd.spawn().map_err(|e| match run.working_dir {
+    let spawn_error = |e: std::io::Error| match run.working_dir {
         // The OS blames a missing working directory on the program; say which it is.
         Some(dir) if !dir.is_dir() => ExecError::new(format!(
             "cannot start the command: working_dir {} is not a directory",
             dir.display()
         )),
         _ => ExecError::new(format!("cannot start {}: {e}", run.shell.display())),
-    })?;
+    };
+    run_program(cmd, run.operation, run.timeout, log, spawn_error).await
+}
+
+/// [`run`] for a program already set up (arguments, environment, user): output and
+/// deadline handled the same way; `spawn_error` says why it could not start.
+pub(crate) async fn run_program(
+    mut cmd: Command,
+    operation: &str,
+    timeout: Duration,
+    log: &LogSink,
+    spawn_error: impl FnOnce(std::io::Error) -> ExecError,
+) -> Result<Output, ExecError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(spawn_error)?;
     let mut guard = GroupKill {
         pgid: child.id().and_then(|id| i32::try_from(id).ok()),
     };
@@ -154,7 +167,7 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
         sent: 0,
         dropped: 0,
     };
-    let deadline = Instant::now() + run.timeout;
+    let deadline = Instant::now() + timeout;
     let mut exited: Option<(ExitStatus, Instant)> = None;
     loop {
         if out_done && err_done && exited.is_some() {
@@ -196,9 +209,9 @@ pub(crate) async fn run(run: Run<'_>, log: &LogSink) -> Result<Output, ExecError
                 forward.finish();
                 let message = format!(
                     "still running after {} s; its process group was killed",
-                    run.timeout.as_secs_f64()
+                    timeout.as_secs_f64()
                 );
-                log.error(format!("{}: {message}", run.operation));
+                log.error(format!("{operation}: {message}"));
                 return Err(ExecError::timeout(message));
             },
         }

@@ -527,10 +527,11 @@ impl Executor for SimulatedExecutor {
             let printed = self.narrate(&log, &steps, restore_seconds).await;
             Ok(DrillOutcome {
                 backup_id,
-                recovery_point,
+                recovery_point: Some(recovery_point),
                 restore_seconds,
                 checksum_ok,
                 output: printed.join("\n"),
+                proof: fleetdeck_api::DrillProof::default(),
             })
         })
     }

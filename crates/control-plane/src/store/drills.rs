@@ -9,11 +9,12 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use super::{fmt_time, parse_opt_time, parse_time};
 use crate::DomainError;
 
+mod proof;
 mod wire;
 pub use wire::{EvidenceJson, for_each_database_json};
 
 const COLUMNS: &str = "id, database_id, state, requested_by, started_at, finished_at, backup_id, \
-                       recovery_point, restore_seconds, checksum_ok, output";
+                       recovery_point, restore_seconds, checksum_ok, proof, checks, output";
 
 fn state_str(s: DrillState) -> &'static str {
     match s {
@@ -51,15 +52,17 @@ fn from_cols(row: &SqliteRow, base: usize) -> Result<Drill, DomainError> {
         recovery_point: parse_opt_time(row.try_get(base + 7)?)?,
         restore_seconds: row.try_get(base + 8)?,
         checksum_ok: row.try_get::<Option<bool>, _>(base + 9)?,
-        output: row.try_get(base + 10)?,
+        proof: proof::read(row.try_get(base + 10)?, row.try_get(base + 11)?)?,
+        output: row.try_get(base + 12)?,
     })
 }
 
 /// Writes a drill as given (insert or full update).
 pub async fn insert(conn: &mut SqliteConnection, d: &Drill) -> Result<(), DomainError> {
     let sql = format!(
-        "INSERT OR REPLACE INTO drills ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT OR REPLACE INTO drills ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
+    let (proof, checks) = proof::write(d.proof.as_ref())?;
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&d.id)
         .bind(&d.database_id)
@@ -71,6 +74,8 @@ pub async fn insert(conn: &mut SqliteConnection, d: &Drill) -> Result<(), Domain
         .bind(d.recovery_point.map(fmt_time))
         .bind(d.restore_seconds)
         .bind(d.checksum_ok)
+        .bind(proof)
+        .bind(checks)
         .bind(&d.output)
         .execute(&mut *conn)
         .await?;
@@ -106,18 +111,18 @@ pub enum DrillOutput {
     Omitted,
 }
 
-/// The [`COLUMNS`] of table alias `t`, with the output as stored or empty.
+/// The [`COLUMNS`] of table alias `t`, with the checks and the output as stored or
+/// left out (NULL checks, empty output).
 fn columns_of(t: &str, output: DrillOutput) -> String {
-    let mut cols: Vec<String> = COLUMNS
+    COLUMNS
         .split(',')
-        .map(|c| format!("{t}.{}", c.trim()))
-        .collect();
-    if output == DrillOutput::Omitted
-        && let Some(last) = cols.last_mut()
-    {
-        *last = "''".to_string();
-    }
-    cols.join(", ")
+        .map(|c| match (c.trim(), output) {
+            ("checks", DrillOutput::Omitted) => "NULL".to_string(),
+            ("output", DrillOutput::Omitted) => "''".to_string(),
+            (c, _) => format!("{t}.{c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `column` (the state, or the rowid to join on) of the database `d`'s newest drill
@@ -165,7 +170,7 @@ const FINISHED: &str = "AND state <> 'running'";
 const GOOD: &str = "AND state = 'succeeded'";
 
 /// How many [`COLUMNS`] a drill has.
-const DRILL_COLUMNS: usize = 11;
+const DRILL_COLUMNS: usize = 13;
 /// Column of the latest drill in an evidence row; the last good one follows it.
 const LATEST_AT: usize = 3;
 const GOOD_AT: usize = LATEST_AT + DRILL_COLUMNS;
@@ -310,6 +315,6 @@ mod tests {
     fn evidence_rows_place_two_whole_drills_after_three_columns() {
         assert_eq!(COLUMNS.split(',').count(), DRILL_COLUMNS);
         assert!(columns_of("l", DrillOutput::Included).ends_with("l.output"));
-        assert!(columns_of("g", DrillOutput::Omitted).ends_with("g.checksum_ok, ''"));
+        assert!(columns_of("g", DrillOutput::Omitted).ends_with("g.proof, NULL, ''"));
     }
 }

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "campaign state version",
         include_str!("../../migrations/0006_campaign_state_version.sql"),
     ),
+    (
+        7,
+        "drill proof",
+        include_str!("../../migrations/0007_drill_proof.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

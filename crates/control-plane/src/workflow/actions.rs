@@ -336,6 +336,7 @@ pub(crate) fn new_drill(database_id: &str, actor: &str) -> Drill {
         restore_seconds: None,
         checksum_ok: None,
         output: String::new(),
+        proof: None,
     }
 }
 

@@ -30,6 +30,8 @@ pub struct EngineSettings {
     pub drill_policy_days: [u32; 3],
     /// The scheduler keeps at most this many drills running.
     pub max_concurrent_drills: usize,
+    /// Recovery objectives by tier (1, 2, 3), recorded with each drill it judges.
+    pub recovery_objectives: [crate::config::RecoveryObjectives; 3],
     /// How long a requested approval stays pending before it expires (not scaled:
     /// people decide in real time).
     pub approval_ttl: Duration,
@@ -46,6 +48,7 @@ impl Default for EngineSettings {
             time_scale: 1.0,
             drill_policy_days: [7, 14, 30],
             max_concurrent_drills: 2,
+            recovery_objectives: Default::default(),
             approval_ttl: Duration::from_secs(4 * 3600),
             health: None,
             demo: None,
@@ -58,6 +61,11 @@ impl EngineSettings {
     pub fn policy_days(&self, tier: u8) -> u32 {
         let i = usize::from(tier.clamp(1, 3)) - 1;
         self.drill_policy_days[i]
+    }
+
+    /// A tier's recovery objectives (tiers past 3 use tier 3's).
+    pub fn objectives(&self, tier: u8) -> crate::config::RecoveryObjectives {
+        self.recovery_objectives[usize::from(tier.clamp(1, 3)) - 1]
     }
 
     pub(crate) fn scaled(&self, d: Duration) -> Duration {

@@ -92,11 +92,24 @@ pub fn evidence_problem(ev: &Evidence) -> String {
     match ev.freshness {
         Freshness::Failed => format!("latest restore drill failed ({last})"),
         Freshness::Never => "never restore-drilled".to_string(),
+        f if !f.needs_exception() && !ev.missed_objectives().is_empty() => format!(
+            "last good restore drill missed its recovery objectives ({})",
+            ev.missed_objectives().join("; ")
+        ),
         _ => format!(
             "restore evidence is {} ({last}; policy {} days)",
             ev.freshness.as_str(),
             ev.interval_days
         ),
+    }
+}
+
+/// The finding code of evidence that needs an exception.
+fn evidence_code(ev: &Evidence) -> String {
+    if ev.freshness.needs_exception() {
+        format!("evidence-{}", ev.freshness.as_str())
+    } else {
+        "evidence-objective-missed".to_string()
     }
 }
 
@@ -138,7 +151,7 @@ pub async fn request_exception(
             blast_radius: radius,
             findings: vec![Finding {
                 severity,
-                code: format!("evidence-{}", ev.freshness.as_str()),
+                code: evidence_code(ev),
                 message: problem,
             }],
             approvals_required: plan::approvals_required(&radius),

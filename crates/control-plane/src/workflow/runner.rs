@@ -235,7 +235,7 @@ pub(crate) async fn start_ring(
             continue;
         };
         let ev = gates::evidence_of(tx, &db).await?;
-        if ev.freshness.needs_exception() {
+        if ev.needs_exception() {
             gates::block_target(shared, tx, c, pos, &db, &ev).await?;
         }
     }

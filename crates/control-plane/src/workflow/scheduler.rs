@@ -9,13 +9,15 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use fleetdeck_api::{Drill, DrillState, Evidence, Freshness, Level, kinds};
+use fleetdeck_api::{Drill, DrillProof, DrillState, Evidence, Freshness, Level, kinds};
 
 use super::actions::{new_drill, record_drill, record_drill_started};
 use super::engine::{Job, Shared};
 use super::logs::{LogTo, with_log};
 use super::record::Actor;
 use crate::DomainError;
+use crate::config::RecoveryObjectives;
+use crate::executor::{DrillOutcome, ExecError};
 use crate::store::{Store, drills, fleet};
 
 /// A database whose latest drill failed is retried after this long (scaled).
@@ -138,51 +140,87 @@ pub(crate) async fn run_drill(shared: &Shared, drill_id: &str) -> Result<(), Dom
         outcome = restore => outcome,
         () = shared.shutting_down() => return interrupted(shared, &db, drill, &who).await,
     };
-    let now = Utc::now();
-    let (done, level, msg) = match outcome {
-        Ok(o) => {
-            let ok = o.checksum_ok;
-            let msg = format!(
-                "restore drill {} of {}: {} — backup {}, recovery point {}, restored in {:.1}s, checksums {}",
-                drill.id,
-                db.id,
-                if ok { "succeeded" } else { "FAILED" },
-                o.backup_id,
-                o.recovery_point.format("%Y-%m-%d %H:%M:%S UTC"),
-                o.restore_seconds,
-                if ok { "match" } else { "do not match" }
-            );
-            let done = Drill {
-                state: if ok {
-                    DrillState::Succeeded
-                } else {
-                    DrillState::Failed
-                },
-                finished_at: Some(now),
-                backup_id: Some(o.backup_id),
-                recovery_point: Some(o.recovery_point),
-                restore_seconds: Some(o.restore_seconds),
-                checksum_ok: Some(ok),
-                output: fleetdeck_api::text::sanitize(&o.output).into_owned(),
-                ..drill
-            };
-            (done, if ok { Level::Info } else { Level::Error }, msg)
-        }
+    let objectives = shared.settings.objectives(db.tier);
+    let (done, level, msg) = finished(drill, &db.id, outcome, objectives, Utc::now());
+    let mut tx = shared.store.begin().await?;
+    record_drill(&mut tx, &db, &done, &who, kinds::DRILL_FINISHED, level, msg).await?;
+    shared.store.commit(tx).await
+}
+
+/// The drill as an outcome finishes it, with the event's level and message. The tier's
+/// objectives are recorded in its proof, so it is judged by those in force when it ran.
+fn finished(
+    drill: Drill,
+    db_id: &str,
+    outcome: Result<DrillOutcome, ExecError>,
+    objectives: RecoveryObjectives,
+    now: chrono::DateTime<Utc>,
+) -> (Drill, Level, String) {
+    let o = match outcome {
+        Ok(o) => o,
         Err(e) => {
             let what = if e.timed_out { "timed out" } else { "failed" };
-            let msg = format!("restore drill {} of {} {what}: {e}", drill.id, db.id);
+            let msg = format!("restore drill {} of {db_id} {what}: {e}", drill.id);
             let done = Drill {
                 state: DrillState::Failed,
                 finished_at: Some(now),
                 output: fleetdeck_api::text::sanitize(&e.message).into_owned(),
                 ..drill
             };
-            (done, Level::Error, msg)
+            return (done, Level::Error, msg);
         }
     };
-    let mut tx = shared.store.begin().await?;
-    record_drill(&mut tx, &db, &done, &who, kinds::DRILL_FINISHED, level, msg).await?;
-    shared.store.commit(tx).await
+    let ok = o.checksum_ok;
+    let mut proof = o.proof;
+    proof.rto_objective_s = objectives.rto.map(|d| d.as_secs_f64());
+    proof.rpo_objective_s = objectives.rpo.map(|d| d.as_secs_f64());
+    let done = Drill {
+        state: if ok {
+            DrillState::Succeeded
+        } else {
+            DrillState::Failed
+        },
+        finished_at: Some(now),
+        backup_id: Some(o.backup_id),
+        recovery_point: o.recovery_point,
+        restore_seconds: Some(o.restore_seconds),
+        checksum_ok: Some(ok),
+        output: fleetdeck_api::text::sanitize(&o.output).into_owned(),
+        proof: (proof != DrillProof::default()).then_some(proof),
+        ..drill
+    };
+    let point = done.recovery_point.map_or("not reached".to_string(), |p| {
+        p.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    });
+    let failed: Vec<&str> = done
+        .proof
+        .iter()
+        .flat_map(|p| &p.checks)
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
+    let verdict = match (ok, failed.is_empty()) {
+        (true, _) => "succeeded".to_string(),
+        (false, true) => "FAILED".to_string(),
+        (false, false) => format!("FAILED ({} failed)", failed.join(", ")),
+    };
+    let mut msg = format!(
+        "restore drill {} of {db_id}: {verdict} — backup {}, recovery point {point}, restored in {:.1}s, checksums {}",
+        done.id,
+        done.backup_id.as_deref().unwrap_or(""),
+        o.restore_seconds,
+        if ok { "match" } else { "do not match" }
+    );
+    let missed = done.missed_objectives();
+    let level = if !ok {
+        Level::Error
+    } else if missed.is_empty() {
+        Level::Info
+    } else {
+        msg.push_str(&format!("; {}", missed.join("; ")));
+        Level::Warn
+    };
+    (done, level, msg)
 }
 
 /// Why a shutdown stops a drill.

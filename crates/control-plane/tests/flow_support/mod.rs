@@ -71,6 +71,7 @@ pub fn good_drill(db: &str, days_ago: i64) -> Drill {
         restore_seconds: Some(1200.0),
         checksum_ok: Some(true),
         output: "restored".into(),
+        proof: None,
     }
 }
 

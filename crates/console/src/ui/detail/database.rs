@@ -1,6 +1,6 @@
 //! A database: inventory, health, evidence and its drill history (fetched on open).
 
-use fleetdeck_api::{Database, DatabaseDetail, Drill, HealthStatus};
+use fleetdeck_api::{Database, DatabaseDetail, Drill, DrillProof, HealthStatus};
 use ratatui::text::{Line, Span};
 
 use super::{blank, clean, heading, kv, paragraph, spans, wrapped};
@@ -101,6 +101,16 @@ pub fn lines(
             let (text, style) = latest_drill(app, d);
             out.extend(kv(t, "Latest drill", &text, style, w));
         }
+        let missed = e.missed_objectives();
+        if !missed.is_empty() {
+            out.extend(kv(
+                t,
+                "Objectives",
+                &format!("⚑ {}", missed.join("; ")),
+                t.critical,
+                w,
+            ));
+        }
     }
     out.push(blank());
     out.push(heading(t, "Drill history, newest first"));
@@ -122,6 +132,9 @@ pub fn lines(
         Loading::Ready(d) => {
             for drill in &d.drills {
                 out.extend(drill_line(app, drill, w));
+            }
+            if let Some(proof) = d.drills.first().and_then(|d| d.proof.as_ref()) {
+                out.extend(proof_lines(app, proof, w));
             }
             if let Some(latest) = d.drills.first().filter(|d| !d.output.is_empty()) {
                 out.push(blank());
@@ -153,6 +166,44 @@ fn latest_drill(app: &App, d: &Drill) -> (String, ratatui::style::Style) {
         format!("{} · {when} · restore {restore} · {checksum}", s.text()),
         s.style,
     )
+}
+
+/// What the latest drill proved: where recovery was told to stop and where it did, and
+/// each check by name.
+fn proof_lines(app: &App, p: &DrillProof, w: usize) -> Vec<Line<'static>> {
+    let t = &app.config.theme;
+    let mut out = vec![blank(), heading(t, "Checks of the latest drill")];
+    let mut facts = Vec::new();
+    if let Some(b) = &p.backup_label {
+        facts.push(format!("backup {}", clean(b)));
+    }
+    if let Some(target) = &p.recovery_target {
+        facts.push(format!("target {}", clean(target)));
+    }
+    if let Some(lsn) = &p.recovery_lsn {
+        facts.push(format!("reached {}", clean(lsn)));
+    }
+    if let Some(tl) = p.timeline {
+        facts.push(format!("timeline {tl}"));
+    }
+    if !facts.is_empty() {
+        out.extend(paragraph(&facts.join(" · "), t.muted, 3, w));
+    }
+    for c in &p.checks {
+        let (mark, style) = if c.passed {
+            ("✓", t.text)
+        } else {
+            ("✗", t.critical)
+        };
+        out.push(spans(
+            vec![Span::styled(
+                format!("   {mark} {} — {}", clean(&c.name), clean(&c.detail)),
+                style,
+            )],
+            w,
+        ));
+    }
+    out
 }
 
 /// The health reading with its age and who took it; what the check found; a primary's
@@ -236,6 +287,16 @@ fn drill_line(app: &App, d: &Drill, w: usize) -> Vec<Line<'static>> {
             Span::styled(format!(" restore {restore:<7}"), t.text),
             status::checksum(t, d.checksum_ok).span(),
             Span::styled(format!("  point\u{a0}{rp}"), t.muted),
+            Span::styled(
+                if d.state == fleetdeck_api::DrillState::Succeeded
+                    && !d.missed_objectives().is_empty()
+                {
+                    "  ⚑ objective missed"
+                } else {
+                    ""
+                },
+                t.critical,
+            ),
             Span::styled(
                 format!(
                     "  by {} · {}",

@@ -54,6 +54,16 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     draw_table(frame, app, inner, spec, &app.data.evidence, |e| row(app, e));
 }
 
+/// The evidence cell, flagged `⚑` when the last good drill missed a recovery
+/// objective (the database detail says which).
+fn objectives_flag(app: &App, e: &Evidence, cell: Span<'static>) -> Vec<Span<'static>> {
+    let mut spans = vec![cell];
+    if !e.missed_objectives().is_empty() {
+        spans.push(Span::styled(" ⚑", app.config.theme.critical));
+    }
+    spans
+}
+
 fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
     let t = &app.config.theme;
     let now = app.now();
@@ -107,7 +117,7 @@ fn row(app: &App, e: &Evidence) -> Vec<Vec<Span<'static>>> {
             sanitize_line(&e.database_id).into_owned(),
             t.text,
         )],
-        vec![fresh.span()],
+        objectives_flag(app, e, fresh.span()),
         vec![Span::styled(last_good, fresh.style)],
         vec![restore],
         vec![checksum],

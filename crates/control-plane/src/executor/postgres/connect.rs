@@ -153,3 +153,13 @@ pub fn describe(e: &sqlx::Error) -> String {
 pub async fn close(conn: PgConnection) {
     let _ = tokio::time::timeout(Duration::from_secs(2), conn.close()).await;
 }
+
+/// The password of `c`, read as a connection reads it (restore drills hand it to
+/// `pg_basebackup` in its environment).
+pub fn read_password(c: &ResolvedConnection) -> Result<Option<String>, ConnectError> {
+    Ok(c.password
+        .as_ref()
+        .map(Password::read)
+        .transpose()?
+        .map(|p| p.0))
+}

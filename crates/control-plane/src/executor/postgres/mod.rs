@@ -12,6 +12,7 @@
 //! reconnect logic.
 
 mod connect;
+pub mod drill;
 mod health;
 mod precheck;
 mod probe;
@@ -44,6 +45,9 @@ enum Strictness {
 
 impl PostgresExecutor {
     pub fn new(config: PostgresConfig) -> PostgresExecutor {
+        if let Some(d) = &config.drill {
+            drill::clean_leftovers(d);
+        }
         PostgresExecutor { config }
     }
 
@@ -233,13 +237,16 @@ impl Executor for PostgresExecutor {
     fn restore_drill<'a>(
         &'a self,
         db: &'a Database,
-        _log: LogSink,
+        log: LogSink,
     ) -> BoxFuture<'a, Result<DrillOutcome, ExecError>> {
         Box::pin(async move {
-            Err(ExecError::new(format!(
-                "restore drills of {} cannot run: restore drills for kind = \"postgres\" need the [executor.postgres.drill] config (the backup source: pgbackrest or pg_basebackup), and this control plane has none",
-                db.id
-            )))
+            let Some(drill_config) = &self.config.drill else {
+                return Err(ExecError::new(format!(
+                    "restore drills of {} cannot run: restore drills for kind = \"postgres\" need the [executor.postgres.drill] config (the backup source: pgbackrest or pg_basebackup), and this control plane has none",
+                    db.id
+                )));
+            };
+            drill::run_for(drill_config, db, &self.config.connection_for(db), log).await
         })
     }
 }

@@ -37,6 +37,7 @@ fn drill_json(t: &str) -> String {
             restore_seconds: _,
             checksum_ok: _,
             output: _, // left out: see `Drill::output`
+            proof: _,  // without its checks, as `Drill::output`
         } = d;
     }
     format!(
@@ -45,7 +46,8 @@ fn drill_json(t: &str) -> String {
          'finished_at', {t}.finished_at, 'backup_id', {t}.backup_id, \
          'recovery_point', {t}.recovery_point, 'checksum_ok', \
          CASE WHEN {t}.checksum_ok IS NULL THEN NULL \
-         WHEN {t}.checksum_ok THEN json('true') ELSE json('false') END)"
+         WHEN {t}.checksum_ok THEN json('true') ELSE json('false') END, \
+         'proof', json({t}.proof))"
     )
 }
 

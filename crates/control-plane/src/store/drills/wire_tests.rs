@@ -27,6 +27,7 @@ fn drill(id: &str, db: &Database, state: DrillState, day: u32) -> Drill {
         restore_seconds: finished.then_some(812.5),
         checksum_ok: finished.then_some(state == DrillState::Succeeded),
         output: "restored\nverified".into(),
+        proof: None,
     }
 }
 
@@ -137,9 +138,33 @@ async fn drills_in_every_shape_decode_to_the_struct_paths_evidence() {
             restore_seconds: Some(f64::MIN_POSITIVE),
             ..drill("x9", db(9), DrillState::Failed, 9)
         },
+        // dbs[10]: a drill with its proof: fleet-wide, without its checks.
+        Drill {
+            proof: Some(fleetdeck_api::DrillProof {
+                backup_label: Some("20260310-010000F".into()),
+                recovery_target: Some("restore point \"fd-1\" at 0/3000090".into()),
+                recovery_lsn: Some("0/30000C8".into()),
+                timeline: Some(2),
+                last_replay_at: Some(at(10, 0)),
+                rto_objective_s: Some(600.0),
+                rpo_objective_s: None,
+                checks: vec![fleetdeck_api::DrillCheck {
+                    name: "pg_amcheck".into(),
+                    passed: true,
+                    detail: "2 databases".into(),
+                }],
+            }),
+            ..drill("p10", db(10), DrillState::Succeeded, 10)
+        },
     ];
     let (structs, decoded) = both_ways(&dbs, &drills).await;
     assert_eq!(structs.len(), 12);
+    let proof = shown_proof(&structs, &dbs[10].id);
+    assert_eq!(proof.timeline, Some(2));
+    assert!(
+        proof.checks.is_empty(),
+        "fleet-wide evidence leaves the checks out"
+    );
     let shown = |i: usize| {
         &structs[structs
             .iter()
@@ -160,6 +185,11 @@ async fn drills_in_every_shape_decode_to_the_struct_paths_evidence() {
             .contains('🚀')
     );
     assert_eq!(decoded, structs);
+}
+
+fn shown_proof(evidence: &[Evidence], id: &str) -> fleetdeck_api::DrillProof {
+    let ev = evidence.iter().find(|e| e.database_id == id).unwrap();
+    ev.latest.as_ref().unwrap().proof.clone().unwrap()
 }
 
 #[tokio::test]
