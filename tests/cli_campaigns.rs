@@ -203,9 +203,9 @@ async fn a_reviewed_plan_hash_is_refused_once_a_drill_fails_in_between() {
             backup_id: Some("bk-1".into()),
             recovery_point: Some(now),
             restore_seconds: Some(10.0),
+            checksum_ok: Some(false),
             output: "checksums do not match".into(),
             proof: None,
-            output: "checksums do not match".into(),
         };
         drills::insert(&mut tx, &failed).await.unwrap();
         store.commit(tx).await.unwrap();
