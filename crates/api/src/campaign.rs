@@ -380,6 +380,10 @@ pub struct Campaign {
     /// theirs expired or were rejected, a gate or bake restarted, approvals still open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_resume: Option<String>,
+    /// Read leniently: a request must name only known settings, but a newer server may
+    /// answer with a setting this client does not know, and every campaign must still
+    /// decode.
+    #[serde(deserialize_with = "known_gate_settings")]
     pub gate: GateSettings,
     /// The ring number (`Ring::index`, not a position in `rings`) being worked on.
     pub current_ring: Option<u8>,
@@ -403,9 +407,39 @@ impl Campaign {
     }
 }
 
+/// [`GateSettings`] from an answer, settings this version does not know dropped.
+fn known_gate_settings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<GateSettings, D::Error> {
+    const KNOWN: [&str; 4] = [
+        "failure_budget",
+        "bake_seconds",
+        "max_replication_lag_s",
+        "concurrency",
+    ];
+    let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    map.retain(|k, _| KNOWN.contains(&k.as_str()));
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_campaign_whose_gate_has_a_setting_from_a_newer_server_still_decodes() {
+        let mut c = serde_json::json!({
+            "id": "cmp-1", "title": "t", "target_version": "16.3", "created_by": "a",
+            "created_at": "2026-12-03T00:00:00Z", "updated_at": "2026-12-03T00:00:00Z",
+            "state": "running", "paused_reason": null, "waiting_for": null,
+            "gate": {"failure_budget": 2, "metric_queries": [{"expr": "up"}]},
+            "current_ring": null, "rings": [], "rollback": null, "version": 1
+        });
+        let read: Campaign = serde_json::from_value(c.clone()).unwrap();
+        assert_eq!(read.gate.failure_budget, 2);
+        assert_eq!(read.gate.concurrency, GateSettings::default().concurrency);
+        // Every known setting is still checked.
+        c["gate"]["concurrency"] = serde_json::json!("four");
+        assert!(serde_json::from_value::<Campaign>(c).is_err());
+    }
 
     #[test]
     fn a_target_from_a_server_before_rollback_outcomes_reads_and_writes_as_before() {
