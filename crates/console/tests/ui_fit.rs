@@ -171,3 +171,14 @@ fn one_is_singular() {
         "{s}"
     );
 }
+
+#[test]
+fn a_pane_sorted_by_an_optional_column_keeps_that_column_at_80x24() {
+    // Long names leave no room for RESTORE at 80 columns; sorted by it, it must show.
+    let mut app = long_app(80, 24);
+    typed(&mut app, "3");
+    command(&mut app, "sort restore");
+    typed(&mut app, "S");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("RESTORE▼"), "{s}");
+}

@@ -325,7 +325,8 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
         focused,
         marked,
     } = rows;
-    // The sorted column is one wider for its arrow, so the arrow is never cut off.
+    // The sorted column is one wider for its arrow, so the arrow is never cut off, and
+    // is never left out: a pane sorted by a column it does not show is a puzzle.
     let cols: Vec<Col> = cols
         .iter()
         .enumerate()
@@ -335,6 +336,7 @@ pub fn table(frame: &mut Frame, area: Rect, theme: &Theme, rows: TableRows<'_>) 
                 Col {
                     want: c.want.max(need),
                     min: c.min.max(need),
+                    drop: 0,
                     ..*c
                 }
             }
