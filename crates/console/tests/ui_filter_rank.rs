@@ -203,12 +203,16 @@ fn the_pane_shows_the_best_match_first() {
         last_orders.unwrap() < loose.expect("the loose match shows"),
         "{ids:?}"
     );
-    // Clearing the filter gives the pane its own order back.
+    // Clearing the filter gives the pane its own order back (by name), and the cursor
+    // stays on the database it was on (the selection follows the item).
     key(&mut app, KeyCode::Esc);
     let s = screen(&app, 160, 48);
     assert!(!s.contains("best match first"), "{s}");
-    let first = demo_fleet().into_iter().map(|d| d.id).min().unwrap();
-    assert_eq!(fleet_ids(&s)[0], first, "{s}");
+    let shown = fleet_ids(&s);
+    let mut by_name = shown.clone();
+    by_name.sort();
+    assert_eq!(shown, by_name, "{s}");
+    assert!(shown.contains(&ids[0]), "the cursor's database stays in view: {s}");
 }
 
 #[derive(Debug, Clone, PartialEq)]
