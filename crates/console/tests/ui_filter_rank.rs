@@ -212,7 +212,10 @@ fn the_pane_shows_the_best_match_first() {
     let mut by_name = shown.clone();
     by_name.sort();
     assert_eq!(shown, by_name, "{s}");
-    assert!(shown.contains(&ids[0]), "the cursor's database stays in view: {s}");
+    assert!(
+        shown.contains(&ids[0]),
+        "the cursor's database stays in view: {s}"
+    );
 }
 
 #[derive(Debug, Clone, PartialEq)]
